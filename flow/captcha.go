@@ -1,0 +1,54 @@
+package flow
+
+import (
+	"crypto/subtle"
+	"image"
+
+	"github.com/dchest/captcha"
+)
+
+// maxCaptchaReloads bounds the new pictures one session may ask for.
+const maxCaptchaReloads = 10
+
+func (s *Session) newCaptcha() {
+	s.captchaSeed = randomToken()
+	s.captchaDigits = captcha.RandomDigits(s.e.cfg.CaptchaLength)
+}
+
+// CaptchaEnabled reports whether the identify step asks for a CAPTCHA.
+func (s *Session) CaptchaEnabled() bool { return !s.e.cfg.CaptchaDisabled }
+
+// Captcha draws the current CAPTCHA at width x height pixels. The digits
+// never leave the session in any other form.
+func (s *Session) Captcha(width, height int) *image.Paletted {
+	s.mu.Lock()
+	seed, digits := s.captchaSeed, append([]byte(nil), s.captchaDigits...)
+	s.mu.Unlock()
+	return captcha.NewImage(seed, digits, width, height).Paletted
+}
+
+// ReloadCaptcha draws new digits (Ctrl+R). It neither resets nor adds to the
+// count of wrong answers.
+func (s *Session) ReloadCaptcha() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepIdentify {
+		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+	}
+	if s.captchaReloads >= maxCaptchaReloads {
+		return s.refuse(ReasonTooManyAttempts, "", "No more new pictures in this session. Type the characters you see.")
+	}
+	s.captchaReloads++
+	s.newCaptcha()
+	return nil
+}
+
+// captchaMatches compares typed digits with the CAPTCHA's.
+func (s *Session) captchaMatches(answer string) bool {
+	typed := cleanCode(answer)
+	want := make([]byte, len(s.captchaDigits))
+	for i, d := range s.captchaDigits {
+		want[i] = '0' + d
+	}
+	return subtle.ConstantTimeCompare([]byte(typed), want) == 1
+}

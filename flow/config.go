@@ -1,0 +1,139 @@
+package flow
+
+import (
+	"fmt"
+	"time"
+)
+
+// PasswordPolicy is the rule list a new password must meet.
+type PasswordPolicy struct {
+	MinLength int
+	MaxLength int
+	Upper     bool
+	Lower     bool
+	Digit     bool
+}
+
+// Config holds the rules of the reset. Zero fields take the defaults of
+// DefaultConfig when passed through NewEngine.
+type Config struct {
+	// MethodsRequired is 1 or 2 (Microsoft's one- and two-gate policies).
+	MethodsRequired int
+	Password        PasswordPolicy
+	// CaptchaDisabled turns the CAPTCHA off; for automated tests only.
+	CaptchaDisabled bool
+	// CaptchaLength is the number of digits of the CAPTCHA.
+	CaptchaLength int
+	// CaptchaMaxFailures is how many wrong answers a session may give; the
+	// next one ends it.
+	CaptchaMaxFailures int
+	// CodeLength is the number of digits of a texted or emailed code.
+	CodeLength      int
+	CodeTTL         time.Duration
+	CodeMaxAttempts int
+	ResendCooldown  time.Duration
+	// ApprovalTTL bounds how long a call or a push waits for its answer.
+	ApprovalTTL time.Duration
+	// MaxFailures is how many failed verifications (wrong numbers, codes,
+	// answers) one session may make before it ends.
+	MaxFailures int
+	// MaxNumberMismatches is how many wrong phone numbers end the phone
+	// methods for a session.
+	MaxNumberMismatches int
+	// ResetWindow is how long after the last verification the password can
+	// still be set.
+	ResetWindow time.Duration
+	// EmailEnabled offers "Email my alternate email" to users with one.
+	EmailEnabled bool
+	// SecretKey keys the HMACs of codes and decoys; at least 32 bytes.
+	SecretKey []byte
+}
+
+// DefaultConfig returns the rules sspr ships with.
+func DefaultConfig() Config {
+	return Config{
+		MethodsRequired:     1,
+		Password:            PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true},
+		CaptchaLength:       6,
+		CaptchaMaxFailures:  3,
+		CodeLength:          8,
+		CodeTTL:             5 * time.Minute,
+		CodeMaxAttempts:     5,
+		ResendCooldown:      60 * time.Second,
+		ApprovalTTL:         2 * time.Minute,
+		MaxFailures:         10,
+		MaxNumberMismatches: 3,
+		ResetWindow:         10 * time.Minute,
+		EmailEnabled:        true,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MethodsRequired == 0 {
+		c.MethodsRequired = d.MethodsRequired
+	}
+	if c.Password == (PasswordPolicy{}) {
+		c.Password = d.Password
+	}
+	if c.Password.MaxLength == 0 {
+		c.Password.MaxLength = d.Password.MaxLength
+	}
+	if c.CaptchaLength == 0 {
+		c.CaptchaLength = d.CaptchaLength
+	}
+	if c.CaptchaMaxFailures == 0 {
+		c.CaptchaMaxFailures = d.CaptchaMaxFailures
+	}
+	if c.CodeLength == 0 {
+		c.CodeLength = d.CodeLength
+	}
+	if c.CodeTTL == 0 {
+		c.CodeTTL = d.CodeTTL
+	}
+	if c.CodeMaxAttempts == 0 {
+		c.CodeMaxAttempts = d.CodeMaxAttempts
+	}
+	if c.ResendCooldown == 0 {
+		c.ResendCooldown = d.ResendCooldown
+	}
+	if c.ApprovalTTL == 0 {
+		c.ApprovalTTL = d.ApprovalTTL
+	}
+	if c.MaxFailures == 0 {
+		c.MaxFailures = d.MaxFailures
+	}
+	if c.MaxNumberMismatches == 0 {
+		c.MaxNumberMismatches = d.MaxNumberMismatches
+	}
+	if c.ResetWindow == 0 {
+		c.ResetWindow = d.ResetWindow
+	}
+	return c
+}
+
+// Validate names the first field that is out of bounds.
+func (c Config) Validate() error {
+	switch {
+	case c.MethodsRequired != 1 && c.MethodsRequired != 2:
+		return fmt.Errorf("methods_required is %d: allowed are 1 and 2", c.MethodsRequired)
+	case c.Password.MinLength < 8:
+		return fmt.Errorf("password.min_length is %d: at least 8 is allowed", c.Password.MinLength)
+	case c.Password.MaxLength < c.Password.MinLength || c.Password.MaxLength > 1024:
+		return fmt.Errorf("password.max_length is %d: it must lie between min_length (%d) and 1024", c.Password.MaxLength, c.Password.MinLength)
+	case c.CaptchaLength < 5 || c.CaptchaLength > 8:
+		return fmt.Errorf("captcha.length is %d: allowed are 5 to 8", c.CaptchaLength)
+	case c.CodeLength < 6 || c.CodeLength > 10:
+		return fmt.Errorf("code length is %d: allowed are 6 to 10", c.CodeLength)
+	case c.CodeTTL <= 0 || c.CodeTTL > 10*time.Minute:
+		return fmt.Errorf("code lifetime is %s: allowed is up to 10m", c.CodeTTL)
+	case c.CodeMaxAttempts < 1 || c.CodeMaxAttempts > 10:
+		return fmt.Errorf("code attempts is %d: allowed are 1 to 10", c.CodeMaxAttempts)
+	case c.ApprovalTTL <= 0 || c.ApprovalTTL > 10*time.Minute:
+		return fmt.Errorf("approval lifetime is %s: allowed is up to 10m", c.ApprovalTTL)
+	case len(c.SecretKey) < 32:
+		return fmt.Errorf("secret key has %d bytes: at least 32 are needed", len(c.SecretKey))
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package flow
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+)
+
+// decoyMethods returns the method list shown for a login that has no usable
+// account: derived from an HMAC of the login, so it is the same at every
+// try and looks like a real one.
+func (e *Engine) decoyMethods(login string) []Method {
+	m := hmac.New(sha256.New, e.cfg.SecretKey)
+	m.Write([]byte("decoy\x00"))
+	m.Write([]byte(normaliseLogin(login)))
+	b := m.Sum(nil)
+	has := map[MethodID]bool{
+		TextMobile:  true,
+		CallMobile:  true,
+		CallOffice:  b[0]%2 == 0,
+		PushApp:     b[1]%3 != 0,
+		TOTPApp:     b[1]%3 != 0,
+		EmailAltern: b[2]%2 == 0,
+	}
+	hints := map[MethodID]string{
+		TextMobile:  fmt.Sprintf("*****%02d", int(b[3])%100),
+		CallMobile:  fmt.Sprintf("*****%02d", int(b[3])%100),
+		CallOffice:  fmt.Sprintf("*****%02d", int(b[4])%100),
+		EmailAltern: decoyEmailHint(login, b[5]),
+	}
+	var out []Method
+	for _, id := range methodOrder {
+		if has[id] && e.available(id) {
+			out = append(out, Method{ID: id, Label: id.Label(), Hint: hints[id]})
+		}
+	}
+	// A decoy must be as eligible as a real account under the policy.
+	for _, id := range methodOrder {
+		if len(out) >= e.cfg.MethodsRequired {
+			break
+		}
+		if !has[id] && e.available(id) {
+			out = append(out, Method{ID: id, Label: id.Label(), Hint: hints[id]})
+		}
+	}
+	return out
+}
+
+func decoyEmailHint(login string, b byte) string {
+	domain := "example.com"
+	if at := strings.LastIndexByte(login, '@'); at >= 0 && at < len(login)-1 {
+		domain = normaliseLogin(login[at+1:])
+	}
+	return MaskEmail(string(rune('a'+b%26)) + "@" + domain)
+}
+
+// userMethods lists what u has registered, in the radio list's order.
+func (e *Engine) userMethods(u User) []Method {
+	has := map[MethodID]string{}
+	if u.Mobile != "" {
+		has[TextMobile] = MaskPhone(u.Mobile)
+		has[CallMobile] = MaskPhone(u.Mobile)
+	}
+	if u.Office != "" {
+		has[CallOffice] = MaskPhone(u.Office)
+	}
+	if u.TOTPSecret != "" {
+		has[PushApp] = ""
+		has[TOTPApp] = ""
+	}
+	if u.Email != "" {
+		has[EmailAltern] = MaskEmail(u.Email)
+	}
+	var out []Method
+	for _, id := range methodOrder {
+		if hint, ok := has[id]; ok && e.available(id) {
+			out = append(out, Method{ID: id, Label: id.Label(), Hint: hint})
+		}
+	}
+	return out
+}

@@ -1,0 +1,75 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Directory finds users and sets their password.
+type Directory interface {
+	// LookupUser returns the one entry that matches login, or ErrUnknownUser.
+	LookupUser(ctx context.Context, login string) (User, error)
+	// SetPassword replaces the password of the entry u.ID.
+	SetPassword(ctx context.Context, u User, password string) error
+}
+
+// ErrUnknownUser is returned by a Directory when no single entry matches.
+var ErrUnknownUser = errors.New("flow: unknown user")
+
+// Sender delivers one text, call, email or push.
+type Sender interface {
+	Deliver(ctx context.Context, d Delivery) error
+}
+
+// TOTP checks authenticator codes.
+type TOTP interface {
+	// Validate reports the time step at which code is valid for secret at t,
+	// within the allowed skew; ok is false when it is not valid at all.
+	Validate(secret, code string, t time.Time) (step int64, ok bool)
+}
+
+// ErrNoApproval means a pending approval is unknown, expired or answered.
+var ErrNoApproval = errors.New("flow: no such pending approval")
+
+// Store keeps what must outlive one call: pending approvals and the TOTP
+// replay cache. Implementations must be safe for concurrent use.
+type Store interface {
+	// CreateApproval records a pending approval under token until ttl passes.
+	CreateApproval(ctx context.Context, token string, ttl time.Duration) error
+	// ResolveApproval records the answer for token, once; ErrNoApproval when
+	// token is unknown, expired or already answered.
+	ResolveApproval(ctx context.Context, token, answer string) error
+	// AwaitApproval blocks until token is answered, expires (ErrNoApproval)
+	// or ctx ends, and removes it.
+	AwaitApproval(ctx context.Context, token string) (string, error)
+	// DeleteApproval voids token.
+	DeleteApproval(ctx context.Context, token string) error
+	// UseOnce records key for ttl and reports whether it was not there yet.
+	UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Clock tells the time; tests move a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Deps are the backends an Engine works with. Directory and Store are
+// required; a nil sender means the methods it carries are not offered.
+type Deps struct {
+	Directory Directory
+	Store     Store
+	SMS       Sender
+	Voice     Sender
+	Email     Sender
+	Push      Sender
+	TOTP      TOTP
+	// Audit receives one record per step outcome; nil discards them.
+	Audit *slog.Logger
+	Clock Clock
+}

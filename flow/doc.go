@@ -1,0 +1,7 @@
+// Package flow is the password reset itself: a state machine that proves who
+// a person is and lets them set a new password, with every rule that goes
+// with it (CAPTCHA, methods, phone matching, codes, limits, password policy,
+// audit). It has no user interface and knows no backend: it defines the small
+// interfaces it needs (Directory, Sender, Store, TOTP, Clock) and is driven by
+// the tui package, one Session per person at the keyboard.
+package flow

@@ -1,0 +1,108 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+)
+
+// Engine holds what every session shares: the rules and the backends. Build
+// one per process with NewEngine; it is safe for concurrent use.
+type Engine struct {
+	cfg   Config
+	deps  Deps
+	clock Clock
+	audit *slog.Logger
+}
+
+// NewEngine checks cfg (zero fields take their defaults) and deps.
+func NewEngine(cfg Config, deps Deps) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Directory == nil {
+		return nil, errors.New("flow: no directory configured")
+	}
+	if deps.Store == nil {
+		return nil, errors.New("flow: no store configured")
+	}
+	clock := deps.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	audit := deps.Audit
+	if audit == nil {
+		audit = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	return &Engine{cfg: cfg, deps: deps, clock: clock, audit: audit}, nil
+}
+
+// Config returns the rules in force, defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Begin opens a session for one person at the keyboard.
+func (e *Engine) Begin(o Origin) *Session {
+	s := &Session{
+		e:      e,
+		id:     randomToken(),
+		origin: Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128)},
+		used:   map[MethodID]bool{},
+	}
+	s.newCaptcha()
+	s.event("session", "started", "")
+	return s
+}
+
+// Approve hands a provider's answer (the digits keyed on the phone, the
+// number tapped in the app) to the session waiting on token, wherever it is.
+func (e *Engine) Approve(ctx context.Context, token, answer string) error {
+	if len(token) != 32 {
+		return ErrNoApproval
+	}
+	return e.deps.Store.ResolveApproval(ctx, token, Sanitize(answer, 8))
+}
+
+// available reports whether the backend for m is configured.
+func (e *Engine) available(m MethodID) bool {
+	switch m {
+	case TextMobile:
+		return e.deps.SMS != nil
+	case CallMobile, CallOffice:
+		return e.deps.Voice != nil
+	case PushApp:
+		return e.deps.Push != nil
+	case TOTPApp:
+		return e.deps.TOTP != nil
+	case EmailAltern:
+		return e.deps.Email != nil && e.cfg.EmailEnabled
+	}
+	return false
+}
+
+func (e *Engine) sender(m MethodID) Sender {
+	switch m {
+	case TextMobile:
+		return e.deps.SMS
+	case CallMobile, CallOffice:
+		return e.deps.Voice
+	case PushApp:
+		return e.deps.Push
+	case EmailAltern:
+		return e.deps.Email
+	}
+	return nil
+}
+
+// NewAuditLogger writes one JSON line per event to w, with UTC times.
+func NewAuditLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				a.Value = slog.TimeValue(a.Value.Time().UTC())
+			}
+			return a
+		},
+	}))
+}

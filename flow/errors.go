@@ -1,0 +1,56 @@
+package flow
+
+import "errors"
+
+// Reason classifies a refusal for the audit log and for tests.
+type Reason string
+
+// The reasons a step can be refused.
+const (
+	ReasonInvalidInput     Reason = "invalid_input"
+	ReasonCaptchaWrong     Reason = "captcha_wrong"
+	ReasonNumberMismatch   Reason = "number_mismatch"
+	ReasonCodeWrong        Reason = "code_wrong"
+	ReasonCodeExpired      Reason = "code_expired"
+	ReasonCodeReplayed     Reason = "code_replayed"
+	ReasonTooManyAttempts  Reason = "too_many_attempts"
+	ReasonCooldown         Reason = "cooldown"
+	ReasonApprovalWrong    Reason = "approval_wrong"
+	ReasonApprovalTimeout  Reason = "approval_timeout"
+	ReasonPolicy           Reason = "policy"
+	ReasonConfirmMismatch  Reason = "confirm_mismatch"
+	ReasonOutOfOrder       Reason = "out_of_order"
+	ReasonMethodUnknown    Reason = "method_unavailable"
+	ReasonSessionExpired   Reason = "session_expired"
+	ReasonUnavailable      Reason = "unavailable"
+	ReasonDirectoryRefused Reason = "directory_refused"
+)
+
+// Error is a refusal a person may see: Message is plain words and never
+// carries a password, a code or a secret. Ref is the support code.
+type Error struct {
+	Reason  Reason
+	Message string
+	Ref     string
+	// Rules lists the password rules not met, for ReasonPolicy.
+	Rules []Rule
+	// Final means the session cannot go on and must start over.
+	Final bool
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ReasonOf returns the Reason of a flow error, or "" for any other error.
+func ReasonOf(err error) Reason {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	return ""
+}
+
+// IsFinal reports whether err ends the session.
+func IsFinal(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe) && fe.Final
+}

@@ -1,0 +1,68 @@
+package flow
+
+import (
+	"crypto/subtle"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// e164 parses number, taking region for numbers without a country code,
+// and returns it in E.164 form.
+func e164(number, region string) (string, bool) {
+	n, err := phonenumbers.Parse(number, region)
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return "", false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), true
+}
+
+// regionOf returns the region of a stored number, for reading a typed one
+// that lacks the country code.
+func regionOf(stored string) string {
+	n, err := phonenumbers.Parse(stored, "US")
+	if err != nil {
+		return "US"
+	}
+	if r := phonenumbers.GetRegionCodeForNumber(n); r != "" && r != "ZZ" {
+		return r
+	}
+	return "US"
+}
+
+// SamePhone reports whether typed is the stored number, both in E.164 form;
+// a typed number without country code is read in the stored one's region.
+func SamePhone(typed, stored string) bool {
+	want, ok := e164(stored, "US")
+	if !ok {
+		return false
+	}
+	got, ok := e164(typed, regionOf(stored))
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// MaskPhone keeps only the last two digits: "*****80".
+func MaskPhone(number string) string {
+	var digits []byte
+	for i := 0; i < len(number); i++ {
+		if number[i] >= '0' && number[i] <= '9' {
+			digits = append(digits, number[i])
+		}
+	}
+	if len(digits) < 2 {
+		return "*****"
+	}
+	return "*****" + string(digits[len(digits)-2:])
+}
+
+// MaskEmail keeps the first letter of the local part and the domain.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 1 {
+		return "***"
+	}
+	return addr[:1] + "***" + addr[at:]
+}

@@ -1,0 +1,636 @@
+package flow
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+)
+
+// Session is one person's way through a reset. Its methods are safe to call
+// from any goroutine; they only move the session forward, never skip a step.
+type Session struct {
+	mu     sync.Mutex
+	e      *Engine
+	id     string
+	origin Origin
+	step   Step
+
+	captchaSeed     string
+	captchaDigits   []byte
+	captchaFailures int
+	captchaReloads  int
+
+	login   string // as typed, sanitised
+	user    User
+	known   bool
+	methods []Method
+
+	used       map[MethodID]bool
+	closed     map[MethodID]bool
+	verified   int
+	method     MethodID
+	failures   int
+	mismatches int
+
+	code         []byte // HMAC of the current code; nil when there is none
+	codeExpires  time.Time
+	codeSentAt   time.Time
+	codeAttempts map[MethodID]int
+
+	token string // pending approval
+	shown string // number on the screen
+	want  string // the answer that approves
+
+	verifiedAt time.Time
+}
+
+// State is what a screen needs to draw the session.
+type State struct {
+	Step      Step
+	SessionID string
+	// Ref is the support code a person can quote.
+	Ref string
+	// Login is the login as typed.
+	Login string
+	// Verification is the current verification step, 1 or 2.
+	Verification    int
+	MethodsRequired int
+	Method          Method
+	// Show is the number on the screen for a call or a push.
+	Show string
+	// ResendAt is when a new code may be sent.
+	ResendAt   time.Time
+	CodeLength int
+}
+
+// ID returns the session id (128 random bits, hex).
+func (s *Session) ID() string { return s.id }
+
+// Ref returns the support code: the first 8 characters of the session id.
+func (s *Session) Ref() string { return s.id[:8] }
+
+// State returns a snapshot of the session.
+func (s *Session) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{
+		Step: s.step, SessionID: s.id, Ref: s.Ref(), Login: s.login,
+		Verification: s.verified + 1, MethodsRequired: s.e.cfg.MethodsRequired,
+		Show: s.shown, CodeLength: s.e.cfg.CodeLength,
+	}
+	if st.Verification > st.MethodsRequired {
+		st.Verification = st.MethodsRequired
+	}
+	for _, m := range s.methods {
+		if m.ID == s.method {
+			st.Method = m
+		}
+	}
+	if s.method == TOTPApp {
+		st.CodeLength = 6
+	}
+	if !s.codeSentAt.IsZero() {
+		st.ResendAt = s.codeSentAt.Add(s.e.cfg.ResendCooldown)
+	}
+	return st
+}
+
+// Breadcrumb returns the trail shown above the verification and password
+// screens, e.g. "verification step 1 > choose a new password".
+func (s *Session) Breadcrumb() []string {
+	var b []string
+	for i := 1; i <= s.e.cfg.MethodsRequired; i++ {
+		b = append(b, fmt.Sprintf("verification step %d", i))
+	}
+	return append(b, "choose a new password")
+}
+
+// Methods returns the methods the person may choose now: what the account
+// has registered (or a decoy), less those already used in this reset.
+func (s *Session) Methods() []Method {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Method
+	for _, m := range s.methods {
+		if !s.used[m.ID] && !s.closed[m.ID] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Identify checks the CAPTCHA, then looks up login. A wrong answer draws a
+// new CAPTCHA and keeps the session on this step. An unknown, disabled or
+// ineligible login goes on exactly like a known one, with decoy methods.
+func (s *Session) Identify(ctx context.Context, login, answer string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepIdentify {
+		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+	}
+	login = Sanitize(login, MaxLoginLen)
+	s.login = login
+	if normaliseLogin(login) == "" {
+		return s.refuse(ReasonInvalidInput, "", "Enter your email or username.")
+	}
+	if !s.e.cfg.CaptchaDisabled {
+		ok := s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
+		s.newCaptcha() // every CAPTCHA is answered once
+		if !ok {
+			s.captchaFailures++
+			if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
+				s.step = StepClosed
+				s.event("identify", "refused", ReasonTooManyAttempts)
+				return &Error{Reason: ReasonTooManyAttempts, Message: "Too many wrong answers. Please start again.", Ref: s.Ref(), Final: true}
+			}
+			return s.refuse(ReasonCaptchaWrong, "", "The characters didn't match the picture. Try this new one.")
+		}
+	}
+	u, err := s.e.deps.Directory.LookupUser(ctx, normaliseLogin(login))
+	switch {
+	case errors.Is(err, ErrUnknownUser):
+		s.decoy("unknown")
+	case err != nil:
+		s.e.audit.Error("directory lookup failed", "sid", s.id, "error", err.Error())
+		return s.refuse(ReasonUnavailable, "", "The service is temporarily unavailable. Please try again in a few minutes.")
+	case u.Disabled:
+		s.decoy("disabled")
+	default:
+		s.user, s.methods = u, s.e.userMethods(u)
+		if countDistinct(s.methods) < s.e.cfg.MethodsRequired {
+			s.user = User{}
+			s.decoy("ineligible")
+		} else {
+			s.known = true
+			s.event("identify", "ok", "")
+		}
+	}
+	s.step = StepChooseMethod
+	return nil
+}
+
+// countDistinct counts methods; the two calls to one mobile count apart.
+func countDistinct(ms []Method) int { return len(ms) }
+
+func (s *Session) decoy(why string) {
+	s.known = false
+	s.methods = s.e.decoyMethods(s.login)
+	// The audit says what happened; nothing on the screen does.
+	s.e.audit.Info("identify", "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+		"login", s.login, "step", "identify", "result", "decoy", "reason", why)
+}
+
+// Choose picks the method for the current verification step.
+func (s *Session) Choose(ctx context.Context, id MethodID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepChooseMethod {
+		return s.refuse(ReasonOutOfOrder, id, "This step is over.")
+	}
+	var found bool
+	for _, m := range s.methods {
+		found = found || (m.ID == id && !s.used[id] && !s.closed[id])
+	}
+	if !found {
+		return s.refuse(ReasonMethodUnknown, id, "Choose one of the methods in the list.")
+	}
+	s.method = id
+	s.event("choose", "ok", "")
+	switch id {
+	case TextMobile, CallMobile, CallOffice:
+		s.step = StepConfirmNumber
+	case EmailAltern:
+		if err := s.issueCode(ctx); err != nil {
+			return err
+		}
+		s.step = StepEnterCode
+	case TOTPApp:
+		s.step = StepEnterCode
+	case PushApp:
+		if err := s.startApproval(ctx); err != nil {
+			return err
+		}
+		s.step = StepWaiting
+	}
+	return nil
+}
+
+// Back leaves the number, code or waiting screen for the method list of
+// the same verification step. A pending code or approval is voided; the
+// failure counts stay.
+func (s *Session) Back() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.step {
+	case StepConfirmNumber, StepEnterCode, StepWaiting:
+	default:
+		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+	}
+	s.voidChallenge()
+	s.method = ""
+	s.step = StepChooseMethod
+	return nil
+}
+
+// ConfirmNumber checks the complete phone number typed against the stored
+// one (E.164). It is a gate against abuse, not a proof: the code or the call
+// always goes to the stored number.
+func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepConfirmNumber {
+		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+	}
+	typed = Sanitize(typed, MaxPhoneLen)
+	if typed == "" {
+		return s.refuse(ReasonInvalidInput, s.method, "Enter your complete phone number.")
+	}
+	if !s.known || !SamePhone(typed, s.storedNumber()) {
+		s.mismatches++
+		if s.mismatches >= s.e.cfg.MaxNumberMismatches {
+			// Phone methods end for this session: a gate against texting
+			// and calling numbers that are not the person's.
+			for _, m := range []MethodID{TextMobile, CallMobile, CallOffice} {
+				s.method = m
+				s.closeMethod()
+			}
+			return s.fail(ReasonTooManyAttempts, "That number doesn't match the one we have. Choose another method.")
+		}
+		return s.fail(ReasonNumberMismatch, "That number doesn't match the one we have. Check it and try again.")
+	}
+	s.event("confirm_number", "ok", "")
+	if s.method == TextMobile {
+		if err := s.issueCode(ctx); err != nil {
+			return err
+		}
+		s.step = StepEnterCode
+		return nil
+	}
+	if err := s.startApproval(ctx); err != nil {
+		return err
+	}
+	s.step = StepWaiting
+	return nil
+}
+
+func (s *Session) storedNumber() string {
+	if s.method == CallOffice {
+		return s.user.Office
+	}
+	return s.user.Mobile
+}
+
+func (s *Session) destination() string {
+	switch s.method {
+	case EmailAltern:
+		return s.user.Email
+	case PushApp:
+		return s.user.ID
+	}
+	return s.storedNumber()
+}
+
+// issueCode makes a new code, keeps only its HMAC and sends it to the stored
+// destination. A decoy session sends nothing and can never match.
+func (s *Session) issueCode(ctx context.Context) error {
+	now := s.e.clock.Now()
+	code := randomDigits(s.e.cfg.CodeLength)
+	s.code = codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code)
+	s.codeExpires = now.Add(s.e.cfg.CodeTTL)
+	s.codeSentAt = now
+	if !s.known {
+		s.event("send", "ok", "")
+		return nil
+	}
+	mins := int(s.e.cfg.CodeTTL / time.Minute)
+	d := Delivery{
+		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires,
+		Text: fmt.Sprintf("Your password reset verification code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.", code, mins),
+	}
+	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
+		s.code = nil
+		s.codeSentAt = time.Time{}
+		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", err.Error())
+		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
+	}
+	s.event("send", "ok", "")
+	return nil
+}
+
+// Resend sends a new code once the cooldown has passed. The old code stops
+// working; wrong tries so far still count.
+func (s *Session) Resend(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepEnterCode || (s.method != TextMobile && s.method != EmailAltern) {
+		return s.refuse(ReasonOutOfOrder, s.method, "There is nothing to send again here.")
+	}
+	if wait := s.codeSentAt.Add(s.e.cfg.ResendCooldown).Sub(s.e.clock.Now()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return s.refuse(ReasonCooldown, s.method, fmt.Sprintf("You can ask for a new code in %d seconds.", secs))
+	}
+	return s.issueCode(ctx)
+}
+
+// SubmitCode checks a texted or emailed code, or an authenticator code.
+func (s *Session) SubmitCode(ctx context.Context, typed string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepEnterCode {
+		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+	}
+	code := cleanCode(Sanitize(typed, MaxCodeLen))
+	if code == "" {
+		return s.refuse(ReasonInvalidInput, s.method, "Enter the code, digits only.")
+	}
+	if s.method == TOTPApp {
+		return s.checkTOTP(ctx, code)
+	}
+	if s.code == nil {
+		return s.refuse(ReasonCodeExpired, s.method, "This code no longer works. Ask for a new one or choose another method.")
+	}
+	if s.e.clock.Now().After(s.codeExpires) {
+		s.code = nil
+		return s.refuse(ReasonCodeExpired, s.method, "That code has expired. Ask for a new one.")
+	}
+	if s.known && hmac.Equal(codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code), s.code) {
+		s.code = nil
+		return s.verifiedNow()
+	}
+	return s.wrongCode()
+}
+
+func (s *Session) wrongCode() error {
+	if s.codeAttempts == nil {
+		s.codeAttempts = map[MethodID]int{}
+	}
+	s.codeAttempts[s.method]++
+	if s.codeAttempts[s.method] >= s.e.cfg.CodeMaxAttempts {
+		s.code = nil
+		s.closeMethod()
+		err := s.fail(ReasonTooManyAttempts, "Too many wrong codes. Choose another method.")
+		return err
+	}
+	return s.fail(ReasonCodeWrong, "That code isn't right. Check it and try again.")
+}
+
+// closeMethod ends the current method for this session and returns to the
+// method list, unless the session itself has ended.
+func (s *Session) closeMethod() {
+	if s.closed == nil {
+		s.closed = map[MethodID]bool{}
+	}
+	s.closed[s.method] = true
+	if s.method == TextMobile || s.method == EmailAltern || s.method == TOTPApp {
+		s.voidChallenge()
+	}
+	s.method = ""
+	s.step = StepChooseMethod
+}
+
+func (s *Session) checkTOTP(ctx context.Context, code string) error {
+	if !s.known {
+		return s.wrongCode()
+	}
+	step, ok := s.e.deps.TOTP.Validate(s.user.TOTPSecret, code, s.e.clock.Now())
+	if !ok {
+		return s.wrongCode()
+	}
+	fresh, err := s.e.deps.Store.UseOnce(ctx, fmt.Sprintf("totp:%s:%d", s.user.ID, step), 3*time.Minute)
+	if err != nil {
+		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
+		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
+	}
+	if !fresh {
+		s.event("verify", "refused", ReasonCodeReplayed)
+		return s.wrongCode()
+	}
+	return s.verifiedNow()
+}
+
+// startApproval opens a pending approval and places the call or the push.
+// A call asks the person to key in the number on the screen; a push offers
+// three numbers, of which the screen shows the right one.
+func (s *Session) startApproval(ctx context.Context) error {
+	token := randomToken()
+	if err := s.e.deps.Store.CreateApproval(ctx, token, s.e.cfg.ApprovalTTL); err != nil {
+		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
+		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
+	}
+	s.token = token
+	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: s.e.clock.Now().Add(s.e.cfg.ApprovalTTL)}
+	if s.method == PushApp {
+		d.Choices = distinctNumbers(3)
+		s.want = d.Choices[randomInt(3)]
+		d.Text = "Are you trying to reset your password? Tap the number shown on your screen."
+	} else {
+		s.want = distinctNumbers(1)[0]
+		d.Text = "This is a password reset call. If you asked for it, key in the number shown on your screen. If you did not, hang up."
+	}
+	s.shown = s.want
+	if !s.known {
+		s.event("send", "ok", "")
+		return nil
+	}
+	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
+		s.voidChallenge()
+		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", err.Error())
+		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
+	}
+	s.event("send", "ok", "")
+	return nil
+}
+
+// Wait blocks until the call or the push is answered, it times out, or ctx
+// ends. The right number verifies; a wrong one or none is a failed try and
+// returns to the method list.
+func (s *Session) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	if s.step != StepWaiting {
+		s.mu.Unlock()
+		return s.refuseLocked(ReasonOutOfOrder, "This step is over.")
+	}
+	token := s.token
+	s.mu.Unlock()
+
+	wctx, cancel := context.WithTimeout(ctx, s.e.cfg.ApprovalTTL)
+	defer cancel()
+	answer, err := s.e.deps.Store.AwaitApproval(wctx, token)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepWaiting || s.token != token {
+		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrNoApproval) || errors.Is(err, context.DeadlineExceeded):
+		s.voidChallenge()
+		s.step = StepChooseMethod
+		return s.fail(ReasonApprovalTimeout, "We didn't get an answer. Choose a method to try again.")
+	case err != nil:
+		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
+		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
+	}
+	if s.known && hmac.Equal([]byte(answer), []byte(s.want)) {
+		s.voidChallenge()
+		return s.verifiedNow()
+	}
+	s.voidChallenge()
+	s.step = StepChooseMethod
+	return s.fail(ReasonApprovalWrong, "That wasn't the number on your screen. Choose a method to try again.")
+}
+
+func (s *Session) voidChallenge() {
+	if s.token != "" {
+		_ = s.e.deps.Store.DeleteApproval(context.Background(), s.token)
+	}
+	s.token, s.shown, s.want = "", "", ""
+	s.code = nil
+}
+
+func (s *Session) verifiedNow() error {
+	s.event("verify", "ok", "")
+	s.used[s.method] = true
+	s.verified++
+	s.verifiedAt = s.e.clock.Now()
+	s.method = ""
+	s.voidChallenge()
+	if s.verified >= s.e.cfg.MethodsRequired {
+		s.step = StepSetPassword
+	} else {
+		s.step = StepChooseMethod
+	}
+	return nil
+}
+
+// Check evaluates the password rules for the live hints.
+func (s *Session) Check(password, confirm string) []Rule {
+	s.mu.Lock()
+	login := s.checkLogin()
+	s.mu.Unlock()
+	return CheckPassword(s.e.cfg.Password, login, password, confirm)
+}
+
+func (s *Session) checkLogin() string {
+	if s.known {
+		return s.user.Login
+	}
+	return s.login
+}
+
+// SetPassword writes the new password once every rule holds. A refusal
+// leaves the session on this step; nothing is changed.
+func (s *Session) SetPassword(ctx context.Context, password, confirm string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step != StepSetPassword || !s.known {
+		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+	}
+	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
+		s.step = StepClosed
+		s.event("set_password", "refused", ReasonSessionExpired)
+		return &Error{Reason: ReasonSessionExpired, Message: "This reset took too long. Please start again.", Ref: s.Ref(), Final: true}
+	}
+	if bad := unmet(CheckPassword(s.e.cfg.Password, s.checkLogin(), password, confirm)); len(bad) > 0 {
+		reason := ReasonPolicy
+		msg := "The password doesn't meet every requirement."
+		if len(bad) == 1 && bad[0].ID == RuleConfirm {
+			reason, msg = ReasonConfirmMismatch, "The passwords don't match."
+		}
+		ids := make([]string, len(bad))
+		for i, r := range bad {
+			ids[i] = r.ID
+		}
+		s.e.audit.Info("set_password", "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+			"login", s.login, "step", "set_password", "result", "refused", "reason", string(reason), "rules", ids)
+		return &Error{Reason: reason, Message: msg, Ref: s.Ref(), Rules: bad}
+	}
+	if err := s.e.deps.Directory.SetPassword(ctx, s.user, password); err != nil {
+		var fe *Error
+		if errors.As(err, &fe) {
+			s.event("set_password", "refused", fe.Reason)
+			fe.Ref = s.Ref()
+			return fe
+		}
+		s.e.audit.Error("directory write failed", "sid", s.id, "error", err.Error())
+		return s.refuse(ReasonUnavailable, "", "Your password could not be changed right now. Nothing was changed. Please try again in a few minutes.")
+	}
+	s.step = StepDone
+	s.event("set_password", "ok", "")
+	return nil
+}
+
+// Cancel ends the session; a pending code or approval stops working.
+func (s *Session) Cancel() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.step == StepDone || s.step == StepClosed {
+		return
+	}
+	s.voidChallenge()
+	s.step = StepClosed
+	s.event("session", "cancelled", "")
+}
+
+// fail counts a failed verification; too many end the session.
+func (s *Session) fail(reason Reason, msg string) error {
+	s.failures++
+	if s.failures >= s.e.cfg.MaxFailures {
+		s.voidChallenge()
+		s.step = StepClosed
+		s.event("verify", "refused", ReasonTooManyAttempts)
+		return &Error{Reason: ReasonTooManyAttempts, Message: "Too many failed tries. Please start again later.", Ref: s.Ref(), Final: true}
+	}
+	s.event("verify", "refused", reason)
+	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
+}
+
+func (s *Session) refuse(reason Reason, m MethodID, msg string) error {
+	s.e.audit.Info(s.step.String(), "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+		"login", s.login, "method", string(m), "step", s.step.String(), "result", "refused", "reason", string(reason))
+	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
+}
+
+func (s *Session) refuseLocked(reason Reason, msg string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refuse(reason, s.method, msg)
+}
+
+// event writes one audit record: never a password, a code or a secret.
+func (s *Session) event(step, result string, reason Reason) {
+	s.e.audit.Info(step, slog.String("sid", s.id), slog.String("remote", s.origin.Remote),
+		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
+		slog.String("method", string(s.method)), slog.String("step", step),
+		slog.String("result", result), slog.String("reason", string(reason)))
+}
+
+func randomInt(n int) int {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		panic("flow: crypto/rand failed: " + err.Error())
+	}
+	return int(v.Int64())
+}
+
+// distinctNumbers returns n different two-digit numbers (10-99).
+func distinctNumbers(n int) []string {
+	seen := map[int]bool{}
+	var out []string
+	for len(out) < n {
+		v := 10 + randomInt(90)
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, fmt.Sprint(v))
+		}
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package flow
+
+import "time"
+
+// Channel is how a person reached the wizard.
+type Channel string
+
+// The channels sspr serves.
+const (
+	Local Channel = "local"
+	SSH   Channel = "ssh"
+	Kiosk Channel = "kiosk"
+)
+
+// Origin says where a session comes from; Remote is an address or a kiosk name.
+type Origin struct {
+	Channel Channel
+	Remote  string
+}
+
+// MethodID names a verification method.
+type MethodID string
+
+// The verification methods, in the order they are offered.
+const (
+	TextMobile  MethodID = "sms"
+	CallMobile  MethodID = "call_mobile"
+	CallOffice  MethodID = "call_office"
+	PushApp     MethodID = "push"
+	TOTPApp     MethodID = "totp"
+	EmailAltern MethodID = "email"
+)
+
+// methodOrder is the order of the radio list, as Microsoft's portal shows it.
+var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern}
+
+// Labels are the words the person knows from Microsoft's portal.
+var methodLabels = map[MethodID]string{
+	TextMobile:  "Text my mobile phone",
+	CallMobile:  "Call my mobile phone",
+	CallOffice:  "Call my office phone",
+	PushApp:     "Approve a notification on my authenticator app",
+	TOTPApp:     "Enter a code from my authenticator app",
+	EmailAltern: "Email my alternate email",
+}
+
+// Label returns the radio-list wording of a method.
+func (m MethodID) Label() string { return methodLabels[m] }
+
+// Method is one entry of the radio list.
+type Method struct {
+	ID    MethodID
+	Label string
+	// Hint is the masked destination, e.g. "*****80" or "a***@example.com".
+	Hint string
+}
+
+// User is a directory entry as flow sees it.
+type User struct {
+	// ID is the stable key of the entry in its directory (a login or a DN).
+	ID          string
+	Login       string
+	DisplayName string
+	Email       string
+	Mobile      string
+	Office      string
+	// TOTPSecret is the base32 secret of an enrolled authenticator app.
+	TOTPSecret string
+	Disabled   bool
+}
+
+// Step is where a session stands.
+type Step int
+
+// The steps of a reset. A session only moves forward through them.
+const (
+	StepIdentify Step = iota
+	StepChooseMethod
+	StepConfirmNumber
+	StepEnterCode
+	StepWaiting
+	StepSetPassword
+	StepDone
+	StepClosed
+)
+
+var stepNames = [...]string{"identify", "choose_method", "confirm_number", "enter_code", "waiting", "set_password", "done", "closed"}
+
+func (s Step) String() string {
+	if int(s) < len(stepNames) {
+		return stepNames[s]
+	}
+	return "unknown"
+}
+
+// Rule is one password requirement and whether a candidate meets it.
+type Rule struct {
+	ID   string
+	Text string
+	Met  bool
+}
+
+// Delivery is one message handed to a sender: a text, a call, an email or a
+// push. Text is the full message as the person receives it.
+type Delivery struct {
+	SessionID string
+	Method    MethodID
+	// To is the stored destination (never what the person typed).
+	To   string
+	Text string
+	// Token identifies a pending approval (calls and pushes); the provider
+	// reports the person's answer with Engine.Approve(token, answer).
+	Token string
+	// Choices are the numbers a push offers; one of them is on the screen.
+	Choices []string
+	Expires time.Time
+}

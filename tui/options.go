@@ -1,0 +1,34 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// Options are what a Wizard needs besides the engine.
+type Options struct {
+	// Origin is where the person is: local, SSH (with the remote address) or kiosk.
+	Origin flow.Origin
+	// Demo is the in-terminal phone of demo mode; nil outside it.
+	Demo DemoPhone
+	// SignInURL is where to sign in after the reset.
+	SignInURL string
+	// IdleTimeout ends a session nobody types in (default 5 minutes).
+	IdleTimeout time.Duration
+	// Remote is true over SSH: Ctrl+C hangs up instead of quitting.
+	Remote bool
+}
+
+// DemoPhone is the phone drawn beside the wizard in demo mode, where texts
+// arrive, calls ring with a keypad and pushes show their numbers. The tui
+// knows it only through this interface.
+type DemoPhone interface {
+	// Inbox returns what was delivered to the session, oldest first.
+	Inbox(sessionID string) []flow.Delivery
+	// Answer keys digits on a ringing call or taps a number on a push.
+	Answer(ctx context.Context, token, answer string) error
+	// AuthenticatorCode is the code the demo authenticator app shows for login.
+	AuthenticatorCode(login string, t time.Time) (string, bool)
+}
