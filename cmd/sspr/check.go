@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sspr-project/sspr/providers/embedded"
+)
+
+// check validates the config (done by loading it) and the files it names,
+// reporting each step; the first failure says precisely what is wrong.
+func check(cfg *Config, stdout io.Writer) error {
+	step := func(what string, err error) error {
+		if err != nil {
+			fmt.Fprintf(stdout, "FAIL  %s: %v\n", what, err)
+			return exitError(1)
+		}
+		fmt.Fprintf(stdout, "ok    %s\n", what)
+		return nil
+	}
+	src := "config"
+	if cfg.demo {
+		src = "config (none given: the demo)"
+	}
+	if err := step(src, nil); err != nil {
+		return err
+	}
+	if err := step("data_dir "+cfg.DataDir, writableDir(cfg.DataDir)); err != nil {
+		return err
+	}
+	if cfg.demo {
+		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path); err != nil {
+			return step("directory.embedded.path", err)
+		}
+	}
+	d, err := embedded.Open(cfg.Directory.Embedded.Path)
+	if err == nil {
+		var list []embedded.UserInfo
+		if list, err = d.List(); err == nil {
+			err = step(fmt.Sprintf("directory.embedded.path %s (%d users)", cfg.Directory.Embedded.Path, len(list)), nil)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if err != nil {
+		return step("directory.embedded.path "+cfg.Directory.Embedded.Path, err)
+	}
+	if err := step("delivery.demo.outbox "+cfg.Delivery.Demo.Outbox, appendable(cfg.Delivery.Demo.Outbox)); err != nil {
+		return err
+	}
+	if cfg.Audit.Path != "-" {
+		if err := step("audit.path "+cfg.Audit.Path, appendable(cfg.Audit.Path)); err != nil {
+			return err
+		}
+	}
+	if fi, err := os.Stat(cfg.SSH.HostKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return step("ssh.host_key "+cfg.SSH.HostKey, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
+	}
+	return step("ssh.host_key "+cfg.SSH.HostKey, nil)
+}
+
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func appendable(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,89 @@
+// Command sspr is a self-service password reset wizard for the terminal:
+// run locally, served over SSH, or on a kiosk.
+//
+//	sspr [--config FILE] [run]     the wizard in this terminal (the default)
+//	sspr [--config FILE] serve     the wizard over SSH
+//	sspr [--config FILE] users add|verify|list
+//	sspr [--config FILE] check     validate the config and its files
+//
+// Without --config, sspr runs the demo: a sample directory and an
+// in-terminal phone, nothing to install.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage: sspr [--config FILE] [command]
+
+commands:
+  run                 the reset wizard in this terminal (default)
+  serve               the reset wizard over SSH (ssh.listen)
+  users add LOGIN     add a user to the embedded directory
+        [--name NAME] [--email E] [--mobile N] [--office N] [--totp]
+        (the password is read from stdin, or asked for on a terminal)
+  users verify LOGIN  read a password on stdin; exit 0 if it matches, 1 if not
+  users list          list the users of the embedded directory
+  check               validate the config and say which field is wrong
+
+Without --config, sspr runs the demo (sample users, an in-terminal phone).
+`
+
+// exitError carries an exit status without a message of its own.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var code exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &code):
+		os.Exit(int(code))
+	default:
+		fmt.Fprintln(os.Stderr, "sspr:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sspr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configPath := fs.String("config", "", "YAML config `file` (none: the demo)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError(2)
+	}
+	cmd, rest := "run", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	if cmd == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "run":
+		return runLocal(cfg, stderr)
+	case "serve":
+		return serve(cfg, stderr)
+	case "users":
+		return users(cfg, rest, stdin, stdout, stderr)
+	case "check":
+		return check(cfg, stdout)
+	}
+	fmt.Fprintf(stderr, "sspr: unknown command %q\n\n%s", cmd, usage)
+	return exitError(2)
+}

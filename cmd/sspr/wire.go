@@ -1,0 +1,145 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/demo"
+	"github.com/sspr-project/sspr/providers/embedded"
+	"github.com/sspr-project/sspr/providers/memstore"
+	"github.com/sspr-project/sspr/providers/totp"
+)
+
+// app is everything a subcommand needs, wired once.
+type app struct {
+	cfg    *Config
+	engine *flow.Engine
+	dir    *embedded.Dir
+	phone  *demo.Phone
+	audit  io.Closer
+}
+
+func (a *app) Close() error { return a.audit.Close() }
+
+// wire opens the data dir, the directory, the delivery and the store, and
+// builds the engine.
+func wire(cfg *Config) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	key, err := secretKey(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.demo {
+		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path); err != nil {
+			return nil, fmt.Errorf("demo directory: %w", err)
+		}
+	}
+	dir, err := embedded.Open(cfg.Directory.Embedded.Path)
+	if err != nil {
+		return nil, fmt.Errorf("directory.embedded.path: %w", err)
+	}
+	// The demo phone's authenticator app holds the demo accounts.
+	secrets := map[string]string{}
+	for _, u := range embedded.DemoUsers {
+		if u.TOTPSecret != "" {
+			// Keyed by both: the person may have typed either.
+			secrets[u.Login] = u.TOTPSecret
+			if u.Email != "" {
+				secrets[u.Email] = u.TOTPSecret
+			}
+		}
+	}
+	if err := appendable(cfg.Delivery.Demo.Outbox); err != nil {
+		return nil, fmt.Errorf("delivery.demo.outbox: %w", err)
+	}
+	phone := demo.New(cfg.Delivery.Demo.Outbox, secrets)
+	auditW, err := openAudit(cfg.Audit.Path)
+	if err != nil {
+		return nil, fmt.Errorf("audit.path: %w", err)
+	}
+	eng, err := flow.NewEngine(flow.Config{
+		MethodsRequired: cfg.Policy.MethodsRequired,
+		Password: flow.PasswordPolicy{
+			MinLength: cfg.Policy.Password.MinLength,
+			MaxLength: cfg.Policy.Password.MaxLength,
+			Upper:     boolOr(cfg.Policy.Password.Upper, true),
+			Lower:     boolOr(cfg.Policy.Password.Lower, true),
+			Digit:     boolOr(cfg.Policy.Password.Digit, true),
+		},
+		CaptchaDisabled: !boolOr(cfg.Captcha.Enabled, true),
+		CaptchaLength:   cfg.Captcha.Length,
+		CodeLength:      cfg.Policy.Code.Length,
+		CodeTTL:         cfg.Policy.Code.TTL.Duration,
+		CodeMaxAttempts: cfg.Policy.Code.MaxAttempts,
+		ResendCooldown:  cfg.Policy.Code.ResendCooldown.Duration,
+		EmailEnabled:    boolOr(cfg.Policy.Email, true),
+		SecretKey:       key,
+	}, flow.Deps{
+		Directory: dir,
+		Store:     memstore.New(),
+		SMS:       phone,
+		Voice:     phone,
+		Email:     phone,
+		Push:      phone,
+		TOTP:      totp.New(),
+		Audit:     flow.NewAuditLogger(auditW),
+	})
+	if err != nil {
+		auditW.Close()
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	phone.SetApprover(eng)
+	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW}, nil
+}
+
+// secretKey reads the key of codes and decoys, creating it on first use.
+func secretKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) < 32 {
+			return nil, fmt.Errorf("%s: has %d bytes, want 32", path, len(key))
+		}
+		return key, nil
+	}
+	if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return key, f.Close()
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// openAudit opens the audit trail: "-" is standard error, else a file
+// appended to with mode 0600.
+func openAudit(path string) (io.WriteCloser, error) {
+	if path == "-" {
+		return nopCloser{os.Stderr}, nil
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+}
+
+// logger is the operational log of `sspr serve` (not the audit trail).
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}

@@ -1,0 +1,104 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// UserRecord is an account as an administrator adds it. The password is
+// given apart, in plain text, and only its hash is stored.
+type UserRecord struct {
+	Login       string
+	DisplayName string
+	Email       string
+	Mobile      string
+	Office      string
+	// TOTPSecret is the base32 secret of the authenticator app, if any.
+	TOTPSecret string
+	Disabled   bool
+}
+
+// UserInfo is an account as List shows it: no hash and no secret, only
+// whether there is one.
+type UserInfo struct {
+	Login         string
+	DisplayName   string
+	Email         string
+	Mobile        string
+	Office        string
+	Authenticator bool
+	HasPassword   bool
+	Disabled      bool
+}
+
+// ErrExists means a new account's login or email is already some account's
+// login or email; a lookup could then no longer tell them apart.
+var ErrExists = errors.New("login or email already in use")
+
+// AddUser appends an account with password. It refuses a login or email
+// that any account already has as login or email (ErrExists).
+func (d *Dir) AddUser(u UserRecord, password string) error {
+	r := record{Login: u.Login, DisplayName: u.DisplayName, Email: u.Email, Mobile: u.Mobile,
+		Office: u.Office, TOTPSecret: u.TOTPSecret, Disabled: u.Disabled}
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("add user: %w", err)
+	}
+	if password == "" {
+		return errors.New("add user: the password is empty")
+	}
+	hash, err := Hash(password, d.params)
+	if err != nil {
+		return fmt.Errorf("add user: %w", err)
+	}
+	r.Password = hash
+	err = d.update(context.Background(), func(users []record) ([]record, error) {
+		for _, o := range users {
+			for _, name := range []string{r.Login, r.Email} {
+				if same(o.Login, name) || same(o.Email, name) {
+					return nil, fmt.Errorf("%q: %w by %q", name, ErrExists, o.Login)
+				}
+			}
+		}
+		return append(users, r), nil
+	})
+	if err != nil {
+		return fmt.Errorf("add user %q: %w", u.Login, err)
+	}
+	return nil
+}
+
+// VerifyPassword reports whether password is the one set for login. An
+// account without a password matches none.
+func (d *Dir) VerifyPassword(login, password string) (bool, error) {
+	users, err := d.load()
+	if err != nil {
+		return false, err
+	}
+	i, err := findLogin(users, login)
+	if err != nil {
+		return false, fmt.Errorf("verify password of %q: %w", login, err)
+	}
+	if users[i].Password == "" {
+		return false, nil
+	}
+	ok, err := Verify(users[i].Password, password)
+	if err != nil {
+		return false, fmt.Errorf("verify password of %q: %w", login, err)
+	}
+	return ok, nil
+}
+
+// List returns every account in file order.
+func (d *Dir) List() ([]UserInfo, error) {
+	users, err := d.load()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserInfo, len(users))
+	for i, r := range users {
+		out[i] = UserInfo{Login: r.Login, DisplayName: r.DisplayName, Email: r.Email, Mobile: r.Mobile,
+			Office: r.Office, Authenticator: r.TOTPSecret != "", HasPassword: r.Password != "", Disabled: r.Disabled}
+	}
+	return out, nil
+}

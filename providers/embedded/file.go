@@ -1,0 +1,297 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// record is one entry of the users file as it is stored.
+type record struct {
+	Login       string `yaml:"login"`
+	DisplayName string `yaml:"display_name,omitempty"`
+	Email       string `yaml:"email,omitempty"`
+	Mobile      string `yaml:"mobile,omitempty"`
+	Office      string `yaml:"office,omitempty"`
+	TOTPSecret  string `yaml:"totp_secret,omitempty"`
+	// Password is an argon2id PHC string; empty means no password is set.
+	Password string `yaml:"password,omitempty"`
+	Disabled bool   `yaml:"disabled,omitempty"`
+}
+
+type usersFile struct {
+	Users []record `yaml:"users"`
+}
+
+// parseUsers decodes and checks a users file. Unknown fields are refused,
+// so that a misspelt field is an error rather than a silent blank.
+func parseUsers(data []byte) ([]record, error) {
+	var f usersFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	for i, r := range f.Users {
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("users[%d] (%q): %w", i, flow.Sanitize(r.Login, 64), err)
+		}
+	}
+	return f.Users, nil
+}
+
+// validate names the first field of r that cannot be used.
+func (r record) validate() error {
+	if err := checkName(r.Login); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if r.Email != "" {
+		if err := checkName(r.Email); err != nil {
+			return fmt.Errorf("email: %w", err)
+		}
+		if at := strings.LastIndexByte(r.Email, '@'); at < 1 || at == len(r.Email)-1 {
+			return errors.New("email: want local@domain")
+		}
+	}
+	if r.DisplayName != flow.Sanitize(r.DisplayName, 256) {
+		return errors.New("display_name: control characters or more than 256 characters")
+	}
+	for _, ph := range []struct{ field, number string }{{"mobile", r.Mobile}, {"office", r.Office}} {
+		// A number flow cannot read could never be confirmed.
+		if ph.number != "" && !flow.SamePhone(ph.number, ph.number) {
+			return fmt.Errorf("%s: %q is not a phone number; write it with its country code, e.g. +1 212 555 0100", ph.field, flow.Sanitize(ph.number, 32))
+		}
+	}
+	if r.TOTPSecret != "" {
+		if err := checkTOTPSecret(r.TOTPSecret); err != nil {
+			return fmt.Errorf("totp_secret: %w", err)
+		}
+	}
+	if r.Password != "" {
+		if _, _, _, err := parsePHC(r.Password); err != nil {
+			return fmt.Errorf("password: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkName accepts a login or an email: not empty, no spaces or control
+// characters, at most flow.MaxLoginLen characters.
+func checkName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty")
+	case len(s) > flow.MaxLoginLen:
+		return fmt.Errorf("longer than %d bytes", flow.MaxLoginLen)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return errors.New("contains a space or a control character")
+	case flow.Sanitize(s, flow.MaxLoginLen) != s:
+		return errors.New("contains characters that cannot be typed or shown")
+	}
+	return nil
+}
+
+// checkTOTPSecret decodes a secret the way authenticator apps read it:
+// base32, any case, padding optional, at least 80 bits.
+func checkTOTPSecret(s string) error {
+	t := strings.ToUpper(s)
+	if n := len(t) % 8; n != 0 {
+		t += strings.Repeat("=", 8-n)
+	}
+	b, err := base32.StdEncoding.DecodeString(t)
+	if err != nil {
+		return errors.New("not valid base32")
+	}
+	if len(b) < 10 {
+		return fmt.Errorf("%d bits: at least 80 are needed", 8*len(b))
+	}
+	return nil
+}
+
+// same compares logins and emails the way people type them.
+func same(a, b string) bool {
+	return a != "" && strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// encodeUsers renders records as a new users file.
+func encodeUsers(header string, users []record) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if users == nil {
+		users = []record{}
+	}
+	if err := enc.Encode(usersFile{Users: users}); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// editUsers applies change to the users of data and renders the result,
+// keeping the file's comments and layout where it can: change edits the
+// records, and the YAML tree is patched to match. A file whose shape is
+// not the usual one is rendered afresh.
+func editUsers(data []byte, change func([]record) ([]record, error)) ([]byte, error) {
+	users, err := parseUsers(data)
+	if err != nil {
+		return nil, err
+	}
+	old := append([]record(nil), users...)
+	users, err = change(users)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	seq := (*yaml.Node)(nil)
+	if yaml.Unmarshal(data, &doc) == nil {
+		seq = usersSeq(&doc)
+	}
+	if seq == nil || len(seq.Content) != len(old) || len(users) < len(old) {
+		return encodeUsers("", users)
+	}
+	for i := range old {
+		if old[i] != users[i] {
+			var n yaml.Node
+			if err := n.Encode(users[i]); err != nil {
+				return nil, err
+			}
+			patchMapping(seq.Content[i], &n)
+		}
+	}
+	for _, u := range users[len(old):] {
+		var n yaml.Node
+		if err := n.Encode(u); err != nil {
+			return nil, err
+		}
+		seq.Content = append(seq.Content, &n)
+	}
+	seq.Style &^= yaml.FlowStyle
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// usersSeq finds the sequence under the top-level "users" key.
+func usersSeq(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "users" && m.Content[i+1].Kind == yaml.SequenceNode {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// patchMapping makes the mapping dst hold the values of src: changed
+// values are replaced in place (their comments stay), new keys appended,
+// keys src no longer has removed.
+func patchMapping(dst, src *yaml.Node) {
+	want := map[string]*yaml.Node{}
+	var order []string
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		want[src.Content[i].Value] = src.Content[i+1]
+		order = append(order, src.Content[i].Value)
+	}
+	var kept []*yaml.Node
+	have := map[string]bool{}
+	for i := 0; i+1 < len(dst.Content); i += 2 {
+		k, v := dst.Content[i], dst.Content[i+1]
+		nv, ok := want[k.Value]
+		if !ok {
+			continue
+		}
+		have[k.Value] = true
+		if v.Kind != nv.Kind || v.Value != nv.Value || v.Kind != yaml.ScalarNode {
+			nv.HeadComment, nv.LineComment, nv.FootComment = v.HeadComment, v.LineComment, v.FootComment
+			v = nv
+		}
+		kept = append(kept, k, v)
+	}
+	for _, k := range order {
+		if !have[k] {
+			kept = append(kept, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, want[k])
+		}
+	}
+	dst.Content = kept
+}
+
+// writeAtomic replaces path with data so that a reader, or a crash at any
+// moment, sees either the old file or the new one, never a mix: a temporary
+// file in the same directory is written, flushed, renamed over path, and the
+// directory is flushed so the rename itself is durable. The file is 0600.
+// hook, when set, runs between the flush and the rename (tests use it to
+// fail there).
+func writeAtomic(path string, data []byte, hook func(tmp string) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write temporary file: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("flush temporary file: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if hook != nil {
+		if err = hook(tmp.Name()); err != nil {
+			return err
+		}
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir flushes a directory, making a rename or a link in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("flush directory %s: %w", dir, err)
+	}
+	return nil
+}
