@@ -3,16 +3,22 @@ package flow
 import (
 	"crypto/subtle"
 	"image"
+	"time"
 
 	"github.com/dchest/captcha"
 )
 
 // maxCaptchaReloads bounds the new pictures one session may ask for.
-const maxCaptchaReloads = 10
+const maxCaptchaReloads = 5
+
+// captchaTTL is how long a picture can be answered (dchest/captcha's own
+// expiration).
+const captchaTTL = 10 * time.Minute
 
 func (s *Session) newCaptcha() {
 	s.captchaSeed = randomToken()
 	s.captchaDigits = captcha.RandomDigits(s.e.cfg.CaptchaLength)
+	s.captchaIssued = s.e.clock.Now()
 }
 
 // CaptchaEnabled reports whether the identify step asks for a CAPTCHA.

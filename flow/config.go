@@ -14,8 +14,10 @@ type PasswordPolicy struct {
 	Digit     bool
 }
 
-// Config holds the rules of the reset. Zero fields take the defaults of
-// DefaultConfig when passed through NewEngine.
+// Config holds the rules of the reset. Zero numbers and durations take the
+// defaults of DefaultConfig when passed through NewEngine; booleans mean
+// what they say (EmailEnabled false is no email), so start from
+// DefaultConfig to keep its switches.
 type Config struct {
 	// MethodsRequired is 1 or 2 (Microsoft's one- and two-gate policies).
 	MethodsRequired int
@@ -118,8 +120,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.MethodsRequired != 1 && c.MethodsRequired != 2:
 		return fmt.Errorf("methods_required is %d: allowed are 1 and 2", c.MethodsRequired)
-	case c.Password.MinLength < 8:
-		return fmt.Errorf("password.min_length is %d: at least 8 is allowed", c.Password.MinLength)
+	case c.Password.MinLength < 14:
+		return fmt.Errorf("password.min_length is %d: at least 14 is allowed", c.Password.MinLength)
 	case c.Password.MaxLength < c.Password.MinLength || c.Password.MaxLength > 1024:
 		return fmt.Errorf("password.max_length is %d: it must lie between min_length (%d) and 1024", c.Password.MaxLength, c.Password.MinLength)
 	case c.CaptchaLength < 5 || c.CaptchaLength > 8:
@@ -132,6 +134,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("code attempts is %d: allowed are 1 to 10", c.CodeMaxAttempts)
 	case c.ApprovalTTL <= 0 || c.ApprovalTTL > 10*time.Minute:
 		return fmt.Errorf("approval lifetime is %s: allowed is up to 10m", c.ApprovalTTL)
+	case c.CaptchaMaxFailures < 1 || c.CaptchaMaxFailures > 10:
+		return fmt.Errorf("captcha.max_failures is %d: allowed are 1 to 10", c.CaptchaMaxFailures)
+	case c.ResendCooldown < 0:
+		return fmt.Errorf("resend_cooldown is %s: it cannot be negative", c.ResendCooldown)
+	case c.MaxFailures < 1 || c.MaxFailures > 100:
+		return fmt.Errorf("max_failures is %d: allowed are 1 to 100", c.MaxFailures)
+	case c.MaxNumberMismatches < 1 || c.MaxNumberMismatches > 100:
+		return fmt.Errorf("max_number_mismatches is %d: allowed are 1 to 100", c.MaxNumberMismatches)
+	case c.ResetWindow <= 0 || c.ResetWindow > 15*time.Minute:
+		return fmt.Errorf("reset_window is %s: allowed is up to 15m", c.ResetWindow)
 	case len(c.SecretKey) < 32:
 		return fmt.Errorf("secret key has %d bytes: at least 32 are needed", len(c.SecretKey))
 	}

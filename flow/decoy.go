@@ -29,22 +29,67 @@ func (e *Engine) decoyMethods(login string) []Method {
 		CallOffice:  fmt.Sprintf("*****%02d", int(b[4])%100),
 		EmailAltern: decoyEmailHint(login, b[5]),
 	}
-	var out []Method
-	for _, id := range methodOrder {
-		if has[id] && e.available(id) {
-			out = append(out, Method{ID: id, Label: id.Label(), Hint: hints[id]})
+	list := func() []Method {
+		var out []Method
+		for _, id := range methodOrder {
+			if has[id] && e.available(id) {
+				out = append(out, Method{ID: id, Label: id.Label(), Hint: hints[id]})
+			}
 		}
+		return out
 	}
-	// A decoy must be as eligible as a real account under the policy.
+	// A decoy must be as eligible as a real account under the policy: add
+	// whole factors (a phone with its text and call, the app with push and
+	// code) until there are enough, keeping the list's order.
 	for _, id := range methodOrder {
-		if len(out) >= e.cfg.MethodsRequired {
+		if countFactors(User{}, list()) >= e.cfg.MethodsRequired {
 			break
 		}
 		if !has[id] && e.available(id) {
-			out = append(out, Method{ID: id, Label: id.Label(), Hint: hints[id]})
+			for _, other := range methodOrder {
+				if factor(User{}, other) == factor(User{}, id) {
+					has[other] = true
+				}
+			}
 		}
 	}
-	return out
+	return list()
+}
+
+// factor names what a method proves the person holds: text and call to one
+// number are one phone, push and code are one authenticator app. A reset
+// that needs two methods needs two different factors.
+func factor(u User, m MethodID) string {
+	switch m {
+	case TextMobile, CallMobile:
+		return phoneFactor(u.Mobile, "mobile")
+	case CallOffice:
+		return phoneFactor(u.Office, "office")
+	case PushApp, TOTPApp:
+		return "app"
+	}
+	return string(m)
+}
+
+// phoneFactor is the number in E.164, so a mobile stored again as the office
+// phone counts once; a decoy has no numbers and keeps the kinds apart.
+func phoneFactor(number, kind string) string {
+	if number == "" {
+		return "phone:" + kind
+	}
+	if n, ok := e164(number, "US"); ok {
+		return "phone:" + n
+	}
+	return "phone:" + number
+}
+
+// countFactors counts the different factors behind ms.
+func countFactors(u User, ms []Method) int {
+	seen := map[string]bool{}
+	for _, m := range ms {
+		seen[factor(u, m.ID)] = true
+	}
+	return len(seen)
 }
 
 func decoyEmailHint(login string, b byte) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 )
 
 // Engine holds what every session shares: the rules and the backends. Build
@@ -49,6 +50,7 @@ func (e *Engine) Begin(o Origin) *Session {
 		id:     randomToken(),
 		origin: Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128)},
 		used:   map[MethodID]bool{},
+		sentAt: map[MethodID]time.Time{},
 	}
 	s.newCaptcha()
 	s.event("session", "started", "")

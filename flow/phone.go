@@ -3,6 +3,7 @@ package flow
 import (
 	"crypto/subtle"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -60,9 +61,11 @@ func MaskPhone(number string) string {
 
 // MaskEmail keeps the first letter of the local part and the domain.
 func MaskEmail(addr string) string {
+	addr = Sanitize(addr, 320)
 	at := strings.LastIndexByte(addr, '@')
 	if at < 1 {
 		return "***"
 	}
-	return addr[:1] + "***" + addr[at:]
+	_, first := utf8.DecodeRuneInString(addr)
+	return addr[:first] + "***" + addr[at:]
 }

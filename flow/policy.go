@@ -16,6 +16,10 @@ const (
 	RuleDigit     = "digit"
 	RuleNoLogin   = "no_login"
 	RuleConfirm   = "confirm"
+	// RulePrintable is listed only when it is broken: control characters
+	// (an escape sequence, a line break, NUL) or bytes that are not UTF-8
+	// would not reach the directory as the person typed them.
+	RulePrintable = "printable"
 )
 
 // CheckPassword evaluates every rule of p for pw and confirm; login is the
@@ -24,10 +28,12 @@ const (
 func CheckPassword(p PasswordPolicy, login, pw, confirm string) []Rule {
 	n := utf8.RuneCountInString(pw)
 	var up, low, dig bool
+	printable := utf8.ValidString(pw)
 	for _, r := range pw {
 		up = up || unicode.IsUpper(r)
 		low = low || unicode.IsLower(r)
 		dig = dig || unicode.IsDigit(r)
+		printable = printable && !unicode.IsControl(r)
 	}
 	rules := []Rule{{ID: RuleMinLength, Text: fmt.Sprintf("At least %d characters", p.MinLength), Met: n >= p.MinLength}}
 	if p.Upper {
@@ -48,6 +54,9 @@ func CheckPassword(p PasswordPolicy, login, pw, confirm string) []Rule {
 		Rule{ID: RuleNoLogin, Text: "Does not contain your username", Met: n > 0 && (len(l) < 3 || !strings.Contains(strings.ToLower(pw), l))},
 		Rule{ID: RuleConfirm, Text: "Both passwords match", Met: n > 0 && pw == confirm},
 	)
+	if !printable {
+		rules = append(rules, Rule{ID: RulePrintable, Text: "Only letters, digits, spaces and symbols"})
+	}
 	return rules
 }
 

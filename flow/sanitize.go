@@ -35,9 +35,10 @@ func Sanitize(s string, max int) string {
 	return b.String()
 }
 
-func isBidiControl(r rune) bool {
-	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f'
-}
+// isBidiControl covers every directional formatting character (U+061C,
+// U+200E-U+200F, U+202A-U+202E, U+2066-U+2069): each can reorder what a
+// terminal or a log viewer shows.
+func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 // normaliseLogin is the form used for lookups and decoys: trimmed, lower case.
 func normaliseLogin(s string) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +24,7 @@ type Session struct {
 
 	captchaSeed     string
 	captchaDigits   []byte
+	captchaIssued   time.Time
 	captchaFailures int
 	captchaReloads  int
 
@@ -40,8 +42,11 @@ type Session struct {
 
 	code         []byte // HMAC of the current code; nil when there is none
 	codeExpires  time.Time
-	codeSentAt   time.Time
 	codeAttempts map[MethodID]int
+	// sentAt is the last send per method: a code, a call or a push. The
+	// cooldown holds however the method is reached again (Resend, or Back
+	// and Choose).
+	sentAt map[MethodID]time.Time
 
 	token string // pending approval
 	shown string // number on the screen
@@ -95,8 +100,8 @@ func (s *Session) State() State {
 	if s.method == TOTPApp {
 		st.CodeLength = 6
 	}
-	if !s.codeSentAt.IsZero() {
-		st.ResendAt = s.codeSentAt.Add(s.e.cfg.ResendCooldown)
+	if t, ok := s.sentAt[s.method]; ok {
+		st.ResendAt = t.Add(s.e.cfg.ResendCooldown)
 	}
 	return st
 }
@@ -140,8 +145,13 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		return s.refuse(ReasonInvalidInput, "", "Enter your email or username.")
 	}
 	if !s.e.cfg.CaptchaDisabled {
-		ok := s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
+		expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
+		ok := !expired && s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
 		s.newCaptcha() // every CAPTCHA is answered once
+		if expired {
+			// Not counted: the person was away, not guessing.
+			return s.refuse(ReasonCaptchaWrong, "", "That picture has expired. Type the characters of this new one.")
+		}
 		if !ok {
 			s.captchaFailures++
 			if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
@@ -155,7 +165,11 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	u, err := s.e.deps.Directory.LookupUser(ctx, normaliseLogin(login))
 	switch {
 	case errors.Is(err, ErrUnknownUser):
-		s.decoy("unknown")
+		why := "unknown"
+		if err != ErrUnknownUser {
+			why = "unknown: " + err.Error() // e.g. several entries match
+		}
+		s.decoy(why)
 	case err != nil:
 		s.e.audit.Error("directory lookup failed", "sid", s.id, "error", err.Error())
 		return s.refuse(ReasonUnavailable, "", "The service is temporarily unavailable. Please try again in a few minutes.")
@@ -163,7 +177,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		s.decoy("disabled")
 	default:
 		s.user, s.methods = u, s.e.userMethods(u)
-		if countDistinct(s.methods) < s.e.cfg.MethodsRequired {
+		if countFactors(u, s.methods) < s.e.cfg.MethodsRequired {
 			s.user = User{}
 			s.decoy("ineligible")
 		} else {
@@ -174,9 +188,6 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.step = StepChooseMethod
 	return nil
 }
-
-// countDistinct counts methods; the two calls to one mobile count apart.
-func countDistinct(ms []Method) int { return len(ms) }
 
 func (s *Session) decoy(why string) {
 	s.known = false
@@ -200,6 +211,9 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 	if !found {
 		return s.refuse(ReasonMethodUnknown, id, "Choose one of the methods in the list.")
 	}
+	if wait := s.sendWait(id); wait > 0 {
+		return s.refuse(ReasonCooldown, id, fmt.Sprintf("You can use this method again in %d seconds.", seconds(wait)))
+	}
 	s.method = id
 	s.event("choose", "ok", "")
 	switch id {
@@ -207,6 +221,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		s.step = StepConfirmNumber
 	case EmailAltern:
 		if err := s.issueCode(ctx); err != nil {
+			s.method = ""
 			return err
 		}
 		s.step = StepEnterCode
@@ -214,12 +229,25 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		s.step = StepEnterCode
 	case PushApp:
 		if err := s.startApproval(ctx); err != nil {
+			s.method = ""
 			return err
 		}
 		s.step = StepWaiting
 	}
 	return nil
 }
+
+// sendWait is how long until method m may send again.
+func (s *Session) sendWait(m MethodID) time.Duration {
+	last, ok := s.sentAt[m]
+	if !ok {
+		return 0
+	}
+	return last.Add(s.e.cfg.ResendCooldown).Sub(s.e.clock.Now())
+}
+
+// seconds rounds d up to whole seconds, for messages.
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // Back leaves the number, code or waiting screen for the method list of
 // the same verification step. A pending code or approval is voided; the
@@ -286,12 +314,17 @@ func (s *Session) storedNumber() string {
 	return s.user.Mobile
 }
 
+// destination is where a send goes: always what the directory holds, phone
+// numbers in E.164 for the providers.
 func (s *Session) destination() string {
 	switch s.method {
 	case EmailAltern:
 		return s.user.Email
 	case PushApp:
 		return s.user.ID
+	}
+	if n, ok := e164(s.storedNumber(), "US"); ok {
+		return n
 	}
 	return s.storedNumber()
 }
@@ -303,20 +336,19 @@ func (s *Session) issueCode(ctx context.Context) error {
 	code := randomDigits(s.e.cfg.CodeLength)
 	s.code = codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code)
 	s.codeExpires = now.Add(s.e.cfg.CodeTTL)
-	s.codeSentAt = now
+	s.sentAt[s.method] = now
 	if !s.known {
 		s.event("send", "ok", "")
 		return nil
 	}
-	mins := int(s.e.cfg.CodeTTL / time.Minute)
 	d := Delivery{
 		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires,
-		Text: fmt.Sprintf("Your password reset verification code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.", code, mins),
+		Text: fmt.Sprintf("Your password reset verification code is %s. It expires in %s. If you did not ask for it, ignore this message.", code, spell(s.e.cfg.CodeTTL)),
 	}
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
 		s.code = nil
-		s.codeSentAt = time.Time{}
-		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", err.Error())
+		delete(s.sentAt, s.method)
+		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", redact(err.Error(), code))
 		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
 	}
 	s.event("send", "ok", "")
@@ -331,9 +363,8 @@ func (s *Session) Resend(ctx context.Context) error {
 	if s.step != StepEnterCode || (s.method != TextMobile && s.method != EmailAltern) {
 		return s.refuse(ReasonOutOfOrder, s.method, "There is nothing to send again here.")
 	}
-	if wait := s.codeSentAt.Add(s.e.cfg.ResendCooldown).Sub(s.e.clock.Now()); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		return s.refuse(ReasonCooldown, s.method, fmt.Sprintf("You can ask for a new code in %d seconds.", secs))
+	if wait := s.sendWait(s.method); wait > 0 {
+		return s.refuse(ReasonCooldown, s.method, fmt.Sprintf("You can ask for a new code in %d seconds.", seconds(wait)))
 	}
 	return s.issueCode(ctx)
 }
@@ -424,7 +455,9 @@ func (s *Session) startApproval(ctx context.Context) error {
 		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
 	}
 	s.token = token
-	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: s.e.clock.Now().Add(s.e.cfg.ApprovalTTL)}
+	now := s.e.clock.Now()
+	s.sentAt[s.method] = now
+	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: now.Add(s.e.cfg.ApprovalTTL)}
 	if s.method == PushApp {
 		d.Choices = distinctNumbers(3)
 		s.want = d.Choices[randomInt(3)]
@@ -440,6 +473,7 @@ func (s *Session) startApproval(ctx context.Context) error {
 	}
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
 		s.voidChallenge()
+		delete(s.sentAt, s.method)
 		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", err.Error())
 		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
 	}
@@ -498,6 +532,14 @@ func (s *Session) voidChallenge() {
 
 func (s *Session) verifiedNow() error {
 	s.event("verify", "ok", "")
+	// What was proved is the phone, the app or the mailbox, not the way it
+	// was reached: a second verification must use something else.
+	proved := factor(s.user, s.method)
+	for _, m := range s.methods {
+		if factor(s.user, m.ID) == proved {
+			s.used[m.ID] = true
+		}
+	}
 	s.used[s.method] = true
 	s.verified++
 	s.verifiedAt = s.e.clock.Now()
@@ -557,10 +599,12 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		var fe *Error
 		if errors.As(err, &fe) {
 			s.event("set_password", "refused", fe.Reason)
-			fe.Ref = s.Ref()
-			return fe
+			// A copy: the directory may hand the same value to every session.
+			out := *fe
+			out.Ref = s.Ref()
+			return &out
 		}
-		s.e.audit.Error("directory write failed", "sid", s.id, "error", err.Error())
+		s.e.audit.Error("directory write failed", "sid", s.id, "error", redact(err.Error(), password))
 		return s.refuse(ReasonUnavailable, "", "Your password could not be changed right now. Nothing was changed. Please try again in a few minutes.")
 	}
 	s.step = StepDone
@@ -613,6 +657,16 @@ func (s *Session) event(step, result string, reason Reason) {
 		slog.String("result", result), slog.String("reason", string(reason)))
 }
 
+// redact keeps secrets out of a backend's error text before it is logged.
+func redact(msg string, secrets ...string) string {
+	for _, x := range secrets {
+		if x != "" {
+			msg = strings.ReplaceAll(msg, x, "[redacted]")
+		}
+	}
+	return msg
+}
+
 func randomInt(n int) int {
 	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
 	if err != nil {
@@ -633,4 +687,15 @@ func distinctNumbers(n int) []string {
 		}
 	}
 	return out
+}
+
+// spell says a lifetime in words: "5 minutes", "1 minute", "90 seconds".
+func spell(d time.Duration) string {
+	switch {
+	case d%time.Minute == 0 && d == time.Minute:
+		return "1 minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%d seconds", int(d/time.Second))
 }

@@ -205,8 +205,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Policy.MethodsRequired != 1 && c.Policy.MethodsRequired != 2:
 		return bad("policy.methods_required", c.Policy.MethodsRequired, "1 or 2")
-	case c.Policy.Password.MinLength < 8:
-		return bad("policy.password.min_length", c.Policy.Password.MinLength, "at least 8")
+	case c.Policy.Password.MinLength < 14:
+		return bad("policy.password.min_length", c.Policy.Password.MinLength, "at least 14")
 	case c.Policy.Password.MaxLength < c.Policy.Password.MinLength || c.Policy.Password.MaxLength > 1024:
 		return bad("policy.password.max_length", c.Policy.Password.MaxLength, fmt.Sprintf("from min_length (%d) to 1024", c.Policy.Password.MinLength))
 	case c.Policy.Code.Length < 6 || c.Policy.Code.Length > 10:

@@ -92,7 +92,7 @@ ui:
 func TestConfigNamesTheWrongField(t *testing.T) {
 	cases := []struct{ body, want string }{
 		{"policy:\n  methods_required: 3\n", "policy.methods_required: 3 is not allowed (1 or 2)"},
-		{"policy:\n  password:\n    min_length: 4\n", "policy.password.min_length: 4"},
+		{"policy:\n  password:\n    min_length: 12\n", "policy.password.min_length: 12 is not allowed (at least 14)"},
 		{"policy:\n  password:\n    min_length: 20\n    max_length: 10\n", "policy.password.max_length: 10"},
 		{"policy:\n  code:\n    length: 4\n", "policy.code.length: 4"},
 		{"policy:\n  code:\n    ttl: 1h\n", "policy.code.ttl: 1h0m0s"},
