@@ -29,6 +29,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 		SignInURL:   cfg.SignInURL,
 		IdleTimeout: cfg.UI.IdleTimeout.Duration,
 	})
+	defer w.Close()
 	if _, err := tea.NewProgram(w).Run(); err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}

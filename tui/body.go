@@ -1,0 +1,71 @@
+package tui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// body is a screen's content as lines, with the terminal cursor's place
+// counted from its top-left corner. Lines are added already laid out, so the
+// cursor row is known exactly. Text is indented by two cells, which leaves
+// room for the marker of the focused field.
+type body struct {
+	width  int // of the text, without the indent
+	lines  []string
+	cursor *tea.Position
+}
+
+const indent = "  "
+
+func newBody(width int) *body { return &body{width: width - len(indent)} }
+
+// add appends a block, wrapped to the body's width.
+func (b *body) add(s string) {
+	s = lipgloss.NewStyle().Width(b.width).Render(s)
+	for _, l := range strings.Split(s, "\n") {
+		b.lines = append(b.lines, indent+strings.TrimRight(l, " "))
+	}
+}
+
+// raw appends lines as they are, indented (they must fit the width).
+func (b *body) raw(s string) {
+	for _, l := range strings.Split(s, "\n") {
+		b.lines = append(b.lines, indent+l)
+	}
+}
+
+func (b *body) blank() { b.lines = append(b.lines, "") }
+
+// field appends a label and its field; the focused one gets a marker and
+// the cursor.
+func (b *body) field(t *theme, f *field, focused bool) {
+	b.add(f.label)
+	box, col := f.render()
+	if focused {
+		b.cursor = &tea.Position{X: 2 + col, Y: len(b.lines)}
+		b.lines = append(b.lines, t.focus.Render("> ")+box)
+		return
+	}
+	b.lines = append(b.lines, indent+box)
+}
+
+// links appends the links of a form on one line.
+func (b *body) links(t *theme, fm *form) {
+	var parts []string
+	x := 2
+	for i, l := range fm.links {
+		text := "[" + l + "]"
+		if fm.link() == i {
+			b.cursor = &tea.Position{X: x, Y: len(b.lines)}
+			parts = append(parts, t.linkFocus.Render(text))
+		} else {
+			parts = append(parts, t.link.Render(text))
+		}
+		x += lipgloss.Width(text) + 3
+	}
+	b.lines = append(b.lines, indent+strings.Join(parts, "   "))
+}
+
+func (b *body) height() int { return len(b.lines) }

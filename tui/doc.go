@@ -1,0 +1,9 @@
+// Package tui is the reset wizard in the terminal: a Bubble Tea model that
+// shows one screen per step of a flow session (identify, methods, number,
+// code, waiting, password, done) and, in demo mode, a phone beside it. It
+// decides no rule: every check is a flow call made in a command.
+//
+// It looks right at 80x24 and on the Linux console, honours NO_COLOR, and
+// costs nothing while idle: the real terminal cursor, no timer on a screen
+// where nothing changes.
+package tui

@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// password asks for the new password twice, with the rules ticking live.
+type password struct {
+	e           *env
+	pw, confirm *field
+	form        *form
+	rules       []flow.Rule
+	seq         int // of the latest check, so a late answer is dropped
+}
+
+// rulesMsg carries the rules for what was typed when check ran.
+type rulesMsg struct {
+	sess  *flow.Session
+	seq   int
+	rules []flow.Rule
+}
+
+func newPassword(e *env) (*password, tea.Cmd) {
+	s := &password{
+		e:       e,
+		pw:      newField("Enter new password", limitPassword, 40, true),
+		confirm: newField("Confirm new password", limitPassword, 40, true),
+	}
+	s.form = newForm([]*field{s.pw, s.confirm})
+	return s, s.check()
+}
+
+// check asks flow for the rules in a command: flow owns them.
+func (s *password) check() tea.Cmd {
+	s.seq++
+	sess, seq, pw, confirm := s.e.sess, s.seq, s.pw.value(), s.confirm.value()
+	return func() tea.Msg { return rulesMsg{sess: sess, seq: seq, rules: sess.Check(pw, confirm)} }
+}
+
+func (s *password) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case rulesMsg:
+		if msg.sess == s.e.sess && msg.seq == s.seq {
+			s.rules = msg.rules
+		}
+		return s, nil
+	case result:
+		if flow.ReasonOf(msg.err) == flow.ReasonConfirmMismatch {
+			s.confirm.clear()
+			s.form.move(1)
+		} else {
+			s.form.move(0)
+		}
+		return s, s.check()
+	}
+	before := s.pw.value() + "\x00" + s.confirm.value()
+	if s.form.update(msg) == actSubmit {
+		pw, confirm := s.pw.value(), s.confirm.value()
+		return s, s.e.call("set_password", func(ctx context.Context, sess *flow.Session) error {
+			return sess.SetPassword(ctx, pw, confirm)
+		})
+	}
+	if s.pw.value()+"\x00"+s.confirm.value() != before {
+		return s, s.check()
+	}
+	return s, nil
+}
+
+func (s *password) View(width, _ int) *body {
+	t := s.e.theme
+	b := newBody(width)
+	b.field(t, s.pw, s.form.at == 0)
+	b.field(t, s.confirm, s.form.at == 1)
+	b.blank()
+	b.add("Your new password needs:")
+	for _, r := range s.rules {
+		b.add(t.mark(r.Met) + " " + r.Text)
+	}
+	return b
+}
+
+func (s *password) Keys() []hint {
+	return []hint{{"Enter", "next", 1}, {"Tab", "field", 4}}
+}
+
+func (s *password) clear() { s.form.clear() }

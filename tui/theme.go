@@ -1,0 +1,83 @@
+package tui
+
+import (
+	"image/color"
+
+	"charm.land/lipgloss/v2"
+)
+
+// theme holds the styles and glyphs of one terminal. Colours are the 16
+// ANSI ones, which every terminal maps to something readable on its own
+// background; nothing relies on colour alone.
+type theme struct {
+	dark bool
+	// ascii is for the Linux console: no braille and no check marks, whose
+	// glyphs its fonts lack.
+	ascii bool
+	// mono is for NO_COLOR and terminals without colour.
+	mono bool
+
+	title, crumb, crumbNow, heading, hint lipgloss.Style
+	errText, info, met, unmet, key, rule  lipgloss.Style
+	focus, link, linkFocus, big           lipgloss.Style
+}
+
+func newTheme(dark, ascii, mono bool) *theme {
+	ld := lipgloss.LightDark(dark)
+	c := func(light, dark string) color.Color {
+		if mono {
+			return lipgloss.NoColor{}
+		}
+		return ld(lipgloss.Color(light), lipgloss.Color(dark))
+	}
+	accent, red, green, grey := c("4", "12"), c("1", "9"), c("2", "10"), c("8", "7")
+	s := lipgloss.NewStyle
+	border := lipgloss.RoundedBorder()
+	if ascii {
+		border = lipgloss.NormalBorder() // the console font lacks round corners
+	}
+	return &theme{
+		dark: dark, ascii: ascii, mono: mono,
+		title:     s().Bold(true).Foreground(accent),
+		crumb:     s().Foreground(grey),
+		crumbNow:  s().Bold(true).Underline(true),
+		heading:   s().Bold(true),
+		hint:      s().Foreground(grey),
+		errText:   s().Bold(true).Foreground(red),
+		info:      s().Foreground(accent),
+		met:       s().Foreground(green),
+		unmet:     s().Foreground(red),
+		key:       s().Bold(true),
+		rule:      s().Foreground(grey),
+		focus:     s().Bold(true).Foreground(accent),
+		link:      s().Underline(true).Foreground(accent),
+		linkFocus: s().Reverse(true).Bold(true),
+		big:       s().Bold(true).Foreground(accent).Border(border).Padding(0, 2),
+	}
+}
+
+// mark is the sign in front of a password rule: a tick and a cross where
+// the font has them, words on the Linux console.
+func (t *theme) mark(met bool) string {
+	switch {
+	case t.ascii && met:
+		return t.met.Render("[met]    ")
+	case t.ascii:
+		return t.unmet.Render("[not met]")
+	case met:
+		return t.met.Render("✓")
+	default:
+		return t.unmet.Render("✗")
+	}
+}
+
+// radio is the sign in front of a method in the list.
+func (t *theme) radio(on bool) string {
+	if on {
+		return t.focus.Render("(*)")
+	}
+	return "( )"
+}
+
+// ruleChar draws the separators; the Linux console has box drawing.
+const ruleChar = "─"

@@ -1,0 +1,66 @@
+package tui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// waiting shows the number to key in on a call or to tap on a push while
+// the Wizard waits for the answer. It is the only screen that animates.
+type waiting struct {
+	e    *env
+	m    flow.Method
+	show string
+	spin spinner.Model
+}
+
+func newWaiting(e *env, st flow.State) (*waiting, tea.Cmd) {
+	sp := spinner.MiniDot
+	if e.theme.ascii {
+		sp = spinner.Line
+	}
+	sp.FPS = 250 * time.Millisecond // every frame is bytes on the wire over SSH
+	s := &waiting{e: e, m: st.Method, show: st.Show, spin: spinner.New(spinner.WithSpinner(sp))}
+	return s, s.spin.Tick
+}
+
+func (s *waiting) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case spinner.TickMsg:
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return s, cmd
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "b", "backspace", "left":
+			return s, back(s.e)
+		}
+	}
+	return s, nil
+}
+
+func (s *waiting) View(width, _ int) *body {
+	t := s.e.theme
+	b := newBody(width)
+	b.add(t.heading.Render(s.m.Label))
+	if s.m.ID == flow.PushApp {
+		b.add("We've sent a notification to your authenticator app. Tap the number shown below.")
+	} else {
+		b.add("We're calling your phone. Please answer it to continue.")
+		b.add("When the call asks for it, key in this number on the phone's keypad:")
+	}
+	b.blank()
+	b.raw(lipgloss.NewStyle().MarginLeft(2).Render(t.big.Render(s.show)))
+	b.blank()
+	b.add(s.spin.View() + " Waiting for your answer...")
+	return b
+}
+
+func (s *waiting) Keys() []hint {
+	return []hint{{"b", "other method", 1}}
+}

@@ -1,0 +1,371 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// Wizard is the reset as a Bubble Tea model: it holds one flow session and
+// shows the screen for the step the session stands at. It decides no rule;
+// every check is a flow call run in a command.
+type Wizard struct {
+	eng  *flow.Engine
+	opts Options
+	e    *env
+
+	screen screen
+	step   flow.Step
+	phone  *phone // nil outside demo mode
+	notice *notice
+
+	width, height int
+
+	// ctx ends with the program; a waiting call or push ends with waitStop.
+	ctx      context.Context
+	stop     context.CancelFunc
+	waitGen  int
+	waitStop context.CancelFunc
+	initCmd  tea.Cmd
+
+	lastInput time.Time
+	idleArmed bool
+
+	term     string
+	noColor  bool
+	profile  colorprofile.Profile
+	dark     bool
+	finished bool
+}
+
+// screen is one step of the wizard, with its own Update and View.
+type screen interface {
+	Update(tea.Msg) (screen, tea.Cmd)
+	// View lays the screen out in width cells and, where it can, height lines.
+	View(width, height int) *body
+	Keys() []hint
+}
+
+// clearer is a screen holding typed text that must go when the screen does.
+type clearer interface{ clear() }
+
+// themeMsg tells a screen the glyphs changed (the CAPTCHA is redrawn).
+type themeMsg struct{}
+
+// idleMsg fires when the idle timeout may have passed.
+type idleMsg struct{}
+
+// notice is the message under the screen: a refusal or a confirmation.
+type notice struct {
+	text string
+	err  bool
+}
+
+// New returns a Wizard with a session begun for opts.Origin.
+func New(eng *flow.Engine, opts Options) *Wizard {
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 5 * time.Minute
+	}
+	opts.SignInURL = flow.Sanitize(opts.SignInURL, 512)
+	ctx, stop := context.WithCancel(context.Background())
+	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
+	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false), captchaLen: eng.Config().CaptchaLength}
+	if opts.Demo != nil {
+		w.phone = newPhone(w.e, opts.Demo)
+	}
+	w.initCmd = w.begin()
+	return w
+}
+
+// Init draws the first CAPTCHA, asks the terminal for its background and
+// starts the idle timer.
+func (w *Wizard) Init() tea.Cmd {
+	return tea.Batch(w.initCmd, tea.RequestBackgroundColor, w.armIdle())
+}
+
+// Close ends the session and whatever waits on it; call it once the program
+// has ended however it ended. It is safe to call more than once.
+func (w *Wizard) Close() {
+	if w.finished {
+		return
+	}
+	w.finished = true
+	w.leave()
+	w.stop()
+	go w.e.sess.Cancel()
+}
+
+// Update routes a message to the Wizard, the screen or the demo phone.
+func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if w.finished {
+		return w, nil // what arrives after the end must not start anything
+	}
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		w.width, w.height = msg.Width, msg.Height
+		if w.width == 0 {
+			w.width = 80 // a client that sends 0x0 would see nothing
+		}
+		if w.height == 0 {
+			w.height = 24
+		}
+		return w, nil
+	case tea.BackgroundColorMsg:
+		w.dark = msg.IsDark()
+		return w, w.applyTheme()
+	case tea.EnvMsg:
+		w.term, w.noColor = msg.Getenv("TERM"), msg.Getenv("NO_COLOR") != ""
+		return w, w.applyTheme()
+	case tea.ColorProfileMsg:
+		w.profile = msg.Profile
+		return w, w.applyTheme()
+	case idleMsg:
+		w.idleArmed = false
+		if time.Since(w.lastInput) >= w.opts.IdleTimeout {
+			return w, w.quit()
+		}
+		return w, w.armIdle()
+	case quitMsg:
+		return w, w.quit()
+	case result:
+		return w, w.handle(msg)
+	case tea.KeyPressMsg:
+		return w, tea.Batch(w.touch(), w.key(msg))
+	case tea.PasteMsg:
+		if w.tooSmall() {
+			return w, w.touch()
+		}
+		return w, tea.Batch(w.touch(), w.route(msg))
+	case totpTickMsg, answeredMsg:
+		if w.phone != nil {
+			cmd, _ := w.phone.Update(msg)
+			return w, cmd
+		}
+		return w, nil
+	}
+	var cmd tea.Cmd
+	w.screen, cmd = w.screen.Update(msg)
+	return w, cmd
+}
+
+// key handles the keys that work on every screen, then routes the rest.
+func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "ctrl+c":
+		if w.opts.Origin.Channel == flow.Kiosk {
+			return nil // a kiosk stays on its wizard
+		}
+		return w.quit()
+	}
+	if w.tooSmall() {
+		return nil
+	}
+	switch k.String() {
+	case "esc":
+		return w.restart(nil)
+	case "f2", "ctrl+p":
+		if w.phone != nil {
+			w.phone.focused, w.phone.auto = !w.phone.focused, false
+			return nil
+		}
+	}
+	return w.route(k)
+}
+
+// route hands typing to the demo phone when it has the focus and wants it,
+// else to the screen.
+func (w *Wizard) route(msg tea.Msg) tea.Cmd {
+	if w.phone != nil && w.phone.focused {
+		if cmd, used := w.phone.Update(msg); used {
+			return cmd
+		}
+	}
+	var cmd tea.Cmd
+	w.screen, cmd = w.screen.Update(msg)
+	return cmd
+}
+
+// begin opens a new session on the identify screen.
+func (w *Wizard) begin() tea.Cmd {
+	w.e.sess = w.eng.Begin(w.opts.Origin)
+	w.e.st, w.e.crumbs, w.e.busy = w.e.sess.State(), nil, false
+	w.step = flow.StepIdentify
+	if w.phone != nil {
+		w.phone.reset()
+	}
+	s, cmd := newIdentify(w.e)
+	w.screen = s
+	return cmd
+}
+
+// restart cancels the session and begins a new one with every field empty.
+func (w *Wizard) restart(n *notice) tea.Cmd {
+	old := w.e.sess
+	w.leave()
+	w.notice = n
+	cmd := w.begin()
+	return tea.Batch(func() tea.Msg { old.Cancel(); return nil }, cmd)
+}
+
+// leave clears what the screen holds and stops waiting on a call or push.
+func (w *Wizard) leave() {
+	if c, ok := w.screen.(clearer); ok {
+		c.clear()
+	}
+	if w.waitStop != nil {
+		w.waitStop()
+		w.waitStop = nil
+	}
+	w.waitGen++
+}
+
+// handle applies the result of a flow call: the same step keeps its screen
+// (which shows why it was refused), another step gets its screen.
+func (w *Wizard) handle(r result) tea.Cmd {
+	if r.sess != w.e.sess || (r.op == "wait" && r.wait != w.waitGen) {
+		return nil // from a session or a wait already left
+	}
+	if r.op != "wait" {
+		w.e.busy = false
+	}
+	w.e.st, w.e.crumbs = r.state, r.crumbs
+	var cmds []tea.Cmd
+	if w.phone != nil {
+		cmds = append(cmds, w.phone.sync(r.inbox))
+	}
+	fe := flowError(r.err, r.state.Ref)
+	if fe != nil && fe.Final || r.state.Step == flow.StepClosed {
+		n := &notice{text: "This reset has ended. Please start again.", err: true}
+		if fe != nil {
+			n.text = fe.Message + " (support code " + fe.Ref + ")"
+		}
+		return tea.Batch(append(cmds, w.restart(n))...)
+	}
+	w.notice = w.noticeFor(r, fe)
+	if r.state.Step != w.step {
+		return tea.Batch(append(cmds, w.enter(r))...)
+	}
+	if r.op == "wait" {
+		// Wait ended without moving on (the store failed): back to the list.
+		return tea.Batch(append(cmds, back(w.e))...)
+	}
+	var cmd tea.Cmd
+	w.screen, cmd = w.screen.Update(r)
+	return tea.Batch(append(cmds, cmd)...)
+}
+
+// noticeFor words the outcome of a call for the line under the screen.
+func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
+	switch {
+	case fe != nil && len(fe.Rules) > 0 && fe.Reason == flow.ReasonPolicy:
+		var names []string
+		for _, rule := range fe.Rules {
+			names = append(names, rule.Text)
+		}
+		return &notice{text: fe.Message + " Not met: " + strings.Join(names, "; ") + ".", err: true}
+	case fe != nil:
+		return &notice{text: fe.Message, err: true}
+	case r.op == "resend":
+		return &notice{text: "We've sent you a new code."}
+	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && w.step != flow.StepChooseMethod:
+		return &notice{text: "Verification step 1 is done. Choose a second method."}
+	}
+	return nil
+}
+
+// enter shows the screen of the step the session has reached.
+func (w *Wizard) enter(r result) tea.Cmd {
+	w.leave()
+	w.step = r.state.Step
+	var cmd tea.Cmd
+	switch w.step {
+	case flow.StepChooseMethod:
+		w.screen = newMethods(w.e, r.methods)
+	case flow.StepConfirmNumber:
+		w.screen = newNumber(w.e, r.state.Method)
+	case flow.StepEnterCode:
+		w.screen = newCode(w.e, r.state.Method)
+	case flow.StepWaiting:
+		w.screen, cmd = newWaiting(w.e, r.state)
+		cmd = tea.Batch(cmd, w.wait())
+	case flow.StepSetPassword:
+		w.screen, cmd = newPassword(w.e)
+	case flow.StepDone:
+		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL}
+	default:
+		w.screen, cmd = newIdentify(w.e)
+	}
+	return cmd
+}
+
+// wait runs Session.Wait until the call or push is answered, it times out,
+// or the person leaves the screen (waitStop) or the program ends.
+func (w *Wizard) wait() tea.Cmd {
+	ctx, stop := context.WithCancel(w.ctx)
+	w.waitStop = stop
+	gen, s, demo := w.waitGen, w.e.sess, w.opts.Demo
+	return func() tea.Msg {
+		err := s.Wait(ctx)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		r := snapshot(s, demo, "wait", err)
+		r.wait = gen
+		return r
+	}
+}
+
+// quit ends the session and the program; over SSH that hangs up.
+func (w *Wizard) quit() tea.Cmd {
+	w.Close()
+	return tea.Quit
+}
+
+// touch records a key press; the idle timer re-arms itself from it.
+func (w *Wizard) touch() tea.Cmd {
+	w.lastInput = time.Now()
+	return w.armIdle()
+}
+
+// armIdle schedules one timer for when the idle timeout would pass. It is
+// not re-armed per key press (that would leave a goroutine per key sleeping
+// for minutes): when it fires early it schedules the rest.
+func (w *Wizard) armIdle() tea.Cmd {
+	if w.idleArmed || w.finished {
+		return nil
+	}
+	w.idleArmed = true
+	d := w.opts.IdleTimeout - time.Since(w.lastInput)
+	return tea.Tick(d, func(time.Time) tea.Msg { return idleMsg{} })
+}
+
+// applyTheme rebuilds the styles after the terminal told us about itself.
+func (w *Wizard) applyTheme() tea.Cmd {
+	ascii := asciiTerm(w.term)
+	mono := w.noColor || (w.profile != colorprofile.Unknown && w.profile <= colorprofile.ASCII)
+	old := w.e.theme
+	w.e.theme = newTheme(w.dark, ascii, mono)
+	if old.ascii != ascii {
+		var cmd tea.Cmd
+		w.screen, cmd = w.screen.Update(themeMsg{})
+		return cmd
+	}
+	return nil
+}
+
+// asciiTerm reports terminals whose fonts lack braille and check marks.
+func asciiTerm(term string) bool {
+	switch {
+	case strings.HasPrefix(term, "linux"), strings.HasPrefix(term, "vt"), term == "dumb", term == "ansi", term == "cons25":
+		return true
+	}
+	return false
+}
+
+func (w *Wizard) tooSmall() bool { return w.width < 80 || w.height < 24 }
