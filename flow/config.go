@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 	return Config{
 		MethodsRequired:     1,
 		Password:            PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true},
-		CaptchaLength:       6,
+		CaptchaLength:       5,
 		CaptchaMaxFailures:  3,
 		CodeLength:          8,
 		CodeTTL:             5 * time.Minute,

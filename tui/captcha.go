@@ -16,7 +16,7 @@ const (
 	captchaCols = 76
 	// Braille has 2x4 dots a cell, half blocks 1x2: rows for about the same
 	// picture height.
-	captchaRowsBraille = 10
+	captchaRowsBraille = 11
 	captchaRowsBlocks  = 9
 )
 

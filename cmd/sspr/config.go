@@ -167,7 +167,7 @@ func (c *Config) fillDefaults() {
 	join(&c.Delivery.Demo.Outbox, "outbox.log")
 	join(&c.Audit.Path, "audit.log")
 	if c.Captcha.Length == 0 {
-		c.Captcha.Length = 6
+		c.Captcha.Length = 5
 	}
 	if c.Policy.MethodsRequired == 0 {
 		c.Policy.MethodsRequired = 1

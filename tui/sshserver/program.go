@@ -1,0 +1,303 @@
+package sshserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/sspr-project/sspr/flow"
+)
+
+// Why a program was asked to stop from outside.
+const (
+	stopMaxTime  = "max_time"
+	stopShutdown = "shutdown"
+)
+
+// programRun is one running program, as Shutdown and the time limit see it.
+type programRun struct {
+	p *tea.Program
+
+	mu     sync.Mutex
+	reason string
+}
+
+// stop asks the program to quit; the first reason given is kept.
+func (r *programRun) stop(reason string) {
+	r.mu.Lock()
+	if r.reason == "" {
+		r.reason = reason
+	}
+	r.mu.Unlock()
+	r.p.Quit()
+}
+
+func (r *programRun) stopReason() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reason
+}
+
+// runProgram is the innermost middleware: the Bubble Tea program itself.
+func (s *Server) runProgram(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		s.serveProgram(sess)
+		next(sess)
+	}
+}
+
+func (s *Server) serveProgram(sess ssh.Session) {
+	cs := stateOf(sess.Context())
+	pty, winch, _ := sess.Pty()
+	w, h := clampWindow(uint32(max(pty.Window.Width, 0)), uint32(max(pty.Window.Height, 0)), s.cfg.MaxWidth, s.cfg.MaxHeight)
+	cs.mu.Lock()
+	if cs.hasWindow {
+		w, h = clampWindow(cs.window[0], cs.window[1], s.cfg.MaxWidth, s.cfg.MaxHeight)
+	}
+	cs.mu.Unlock()
+	term := pty.Term
+	if !validTerm(term) {
+		term = fallbackTerm
+	}
+	env := programEnv(term, sess.Environ())
+
+	// The program's context ends with the connection but carries none of
+	// the connection's values: the SSH user name stays out of reach.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer context.AfterFunc(sess.Context(), cancel)()
+	model := s.cfg.NewModel(SessionInfo{
+		ID: cs.id, Remote: cs.remote, Term: term, Width: w, Height: h,
+		Env: append([]string(nil), env...), Context: ctx,
+	})
+	if model == nil {
+		cs.log.Error("session_failed", "why", "no model")
+		cs.setExit(1, "no_model")
+		fmt.Fprint(sess, "\nsspr cannot start right now. Please try again later.\n")
+		return
+	}
+
+	g := &guard{model: model, cs: cs}
+	p := tea.NewProgram(g,
+		tea.WithInput(sess),
+		tea.WithOutput(sess),
+		tea.WithEnvironment(env),
+		// The output is not a terminal here (the PTY is emulated), so the
+		// profile comes from the environment alone; detecting it would
+		// also read terminfo files named by TERM.
+		tea.WithColorProfile(colorprofile.Env(env)),
+		tea.WithWindowSize(w, h),
+		tea.WithFPS(s.cfg.FPS),
+		tea.WithContext(ctx),
+		// Signals to the server process are the server's business:
+		// Shutdown quits every program itself.
+		tea.WithoutSignalHandler(),
+		tea.WithFilter(serverSafe),
+	)
+	run := &programRun{p: p}
+	g.quit = p.Quit
+	if !s.register(run) {
+		g.close()
+		cs.setExit(1, stopShutdown)
+		fmt.Fprint(sess, restartingText)
+		return
+	}
+	defer s.unregister(run)
+
+	go s.forwardWindows(ctx, cs, p, winch)
+	limit := time.AfterFunc(s.cfg.MaxTimeout, func() { run.stop(stopMaxTime) })
+	_, err := p.Run()
+	limit.Stop()
+	cs.mu.Lock()
+	cs.ended = true
+	cs.mu.Unlock()
+	cancel()
+	g.close()
+
+	reason := run.stopReason()
+	switch {
+	case g.failed || errors.Is(err, tea.ErrProgramPanic):
+		cs.setExit(1, "panic")
+	case reason != "":
+		cs.setExit(0, reason)
+	case err != nil && sess.Context().Err() != nil:
+		cs.setExit(0, "disconnect")
+	case err != nil:
+		cs.log.Error("session_failed", "error", err.Error())
+		cs.setExit(1, "error")
+	default:
+		cs.setExit(0, "quit")
+	}
+	switch {
+	case g.failed:
+		fmt.Fprintf(sess, "\nsspr stopped after an internal error (ref %s). Please connect again.\n", cs.id[:8])
+	case reason == stopMaxTime:
+		fmt.Fprint(sess, "\nThis session reached its time limit. Please connect again.\n")
+	case reason == stopShutdown:
+		fmt.Fprint(sess, restartingText)
+	}
+	// Let the bytes that restore the client's terminal leave before the
+	// session closes.
+	time.Sleep(s.cfg.ExitPause)
+}
+
+const restartingText = "\nsspr is restarting. Please connect again in a moment.\n"
+
+// forwardWindows passes window changes, already clamped by the request
+// filter, to the program. It drains the channel until the ssh package
+// closes it, so a late change never blocks the connection's requests.
+func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Program, winch <-chan ssh.Window) {
+	defer func() {
+		if r := recover(); r != nil {
+			cs.log.Error("session_panic", "where", "window changes", "panic", fmt.Sprint(r))
+		}
+	}()
+	first := true
+	for win := range winch {
+		if first {
+			// The pty request's own size, which the program started with.
+			first = false
+			continue
+		}
+		if ctx.Err() == nil {
+			w, h := clampWindow(uint32(max(win.Width, 0)), uint32(max(win.Height, 0)), s.cfg.MaxWidth, s.cfg.MaxHeight)
+			p.Send(tea.WindowSizeMsg{Width: w, Height: h})
+		}
+	}
+}
+
+// programEnv is the whole environment a program sees: the checked TERM,
+// and COLORTERM and NO_COLOR as the request filter let them through.
+func programEnv(term string, client []string) []string {
+	env := []string{"TERM=" + term}
+	var colorterm, nocolor string
+	for _, kv := range client {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "COLORTERM" && validTerm(value):
+			colorterm = kv
+		case name == "NO_COLOR" && value != "":
+			nocolor = "NO_COLOR=1"
+		}
+	}
+	for _, kv := range []string{colorterm, nocolor} {
+		if kv != "" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+var execMsgType = reflect.TypeOf(tea.Exec(nil, nil)())
+
+// serverSafe drops the messages that would act on the server process
+// instead of the session: a suspend stops the whole process group with
+// SIGTSTP, and an exec runs a local command on the server's terminal.
+func serverSafe(_ tea.Model, msg tea.Msg) tea.Msg {
+	if _, ok := msg.(tea.SuspendMsg); ok {
+		return nil
+	}
+	if msg != nil && reflect.TypeOf(msg) == execMsgType {
+		return nil
+	}
+	return msg
+}
+
+// guard wraps a session's model so that a panic in Init, Update, View or
+// a command it returned is logged with its stack and ends this session
+// gracefully (terminal restored), and nothing else.
+type guard struct {
+	model  tea.Model
+	cs     *connState
+	quit   func()
+	failed bool // set on the program's goroutine only
+}
+
+// commandPanicMsg reports a recovered panic in a command.
+type commandPanicMsg struct{}
+
+func (g *guard) Init() (cmd tea.Cmd) {
+	defer g.catch("init", &cmd)
+	return g.wrap(g.model.Init())
+}
+
+func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
+	m = g
+	if g.failed {
+		return m, nil
+	}
+	if _, ok := msg.(commandPanicMsg); ok {
+		g.failed = true
+		return m, tea.Quit
+	}
+	defer g.catch("update", &cmd)
+	next, c := g.model.Update(msg)
+	g.model = next
+	return m, g.wrap(c)
+}
+
+func (g *guard) View() (v tea.View) {
+	if g.failed {
+		return tea.NewView("")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			g.report("view", r)
+			g.failed = true
+			v = tea.NewView("")
+			go g.quit()
+		}
+	}()
+	return g.model.View()
+}
+
+func (g *guard) catch(where string, cmd *tea.Cmd) {
+	if r := recover(); r != nil {
+		g.report(where, r)
+		g.failed = true
+		*cmd = tea.Quit
+	}
+}
+
+func (g *guard) wrap(c tea.Cmd) tea.Cmd {
+	if c == nil {
+		return nil
+	}
+	return func() (msg tea.Msg) {
+		defer func() {
+			if r := recover(); r != nil {
+				g.report("command", r)
+				msg = commandPanicMsg{}
+			}
+		}()
+		return c()
+	}
+}
+
+// close lets a model that holds resources beyond its program (a flow
+// session, a wait on a call) release them, however the program ended.
+func (g *guard) close() {
+	c, ok := g.model.(interface{ Close() })
+	if !ok {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			g.report("close", r)
+		}
+	}()
+	c.Close()
+}
+
+func (g *guard) report(where string, r any) {
+	g.cs.log.Error("session_panic", "where", where,
+		"panic", flow.Sanitize(fmt.Sprint(r), 200), "stack", string(debug.Stack()))
+}
