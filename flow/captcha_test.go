@@ -23,7 +23,7 @@ func TestCaptcha(t *testing.T) {
 			t.Fatal("no picture")
 		}
 		ans := flow.CaptchaAnswer(s)
-		if len(ans) != 6 {
+		if len(ans) != flow.DefaultConfig().CaptchaLength {
 			t.Fatalf("answer %q", ans)
 		}
 		mustOK(t, s.Identify(bg, "alice", ans[:3]+" "+ans[3:]))
