@@ -161,7 +161,7 @@ func (c *Config) fillDefaults() {
 		c.SSH.MaxSessions = 500
 	}
 	if c.SSH.MaxSessionTime.Duration == 0 {
-		c.SSH.MaxSessionTime.Duration = 30 * time.Minute
+		c.SSH.MaxSessionTime.Duration = 15 * time.Minute
 	}
 	join(&c.Directory.Embedded.Path, "users.yaml")
 	join(&c.Delivery.Demo.Outbox, "outbox.log")
