@@ -48,6 +48,23 @@ type Store interface {
 	DeleteApproval(ctx context.Context, token string) error
 	// UseOnce records key for ttl and reports whether it was not there yet.
 	UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
+	// Take records one event in the sliding window key (of length window)
+	// if fewer than limit events are in it, as one atomic step across every
+	// instance sharing the store. When it does not, retryAfter says when the
+	// oldest event leaves the window.
+	Take(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// Add records one event in the sliding window key unconditionally and
+	// returns how many events the window then holds.
+	Add(ctx context.Context, key string, window time.Duration) (int, error)
+	// Forget drops keys: counters, windows and holds alike.
+	Forget(ctx context.Context, keys ...string) error
+	// Hold sets key until ttl passes (a suspension); a longer hold wins.
+	Hold(ctx context.Context, key string, ttl time.Duration) error
+	// Held returns what remains of the hold on key, 0 when there is none.
+	Held(ctx context.Context, key string) (time.Duration, error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
 }
 
 // Clock tells the time; tests move a fake one.

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of sspr. The end-to-end tests drive the real OpenSSH
-# client inside tmux; both are installed here when missing (Debian/Ubuntu).
+# Runs every test of sspr. The tests use real components, installed here
+# when missing (Debian/Ubuntu): the OpenSSH client inside tmux for the
+# end-to-end path, redis-server for the shared store (the tests start their
+# own on a loopback port) and ssh-audit against the SSH server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v tmux >/dev/null || need+=(tmux)
 command -v ssh >/dev/null || need+=(openssh-client)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v ssh-audit >/dev/null || need+=(ssh-audit)
 if ((${#need[@]})); then
 	echo "installing ${need[*]} for the end-to-end tests" >&2
 	sudo=""
