@@ -75,9 +75,8 @@ func (v viewTap) View() tea.View {
 
 func (v viewTap) Close() { v.w.Close() }
 
-// demoEngine is the engine of the demo mode on a fresh demo directory,
-// with text messages recorded on their way to the demo phone.
-func demoEngine(t testing.TB, captcha bool) (*flow.Engine, *embedded.Dir, *demo.Phone, *recordingSender) {
+// demoDirectory is a fresh demo directory, hashed cheaply.
+func demoDirectory(t testing.TB) *embedded.Dir {
 	t.Helper()
 	dirPath := filepath.Join(t.TempDir(), "users.yaml")
 	fast := embedded.WithParams(embedded.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32})
@@ -88,6 +87,14 @@ func demoEngine(t testing.TB, captcha bool) (*flow.Engine, *embedded.Dir, *demo.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// demoEngine is the engine of the demo mode on a fresh demo directory,
+// with text messages recorded on their way to the demo phone.
+func demoEngine(t testing.TB, captcha bool) (*flow.Engine, *embedded.Dir, *demo.Phone, *recordingSender) {
+	t.Helper()
+	dir := demoDirectory(t)
 	phone := demo.New("", nil)
 	sms := &recordingSender{next: phone}
 	eng, err := flow.NewEngine(
