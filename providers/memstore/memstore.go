@@ -48,12 +48,16 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 	return s
 }
 
-// sweep drops expired entries; the caller holds mu.
+// sweep drops expired entries; the caller holds mu. An answered approval
+// nobody collected goes too: its waiter, if any, was woken when it was
+// answered.
 func (s *Store) sweep(now time.Time) {
 	for k, a := range s.approvals {
-		if now.After(a.expires) && !a.answered {
+		if now.After(a.expires) {
 			delete(s.approvals, k)
-			close(a.done)
+			if !a.answered {
+				close(a.done)
+			}
 		}
 	}
 	for k, exp := range s.once {
@@ -73,7 +77,9 @@ func (s *Store) sweep(now time.Time) {
 	}
 }
 
-// maybeSweep sweeps at most once a minute, so every call stays cheap.
+// maybeSweep sweeps at most once a minute, so every call stays cheap. Every
+// call that adds an entry calls it, so what the store holds is bounded by
+// what was added in the last minute and what has not expired yet.
 func (s *Store) maybeSweep(now time.Time) {
 	if now.Sub(s.sweptAt) >= time.Minute {
 		s.sweptAt = now
@@ -111,7 +117,7 @@ func (s *Store) Take(_ context.Context, key string, limit int, length time.Durat
 	s.maybeSweep(now)
 	w := s.window(key, length, now)
 	if len(w.events) >= limit {
-		if len(w.events) == 0 {
+		if limit < 1 || len(w.events) == 0 {
 			return false, length, nil
 		}
 		return false, w.events[len(w.events)-limit].Add(length).Sub(now), nil
@@ -147,7 +153,9 @@ func (s *Store) Forget(_ context.Context, keys ...string) error {
 func (s *Store) Hold(_ context.Context, key string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until := s.now().Add(ttl)
+	now := s.now()
+	s.maybeSweep(now)
+	until := now.Add(ttl)
 	if cur, ok := s.holds[key]; !ok || until.After(cur) {
 		s.holds[key] = until
 	}
@@ -175,7 +183,7 @@ func (s *Store) CreateApproval(_ context.Context, token string, ttl time.Duratio
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.sweep(now)
+	s.maybeSweep(now)
 	s.approvals[token] = &approval{expires: now.Add(ttl), done: make(chan struct{})}
 	return nil
 }
@@ -197,11 +205,16 @@ func (s *Store) ResolveApproval(_ context.Context, token, answer string) error {
 func (s *Store) AwaitApproval(ctx context.Context, token string) (string, error) {
 	s.mu.Lock()
 	a, ok := s.approvals[token]
+	var left time.Duration
+	if ok {
+		// The store's clock, not the system's: the two may differ.
+		left = a.expires.Sub(s.now())
+	}
 	s.mu.Unlock()
 	if !ok {
 		return "", flow.ErrNoApproval
 	}
-	timer := time.NewTimer(time.Until(a.expires))
+	timer := time.NewTimer(left)
 	defer timer.Stop()
 	select {
 	case <-a.done:
@@ -238,6 +251,7 @@ func (s *Store) UseOnce(_ context.Context, key string, ttl time.Duration) (bool,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.maybeSweep(now)
 	if exp, ok := s.once[key]; ok && !now.After(exp) {
 		return false, nil
 	}

@@ -1,0 +1,278 @@
+// Package redisstore is the flow.Store that many sspr instances share:
+// limits, holds, the TOTP replay cache and pending approvals live in Redis
+// (one server, Sentinel or Cluster), so a limit holds across instances and a
+// provider callback that lands on another instance completes the right
+// session.
+//
+// Every check-and-count is one Lua script, so parallel callers on any number
+// of instances cannot exceed a limit, and the scripts read the server's clock,
+// so instances whose clocks disagree still count the same windows.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// DefaultPrefix starts every key the store writes, unless Config.Prefix says
+// otherwise.
+const DefaultPrefix = "sspr:"
+
+// Config says where Redis is and how to reach it.
+//
+// One address is a single server; several are the seed nodes of a Cluster;
+// with MasterName set, the addresses are Sentinels and the store follows the
+// master they name.
+type Config struct {
+	Addrs      []string
+	MasterName string
+	Username   string
+	Password   string
+	DB         int
+	// Prefix starts every key and channel, so several deployments can share
+	// one Redis; DefaultPrefix when empty.
+	Prefix string
+	// TLS turns on TLS (1.2 or later) to every node; CAFile, a PEM bundle,
+	// replaces the system roots when set.
+	TLS    bool
+	CAFile string
+	// DialTimeout and ReadTimeout bound how long one call waits for Redis
+	// before it fails (closed); the client's defaults when zero.
+	DialTimeout time.Duration
+	ReadTimeout time.Duration
+}
+
+// Store is a flow.Store in Redis. It is safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	// id and seq make the members of the sliding windows unique across
+	// instances, even for two events in the same microsecond.
+	id  string
+	seq atomic.Uint64
+	// readTimeout bounds the wait for a subscription to be confirmed.
+	readTimeout time.Duration
+}
+
+// New checks cfg and returns a Store. It does not wait for Redis: an
+// unreachable Redis makes calls fail until it answers again (Ping tells).
+func New(cfg Config) (*Store, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("redisstore: addrs: at least one address is needed")
+	}
+	for _, a := range cfg.Addrs {
+		if a == "" {
+			return nil, errors.New("redisstore: addrs: an address is empty")
+		}
+	}
+	if cfg.DB < 0 {
+		return nil, errors.New("redisstore: db: must not be negative")
+	}
+	if cfg.DB != 0 && cfg.MasterName == "" && len(cfg.Addrs) > 1 {
+		return nil, errors.New("redisstore: db: a Cluster has only db 0")
+	}
+	if cfg.DialTimeout < 0 || cfg.ReadTimeout < 0 {
+		return nil, errors.New("redisstore: dial_timeout, read_timeout: must not be negative")
+	}
+	if cfg.CAFile != "" && !cfg.TLS {
+		return nil, errors.New("redisstore: ca_file: only used with tls")
+	}
+	var tlsConfig *tls.Config
+	if cfg.TLS {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("redisstore: ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("redisstore: ca_file %s: no PEM certificate in it", cfg.CAFile)
+			}
+			tlsConfig.RootCAs = pool
+		}
+	}
+	prefix := cfg.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("redisstore: instance id: %w", err)
+	}
+	readTimeout := cfg.ReadTimeout
+	if readTimeout == 0 {
+		readTimeout = 3 * time.Second // the client's default
+	}
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:       cfg.Addrs,
+		MasterName:  cfg.MasterName,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		DB:          cfg.DB,
+		TLSConfig:   tlsConfig,
+		DialTimeout: cfg.DialTimeout,
+		ReadTimeout: cfg.ReadTimeout,
+		// The write of a command is bounded like its reply.
+		WriteTimeout: cfg.ReadTimeout,
+		// One dial per attempt: the client already retries a failed command
+		// a few times, and an outage must fail a call in about
+		// (retries+1) x DialTimeout, not five times that.
+		DialerRetries: 1,
+	})
+	return &Store{rdb: rdb, prefix: prefix, id: hex.EncodeToString(id[:]), readTimeout: readTimeout}, nil
+}
+
+// LogTo sends what the Redis client logs (reconnects, failed dials, Sentinel
+// changes) to l, or drops it when l is nil. The client has one logger per
+// process, writing to standard error by default, which would draw over a
+// terminal UI.
+func LogTo(l *slog.Logger) {
+	redis.SetLogger(clientLog{l})
+}
+
+type clientLog struct{ l *slog.Logger }
+
+func (c clientLog) Printf(ctx context.Context, format string, v ...any) {
+	if c.l != nil {
+		c.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
+	}
+}
+
+// Close releases the connections. The data stays in Redis.
+func (s *Store) Close() error {
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("redisstore: close: %w", err)
+	}
+	return nil
+}
+
+// Keys. The part in braces is the Cluster hash tag: the window, the hold and
+// the use-once mark of one key sit in one slot, so Forget drops them with one
+// command; every script touches the keys of one tag only.
+
+func (s *Store) windowKey(key string) string { return s.prefix + "w:{" + key + "}" }
+func (s *Store) holdKey(key string) string   { return s.prefix + "h:{" + key + "}" }
+func (s *Store) onceKey(key string) string   { return s.prefix + "o:{" + key + "}" }
+
+// millis rounds d up to whole milliseconds, at least one, for PX and PEXPIRE.
+func millis(d time.Duration) int64 {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms < 1 {
+		ms = 1
+	}
+	return int64(ms)
+}
+
+// micros rounds d up to whole microseconds, the unit of the windows' scores.
+func micros(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Microsecond - 1) / time.Microsecond)
+}
+
+// member names one event of a window, unique across instances.
+func (s *Store) member() string {
+	return fmt.Sprintf("%s.%d", s.id, s.seq.Add(1))
+}
+
+// Take implements flow.Store.
+func (s *Store) Take(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	res, err := takeScript.Run(ctx, s.rdb, []string{s.windowKey(key)},
+		micros(window), limit, s.member(), millis(window)).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("redisstore: take: %w", err)
+	}
+	if len(res) != 2 {
+		return false, 0, errors.New("redisstore: take: unexpected reply")
+	}
+	if res[0] == 1 {
+		return true, 0, nil
+	}
+	return false, time.Duration(res[1]) * time.Microsecond, nil
+}
+
+// Add implements flow.Store.
+func (s *Store) Add(ctx context.Context, key string, window time.Duration) (int, error) {
+	n, err := addScript.Run(ctx, s.rdb, []string{s.windowKey(key)},
+		micros(window), s.member(), millis(window)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: add: %w", err)
+	}
+	return int(n), nil
+}
+
+// Forget implements flow.Store.
+func (s *Store) Forget(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, s.windowKey(k), s.holdKey(k), s.onceKey(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: forget: %w", err)
+	}
+	return nil
+}
+
+// Hold implements flow.Store.
+func (s *Store) Hold(ctx context.Context, key string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	if err := holdScript.Run(ctx, s.rdb, []string{s.holdKey(key)}, millis(ttl)).Err(); err != nil {
+		return fmt.Errorf("redisstore: hold: %w", err)
+	}
+	return nil
+}
+
+// Held implements flow.Store.
+func (s *Store) Held(ctx context.Context, key string) (time.Duration, error) {
+	left, err := s.rdb.PTTL(ctx, s.holdKey(key)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: held: %w", err)
+	}
+	// go-redis reports a missing key (-2) and a key without expiry (-1) as
+	// negative durations; a hold is always written with an expiry.
+	if left <= 0 {
+		return 0, nil
+	}
+	return left, nil
+}
+
+// UseOnce implements flow.Store.
+func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	fresh, err := s.rdb.SetNX(ctx, s.onceKey(key), "1", time.Duration(millis(ttl))*time.Millisecond).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: use once: %w", err)
+	}
+	return fresh, nil
+}
+
+// Ping implements flow.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redisstore: ping: %w", err)
+	}
+	return nil
+}
+
+var _ flow.Store = (*Store)(nil)
