@@ -71,7 +71,11 @@ func TestApprovals(t *testing.T) {
 		{"right number verifies", nil, func(t *testing.T, r *rig, s *flow.Session, d flow.Delivery) {
 			mustOK(t, r.eng.Approve(bg, d.Token, s.State().Show))
 			mustOK(t, s.Wait(bg))
-			mustStep(t, s, flow.StepSetPassword)
+			// alice has an app: on to her second step.
+			mustStep(t, s, flow.StepChooseMethod)
+			if st := s.State(); st.Verification != 2 {
+				t.Fatalf("verification %d", st.Verification)
+			}
 			if err := r.eng.Approve(bg, d.Token, s.State().Show); !errors.Is(err, flow.ErrNoApproval) {
 				t.Fatalf("second answer: %v", err)
 			}

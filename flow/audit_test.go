@@ -42,11 +42,15 @@ func TestAuditRecords(t *testing.T) {
 	code := codeIn(t, r.sms.Last(t))
 	mustReason(t, s.SubmitCode(bg, otherCode(code)), flow.ReasonCodeWrong)
 	mustOK(t, s.SubmitCode(bg, code))
+	first := totpCode(t, r.clock.Now())
+	mustOK(t, s.Choose(bg, flow.TOTPApp))
+	mustOK(t, s.SubmitCode(bg, first))
 	weak := "weakpassword"
 	mustReason(t, s.SetPassword(bg, weak, weak), flow.ReasonPolicy)
 	mustOK(t, s.SetPassword(bg, goodPass, goodPass))
 
 	// A TOTP success and a replay in two more sessions.
+	r.clock.Advance(30 * time.Second)
 	tcode := totpCode(t, r.clock.Now())
 	for i := 0; i < 2; i++ {
 		x := r.identified("alice")
@@ -67,6 +71,8 @@ func TestAuditRecords(t *testing.T) {
 		}
 		if len(str(m, "sid")) != 32 {
 			t.Errorf("record without sid: %v", m)
+		} else if str(m, "ref") != str(m, "sid")[:8] {
+			t.Errorf("record without its support code: %v", m)
 		}
 		if str(m, "sid") != s.ID() {
 			continue
@@ -85,8 +91,8 @@ func TestAuditRecords(t *testing.T) {
 	want := []string{
 		"session:started:", "identify:ok:", "choose:ok:",
 		"verify:refused:number_mismatch", "confirm_number:ok:", "send:ok:",
-		"verify:refused:code_wrong", "verify:ok:",
-		"set_password:refused:policy", "set_password:ok:",
+		"verify:refused:code_wrong", "verify:ok:", "choose:ok:", "verify:ok:",
+		"set_password:refused:policy", "set_password:ok:", "notice:ok:", "notice:ok:",
 	}
 	if strings.Join(outcomes, " ") != strings.Join(want, " ") {
 		t.Errorf("events\n got %v\nwant %v", outcomes, want)
@@ -99,7 +105,7 @@ func TestAuditRecords(t *testing.T) {
 	if !strings.Contains(out, `"reason":"code_replayed"`) {
 		t.Error("no replay record")
 	}
-	if leak := containsAny(out, code, goodPass, weak, aliceSecret, tcode, aliceMobile, "5550100042", "555-010-0042"); leak != "" {
+	if leak := containsAny(out, code, goodPass, weak, aliceSecret, first, tcode, aliceMobile, "5550100042", "555-010-0042"); leak != "" {
 		t.Fatalf("audit log contains %q", leak)
 	}
 }
@@ -130,7 +136,7 @@ func TestAuditLoginInjection(t *testing.T) {
 
 func TestAuditRemoteSanitised(t *testing.T) {
 	r := newRig(t)
-	r.eng.Begin(flow.Origin{Channel: flow.Kiosk, Remote: "kiosk-1\n\x1b[31mfake"})
+	mustBegin(t, r.eng, flow.Origin{Channel: flow.Kiosk, Remote: "kiosk-1\n\x1b[31mfake"})
 	recs := auditLines(t, r.audit.String())
 	if got := str(recs[0], "remote"); got != "kiosk-1[31mfake" {
 		t.Fatalf("remote %q", got)
@@ -145,11 +151,11 @@ func TestAuditProviderErrorsRedacted(t *testing.T) {
 	eng, err := flow.NewEngine(baseConfig(), flow.Deps{Directory: &echoDir{fakeDir{users: testUsers()}}, Store: r.store,
 		Email: leaky, SMS: r.sms, Audit: flow.NewAuditLogger(r.audit), Clock: r.clock})
 	mustOK(t, err)
-	s := eng.Begin(flow.Origin{Channel: flow.Local})
-	mustOK(t, s.Identify(bg, "alice", ""))
+	s := mustBegin(t, eng, flow.Origin{Channel: flow.Local})
+	mustOK(t, s.Identify(bg, "emile", "")) // no app: one method
 	mustReason(t, s.Choose(bg, flow.EmailAltern), flow.ReasonUnavailable)
 	mustOK(t, s.Choose(bg, flow.TextMobile))
-	mustOK(t, s.ConfirmNumber(bg, aliceMobile))
+	mustOK(t, s.ConfirmNumber(bg, "+15550100055"))
 	mustOK(t, s.SubmitCode(bg, codeIn(t, r.sms.Last(t))))
 	mustReason(t, s.SetPassword(bg, goodPass, goodPass), flow.ReasonUnavailable)
 	out := r.audit.String()

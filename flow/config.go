@@ -12,6 +12,11 @@ type PasswordPolicy struct {
 	Upper     bool
 	Lower     bool
 	Digit     bool
+	// MinScore is the zxcvbn strength score (0 to 4) a password needs; 0
+	// leaves the rule out.
+	MinScore int
+	// Breached, when set, is a list of breached passwords to refuse.
+	Breached *BreachFile
 }
 
 // Config holds the rules of the reset. Zero numbers and durations take the
@@ -49,13 +54,20 @@ type Config struct {
 	EmailEnabled bool
 	// SecretKey keys the HMACs of codes and decoys; at least 32 bytes.
 	SecretKey []byte
+	// Limits are the throttles shared through the Store.
+	Limits Limits
+	// Privileged names the accounts that need two methods or may not use
+	// self-service at all.
+	Privileged Privileged
+	// Notices are the messages sent after a reset.
+	Notices Notices
 }
 
 // DefaultConfig returns the rules sspr ships with.
 func DefaultConfig() Config {
 	return Config{
 		MethodsRequired:     1,
-		Password:            PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true},
+		Password:            PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true, MinScore: 3},
 		CaptchaLength:       5,
 		CaptchaMaxFailures:  3,
 		CodeLength:          8,
@@ -67,6 +79,8 @@ func DefaultConfig() Config {
 		MaxNumberMismatches: 3,
 		ResetWindow:         10 * time.Minute,
 		EmailEnabled:        true,
+		Limits:              DefaultLimits(),
+		Privileged:          Privileged{Mode: PrivilegedTwoMethods},
 	}
 }
 
@@ -112,6 +126,10 @@ func (c Config) withDefaults() Config {
 	if c.ResetWindow == 0 {
 		c.ResetWindow = d.ResetWindow
 	}
+	c.Limits = c.Limits.withDefaults()
+	if c.Privileged.Mode == "" {
+		c.Privileged.Mode = d.Privileged.Mode
+	}
 	return c
 }
 
@@ -124,6 +142,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("password.min_length is %d: at least 14 is allowed", c.Password.MinLength)
 	case c.Password.MaxLength < c.Password.MinLength || c.Password.MaxLength > 1024:
 		return fmt.Errorf("password.max_length is %d: it must lie between min_length (%d) and 1024", c.Password.MaxLength, c.Password.MinLength)
+	case c.Password.MinScore < 0 || c.Password.MinScore > 4:
+		return fmt.Errorf("password.min_score is %d: allowed are 0 to 4", c.Password.MinScore)
 	case c.CaptchaLength < 5 || c.CaptchaLength > 8:
 		return fmt.Errorf("captcha.length is %d: allowed are 5 to 8", c.CaptchaLength)
 	case c.CodeLength < 6 || c.CodeLength > 10:
@@ -147,5 +167,11 @@ func (c Config) Validate() error {
 	case len(c.SecretKey) < 32:
 		return fmt.Errorf("secret key has %d bytes: at least 32 are needed", len(c.SecretKey))
 	}
-	return nil
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.Privileged.validate(); err != nil {
+		return err
+	}
+	return c.Notices.validate()
 }

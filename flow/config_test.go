@@ -15,7 +15,7 @@ func TestDefaultConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := flow.PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true}
+	want := flow.PasswordPolicy{MinLength: 14, MaxLength: 256, Upper: true, Lower: true, Digit: true, MinScore: 3}
 	if c.Password != want || c.CodeLength < 6 || c.CodeTTL != 5*time.Minute || c.CodeMaxAttempts != 5 ||
 		c.ResendCooldown != time.Minute || c.MethodsRequired != 1 {
 		t.Fatalf("defaults %+v", c)
@@ -87,7 +87,7 @@ func TestNewEngineNeedsBackends(t *testing.T) {
 	// No clock and no audit logger: the system clock and a discarding log.
 	eng, err := flow.NewEngine(c, flow.Deps{Directory: &fakeDir{users: testUsers()}, Store: memstore.New(), SMS: &recSender{}})
 	mustOK(t, err)
-	s := eng.Begin(flow.Origin{Channel: flow.Local})
+	s := mustBegin(t, eng, flow.Origin{Channel: flow.Local})
 	if s.State().Step != flow.StepIdentify {
 		t.Fatal("step")
 	}

@@ -3,14 +3,19 @@ package flow
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
 	"strings"
 )
 
 // decoyMethods returns the method list shown for a login that has no usable
-// account: derived from an HMAC of the login, so it is the same at every
-// try and looks like a real one.
-func (e *Engine) decoyMethods(login string) []Method {
+// account, and the proof it asks for: derived from an HMAC of the login, so
+// it is the same at every try and looks like a real one. A decoy with an
+// authenticator app asks for two methods, one of them the app, as a real
+// account with an app does; and where privileged accounts need two methods,
+// some decoys without an app do too, so two steps alone do not tell a
+// privileged account from an unknown login.
+func (e *Engine) decoyMethods(login string) ([]Method, proof) {
 	m := hmac.New(sha256.New, e.cfg.SecretKey)
 	m.Write([]byte("decoy\x00"))
 	m.Write([]byte(normaliseLogin(login)))
@@ -38,11 +43,12 @@ func (e *Engine) decoyMethods(login string) []Method {
 		}
 		return out
 	}
+	privileged := e.cfg.Privileged.Mode == PrivilegedTwoMethods && e.cfg.Privileged.any() && b[6]%8 == 0
 	// A decoy must be as eligible as a real account under the policy: add
 	// whole factors (a phone with its text and call, the app with push and
 	// code) until there are enough, keeping the list's order.
 	for _, id := range methodOrder {
-		if countFactors(User{}, list()) >= e.cfg.MethodsRequired {
+		if countFactors(User{}, list()) >= e.proofFor(hasApp(list()), privileged).required {
 			break
 		}
 		if !has[id] && e.available(id) {
@@ -53,7 +59,17 @@ func (e *Engine) decoyMethods(login string) []Method {
 			}
 		}
 	}
-	return list()
+	ms := list()
+	return ms, e.proofFor(hasApp(ms), privileged)
+}
+
+// decoySecret is the authenticator secret a decoy checks codes against,
+// so that its codes take the same work as a real account's: derived from
+// the key, never shown, and never verifying (a decoy never does).
+func (e *Engine) decoySecret(acct string) string {
+	m := hmac.New(sha256.New, e.cfg.SecretKey)
+	m.Write([]byte("decoy-totp\x00" + acct))
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:20])
 }
 
 // factor names what a method proves the person holds: text and call to one

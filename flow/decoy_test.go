@@ -105,7 +105,7 @@ func TestDecoysDiffer(t *testing.T) {
 func TestDecoyNeverVerifies(t *testing.T) {
 	for _, login := range noAccount {
 		t.Run(login, func(t *testing.T) {
-			r := newRig(t, shortApproval, func(c *flow.Config) { c.MaxFailures = 100 })
+			r := newRig(t, shortApproval, func(c *flow.Config) { c.MaxFailures = 100; c.Limits.Failures = 100 })
 			for _, m := range r.identified(login).Methods() {
 				s := r.identified(login)
 				mustOK(t, s.Choose(bg, m.ID))

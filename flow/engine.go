@@ -15,6 +15,9 @@ type Engine struct {
 	deps  Deps
 	clock Clock
 	audit *slog.Logger
+	trust *trustList
+
+	writes writes
 }
 
 // NewEngine checks cfg (zero fields take their defaults) and deps.
@@ -37,24 +40,40 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 	if audit == nil {
 		audit = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	return &Engine{cfg: cfg, deps: deps, clock: clock, audit: audit}, nil
+	trust, err := newTrustList(cfg.Limits.TrustedSources)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, deps: deps, clock: clock, audit: audit, trust: trust}, nil
 }
 
 // Config returns the rules in force, defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Begin opens a session for one person at the keyboard.
-func (e *Engine) Begin(o Origin) *Session {
+// Begin opens a session for one person at the keyboard. It is refused, with
+// a *Error and no session, when its source (address or kiosk) has begun
+// too many sessions lately (ReasonRateLimited), when the Store does not
+// answer, or while the engine drains (ReasonUnavailable).
+func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
+	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128)}
+	id := randomToken()
+	if e.Draining() {
+		return nil, &Error{Reason: ReasonUnavailable, Message: restarting, Ref: id[:8], Final: true}
+	}
+	if err := e.admitSession(ctx, o, id); err != nil {
+		return nil, err
+	}
 	s := &Session{
 		e:      e,
-		id:     randomToken(),
-		origin: Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128)},
+		id:     id,
+		origin: o,
 		used:   map[MethodID]bool{},
 		sentAt: map[MethodID]time.Time{},
+		proof:  e.proofFor(false, false),
 	}
 	s.newCaptcha()
 	s.event("session", "started", "")
-	return s
+	return s, nil
 }
 
 // Approve hands a provider's answer (the digits keyed on the phone, the

@@ -1,6 +1,9 @@
 package flow
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Reason classifies a refusal for the audit log and for tests.
 type Reason string
@@ -24,6 +27,12 @@ const (
 	ReasonSessionExpired   Reason = "session_expired"
 	ReasonUnavailable      Reason = "unavailable"
 	ReasonDirectoryRefused Reason = "directory_refused"
+	// ReasonSuspended: self-service reset is paused for the account after
+	// too many failed verifications; the directory account is untouched.
+	ReasonSuspended Reason = "suspended"
+	// ReasonRateLimited: too many sessions, attempts or messages from one
+	// source, for one account or destination, or in all.
+	ReasonRateLimited Reason = "rate_limited"
 )
 
 // Error is a refusal a person may see: Message is plain words and never
@@ -36,6 +45,9 @@ type Error struct {
 	Rules []Rule
 	// Final means the session cannot go on and must start over.
 	Final bool
+	// RetryAfter is how long until the refused step may work again, for
+	// ReasonSuspended, ReasonRateLimited and ReasonCooldown; 0 otherwise.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,8 +31,9 @@ var epoch = time.Date(2026, 3, 14, 9, 26, 0, 0, time.UTC)
 
 // fakeClock is a Clock the tests move by hand.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -45,6 +47,141 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
+
+// Sleep makes fakeClock a flow.Sleeper: the floors of the timing rules
+// are recorded, not waited, and the fake time does not move.
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) {
+	c.mu.Lock()
+	c.slept = append(c.slept, d)
+	c.mu.Unlock()
+}
+
+// Slept returns the waits asked for so far, and forgets them.
+func (c *fakeClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.slept
+	c.slept = nil
+	return out
+}
+
+var errStoreDown = errors.New("store: connection refused")
+
+// testStore is the Store of the tests: the limits, holds and the replay
+// cache run on the fake clock, the pending approvals on the real one
+// (their waits are real), and every call fails while it is down.
+type testStore struct {
+	limits    *memstore.Store
+	approvals *memstore.Store
+	down      atomic.Bool
+	only      atomic.Value // string: when set, only this operation fails
+	calls     atomic.Int64
+}
+
+func newTestStore(now func() time.Time) *testStore {
+	return &testStore{limits: memstore.New().WithClock(now), approvals: memstore.New()}
+}
+
+// Down makes every call fail (true) or work again (false).
+func (t *testStore) Down(down bool) {
+	t.only.Store("")
+	t.down.Store(down)
+}
+
+// DownOn makes only the calls of operation op fail (e.g. "Add").
+func (t *testStore) DownOn(op string) {
+	t.only.Store(op)
+	t.down.Store(true)
+}
+
+func (t *testStore) check(op string) error {
+	t.calls.Add(1)
+	if t.down.Load() {
+		if only, _ := t.only.Load().(string); only == "" || only == op {
+			return errStoreDown
+		}
+	}
+	return nil
+}
+
+func (t *testStore) CreateApproval(ctx context.Context, token string, ttl time.Duration) error {
+	if err := t.check("CreateApproval"); err != nil {
+		return err
+	}
+	return t.approvals.CreateApproval(ctx, token, ttl)
+}
+
+func (t *testStore) ResolveApproval(ctx context.Context, token, answer string) error {
+	if err := t.check("ResolveApproval"); err != nil {
+		return err
+	}
+	return t.approvals.ResolveApproval(ctx, token, answer)
+}
+
+func (t *testStore) AwaitApproval(ctx context.Context, token string) (string, error) {
+	if err := t.check("AwaitApproval"); err != nil {
+		return "", err
+	}
+	return t.approvals.AwaitApproval(ctx, token)
+}
+
+func (t *testStore) DeleteApproval(ctx context.Context, token string) error {
+	if err := t.check("DeleteApproval"); err != nil {
+		return err
+	}
+	return t.approvals.DeleteApproval(ctx, token)
+}
+
+func (t *testStore) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := t.check("UseOnce"); err != nil {
+		return false, err
+	}
+	return t.limits.UseOnce(ctx, key, ttl)
+}
+
+func (t *testStore) Take(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	if err := t.check("Take"); err != nil {
+		return false, 0, err
+	}
+	return t.limits.Take(ctx, key, limit, window)
+}
+
+func (t *testStore) Add(ctx context.Context, key string, window time.Duration) (int, error) {
+	if err := t.check("Add"); err != nil {
+		return 0, err
+	}
+	return t.limits.Add(ctx, key, window)
+}
+
+func (t *testStore) Forget(ctx context.Context, keys ...string) error {
+	if err := t.check("Forget"); err != nil {
+		return err
+	}
+	return t.limits.Forget(ctx, keys...)
+}
+
+func (t *testStore) Hold(ctx context.Context, key string, ttl time.Duration) error {
+	if err := t.check("Hold"); err != nil {
+		return err
+	}
+	return t.limits.Hold(ctx, key, ttl)
+}
+
+func (t *testStore) Held(ctx context.Context, key string) (time.Duration, error) {
+	if err := t.check("Held"); err != nil {
+		return 0, err
+	}
+	return t.limits.Held(ctx, key)
+}
+
+func (t *testStore) Ping(ctx context.Context) error {
+	if err := t.check("Ping"); err != nil {
+		return err
+	}
+	return t.limits.Ping(ctx)
+}
+
+var _ flow.Store = (*testStore)(nil)
 
 // setCall is one write to the fake directory.
 type setCall struct {
@@ -173,7 +310,7 @@ type rig struct {
 	eng   *flow.Engine
 	clock *fakeClock
 	dir   *fakeDir
-	store *memstore.Store
+	store *testStore
 	sms   *recSender
 	voice *recSender
 	email *recSender
@@ -195,9 +332,14 @@ func testUsers() map[string]flow.User {
 	}
 }
 
-// baseConfig has the CAPTCHA off; the CAPTCHA tests turn it on.
+// baseConfig has the CAPTCHA off; the CAPTCHA tests turn it on. Every
+// session of a rig comes from one address, so the limits per source are
+// lifted here; the tests of those limits set their own.
 func baseConfig() flow.Config {
-	return flow.Config{CaptchaDisabled: true, EmailEnabled: true, SecretKey: testKey}
+	l := flow.DefaultLimits()
+	l.SessionsPerSource = flow.Rate{Count: 1 << 20, Per: time.Second}
+	l.IdentifyPerSource = flow.Rate{Count: 1 << 20, Per: time.Second}
+	return flow.Config{CaptchaDisabled: true, EmailEnabled: true, SecretKey: testKey, Limits: l}
 }
 
 func newRig(t testing.TB, mutate ...func(*flow.Config)) *rig {
@@ -206,11 +348,12 @@ func newRig(t testing.TB, mutate ...func(*flow.Config)) *rig {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	clock := &fakeClock{t: epoch}
 	r := &rig{
 		t:     t,
-		clock: &fakeClock{t: epoch},
+		clock: clock,
 		dir:   &fakeDir{users: testUsers()},
-		store: memstore.New(),
+		store: newTestStore(clock.Now),
 		sms:   &recSender{}, voice: &recSender{}, email: &recSender{}, push: &recSender{},
 		audit: &syncBuffer{},
 	}
@@ -230,8 +373,22 @@ func newRig(t testing.TB, mutate ...func(*flow.Config)) *rig {
 
 func (r *rig) sends() int { return r.sms.Len() + r.voice.Len() + r.email.Len() + r.push.Len() }
 
+// verificationSends counts the codes, calls and pushes sent, not the
+// notices after a reset.
+func (r *rig) verificationSends() int {
+	n := 0
+	for _, s := range []*recSender{r.sms, r.voice, r.email, r.push} {
+		for _, d := range s.All() {
+			if d.Kind == flow.KindVerification {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (r *rig) begin() *flow.Session {
-	return r.eng.Begin(flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:50022"})
+	return mustBegin(r.t, r.eng, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:50022"})
 }
 
 // identified returns a session past the identify step for login.
@@ -263,11 +420,17 @@ func (r *rig) atCode(login string, m flow.MethodID) (*flow.Session, string) {
 	return s, codeIn(r.t, snd.Last(r.t))
 }
 
-// verified returns a session of alice on the password step.
+// verified returns a session of alice on the password step. She has an
+// authenticator app, so she proves it and her mailbox. The clock moves a
+// minute first, past the gap between two sends to one account, and to a
+// fresh authenticator code.
 func (r *rig) verified() *flow.Session {
 	r.t.Helper()
+	r.clock.Advance(61 * time.Second)
 	s, code := r.atCode("alice", flow.EmailAltern)
 	mustOK(r.t, s.SubmitCode(context.Background(), code))
+	mustOK(r.t, s.Choose(context.Background(), flow.TOTPApp))
+	mustOK(r.t, s.SubmitCode(context.Background(), totpCode(r.t, r.clock.Now())))
 	mustStep(r.t, s, flow.StepSetPassword)
 	return s
 }
@@ -288,6 +451,16 @@ func otherCode(c string) string {
 	b := []byte(c)
 	b[0] = '0' + (b[0]-'0'+1)%10
 	return string(b)
+}
+
+// mustBegin opens a session that must be admitted.
+func mustBegin(t testing.TB, eng *flow.Engine, o flow.Origin) *flow.Session {
+	t.Helper()
+	s, err := eng.Begin(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Begin: %v (reason %q)", err, flow.ReasonOf(err))
+	}
+	return s
 }
 
 func mustOK(t testing.TB, err error) {

@@ -1,8 +1,10 @@
 package flow
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -14,18 +16,85 @@ const (
 	RuleUpper     = "upper"
 	RuleLower     = "lower"
 	RuleDigit     = "digit"
-	RuleNoLogin   = "no_login"
-	RuleConfirm   = "confirm"
+	// RuleNoLogin refuses a password made of the person's own data: the
+	// login or email address anywhere in it, or name parts for half of it.
+	RuleNoLogin = "no_login"
+	// RuleCommon refuses a common password, word or name, give or take
+	// case, look-alike characters and digits or symbols around it.
+	RuleCommon = "common"
+	// RuleStrength is zxcvbn's score; listed when PasswordPolicy.MinScore
+	// is above 0.
+	RuleStrength = "strength"
+	// RuleBreached is listed when PasswordPolicy.Breached is set.
+	RuleBreached = "breached"
+	RuleConfirm  = "confirm"
 	// RulePrintable is listed only when it is broken: control characters
 	// (an escape sequence, a line break, NUL) or bytes that are not UTF-8
 	// would not reach the directory as the person typed them.
 	RulePrintable = "printable"
 )
 
+// Person is the data of the person a password is for, which the password
+// must not be made of.
+type Person struct {
+	Login       string
+	DisplayName string
+	Email       string
+}
+
 // CheckPassword evaluates every rule of p for pw and confirm; login is the
 // account's login, which the password must not contain. The same list drives
 // the live hints and SetPassword.
 func CheckPassword(p PasswordPolicy, login, pw, confirm string) []Rule {
+	return CheckPasswordFor(p, Person{Login: login}, pw, confirm)
+}
+
+// CheckPasswordFor is CheckPassword with all the person's data, and with
+// the breached-password lookup done when p has a list.
+func CheckPasswordFor(p PasswordPolicy, who Person, pw, confirm string) []Rule {
+	f, _ := p.find(who, pw, findings{}, true)
+	return p.evaluate(who, pw, confirm, f)
+}
+
+// findings is what the costlier checks found for one candidate.
+type findings struct {
+	scored   bool
+	strength strength
+	breach   breachVerdict
+}
+
+type breachVerdict int8
+
+const (
+	breachUnknown breachVerdict = iota // not looked up yet
+	breachClean
+	breachFound
+	breachFailed // the lookup failed: refused, and tried again next time
+)
+
+// find fills in what f does not know yet: the strength score, and with
+// lookup the breached-password verdict.
+func (p PasswordPolicy) find(who Person, pw string, f findings, lookup bool) (findings, error) {
+	if p.MinScore > 0 && !f.scored {
+		f.strength, f.scored = estimate(pw, who), true
+	}
+	var err error
+	if lookup && p.Breached != nil && pw != "" && (f.breach == breachUnknown || f.breach == breachFailed) {
+		var found bool
+		switch found, err = p.Breached.Contains(pw); {
+		case err != nil:
+			f.breach = breachFailed
+		case found:
+			f.breach = breachFound
+		default:
+			f.breach = breachClean
+		}
+	}
+	return f, err
+}
+
+// evaluate lists the rules of p for pw and confirm, given what f found.
+func (p PasswordPolicy) evaluate(who Person, pw, confirm string, f findings) []Rule {
 	n := utf8.RuneCountInString(pw)
 	var up, low, dig bool
 	printable := utf8.ValidString(pw)
@@ -45,15 +114,30 @@ func CheckPassword(p PasswordPolicy, login, pw, confirm string) []Rule {
 	if p.Digit {
 		rules = append(rules, Rule{ID: RuleDigit, Text: "A digit", Met: dig})
 	}
-	l := normaliseLogin(login)
-	if at := strings.IndexByte(l, '@'); at > 0 {
-		l = l[:at]
-	}
 	rules = append(rules,
 		Rule{ID: RuleMaxLength, Text: fmt.Sprintf("At most %d characters", p.MaxLength), Met: n <= p.MaxLength},
-		Rule{ID: RuleNoLogin, Text: "Does not contain your username", Met: n > 0 && (len(l) < 3 || !strings.Contains(strings.ToLower(pw), l))},
-		Rule{ID: RuleConfirm, Text: "Both passwords match", Met: n > 0 && pw == confirm},
+		Rule{ID: RuleNoLogin, Text: "Does not contain your name or username", Met: n > 0 && !personal(pw, who)},
+		Rule{ID: RuleCommon, Text: "Not a commonly used password", Met: n > 0 && !common(pw)},
 	)
+	if p.MinScore > 0 {
+		r := Rule{ID: RuleStrength, Text: fmt.Sprintf("Hard to guess (strength %d of 4 or more)", p.MinScore), Met: f.strength.score >= p.MinScore}
+		if !r.Met && f.strength.reason != "" {
+			r.Text += ": " + f.strength.reason
+		}
+		rules = append(rules, r)
+	}
+	if p.Breached != nil {
+		r := Rule{ID: RuleBreached, Text: "Not found in known data breaches", Met: n > 0 && f.breach == breachClean}
+		switch {
+		case n == 0:
+		case f.breach == breachUnknown:
+			r.Text += " (checked when you go on)"
+		case f.breach == breachFailed:
+			r.Text += " (could not check: try again)"
+		}
+		rules = append(rules, r)
+	}
+	rules = append(rules, Rule{ID: RuleConfirm, Text: "Both passwords match", Met: n > 0 && pw == confirm})
 	if !printable {
 		rules = append(rules, Rule{ID: RulePrintable, Text: "Only letters, digits, spaces and symbols"})
 	}
@@ -68,4 +152,108 @@ func unmet(rules []Rule) []Rule {
 		}
 	}
 	return out
+}
+
+// CheckFull is Check with the checks too slow for every key press as well:
+// the lookup in the breached-password list. The wizard calls it when the
+// person leaves the new-password field; SetPassword always makes it.
+func (s *Session) CheckFull(password, confirm string) []Rule {
+	return s.passwordRules(password, confirm, true)
+}
+
+// passwordRules evaluates the policy for the session's person without
+// holding the session's lock while scoring or reading the list.
+func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
+	p := s.e.cfg.Password
+	s.mu.Lock()
+	who := s.person()
+	f := s.memo.recall(pw)
+	s.mu.Unlock()
+	f, err := p.find(who, pw, f, lookup)
+	s.mu.Lock()
+	s.breachFailed(err)
+	s.memo.keep(pw, f)
+	s.mu.Unlock()
+	return p.evaluate(who, pw, confirm, f)
+}
+
+// passwordRulesLocked is passwordRules for a caller holding s.mu.
+func (s *Session) passwordRulesLocked(pw, confirm string) []Rule {
+	p := s.e.cfg.Password
+	who := s.person()
+	f, err := p.find(who, pw, s.memo.recall(pw), true)
+	s.breachFailed(err)
+	s.memo.keep(pw, f)
+	return p.evaluate(who, pw, confirm, f)
+}
+
+func (s *Session) breachFailed(err error) {
+	if err != nil {
+		s.e.audit.Error("breached-password lookup failed", "sid", s.id, "error", err.Error())
+	}
+}
+
+// person is who the password is for: what the directory holds once the
+// login is known.
+func (s *Session) person() Person {
+	if s.known {
+		return Person{Login: s.user.Login, DisplayName: s.user.DisplayName, Email: s.user.Email}
+	}
+	return Person{Login: s.checkLogin()}
+}
+
+// passwordMemo keeps what was found for the last candidate, so that typing
+// the confirmation does not score the password again and a lookup's
+// verdict stays on the screen. Candidates are kept only as hashes keyed
+// with a random key of the session.
+type passwordMemo struct {
+	key      []byte
+	scoredAt [sha256.Size]byte // the candidate's first strengthCap characters
+	strength strength
+	scored   bool
+	lookedAt [sha256.Size]byte // the whole candidate
+	breach   breachVerdict
+}
+
+func (m *passwordMemo) sum(s string) [sha256.Size]byte {
+	if m.key == nil {
+		m.key = make([]byte, 32)
+		rand.Read(m.key)
+	}
+	h := hmac.New(sha256.New, m.key)
+	h.Write([]byte(s))
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// recall returns what is known of pw.
+func (m *passwordMemo) recall(pw string) findings {
+	var f findings
+	if m.scored && m.sum(capped(pw)) == m.scoredAt {
+		f.scored, f.strength = true, m.strength
+	}
+	if m.breach != breachUnknown && m.sum(pw) == m.lookedAt {
+		f.breach = m.breach
+	}
+	return f
+}
+
+// keep remembers f for pw. A lookup that failed is not kept: the next
+// check tries again.
+func (m *passwordMemo) keep(pw string, f findings) {
+	if f.scored {
+		m.scoredAt, m.strength, m.scored = m.sum(capped(pw)), f.strength, true
+	}
+	if f.breach == breachClean || f.breach == breachFound {
+		m.lookedAt, m.breach = m.sum(pw), f.breach
+	}
+}
+
+// capped is the part of pw that the strength estimate looks at.
+func capped(pw string) string {
+	if utf8.RuneCountInString(pw) <= strengthCap {
+		return pw
+	}
+	return string([]rune(pw)[:strengthCap])
 }

@@ -32,6 +32,13 @@ type Session struct {
 	user    User
 	known   bool
 	methods []Method
+	// acct is what the account limits count: the directory entry, or the
+	// login as typed when there is none (see throttle.go).
+	acct       string
+	proof      proof
+	privileged bool
+	// proved lists the methods verified, in order, for the notice.
+	proved []MethodID
 
 	used       map[MethodID]bool
 	closed     map[MethodID]bool
@@ -53,6 +60,7 @@ type Session struct {
 	want  string // the answer that approves
 
 	verifiedAt time.Time
+	memo       passwordMemo // what the password checks found for the last candidate
 }
 
 // State is what a screen needs to draw the session.
@@ -86,7 +94,7 @@ func (s *Session) State() State {
 	defer s.mu.Unlock()
 	st := State{
 		Step: s.step, SessionID: s.id, Ref: s.Ref(), Login: s.login,
-		Verification: s.verified + 1, MethodsRequired: s.e.cfg.MethodsRequired,
+		Verification: s.verified + 1, MethodsRequired: s.proof.required,
 		Show: s.shown, CodeLength: s.e.cfg.CodeLength,
 	}
 	if st.Verification > st.MethodsRequired {
@@ -107,10 +115,14 @@ func (s *Session) State() State {
 }
 
 // Breadcrumb returns the trail shown above the verification and password
-// screens, e.g. "verification step 1 > choose a new password".
+// screens, e.g. "verification step 1 > choose a new password". It follows
+// the methods this account needs, known once it is identified.
 func (s *Session) Breadcrumb() []string {
+	s.mu.Lock()
+	n := s.proof.required
+	s.mu.Unlock()
 	var b []string
-	for i := 1; i <= s.e.cfg.MethodsRequired; i++ {
+	for i := 1; i <= n; i++ {
 		b = append(b, fmt.Sprintf("verification step %d", i))
 	}
 	return append(b, "choose a new password")
@@ -123,16 +135,35 @@ func (s *Session) Methods() []Method {
 	defer s.mu.Unlock()
 	var out []Method
 	for _, m := range s.methods {
-		if !s.used[m.ID] && !s.closed[m.ID] {
+		if s.offered(m.ID) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
+// offered reports whether m may be chosen now: not used nor closed, and,
+// when the account must prove its authenticator app and has not yet, the
+// app on the last verification step.
+func (s *Session) offered(m MethodID) bool {
+	if s.used[m] || s.closed[m] {
+		return false
+	}
+	if s.proof.needApp && s.verified == s.proof.required-1 && !isApp(m) {
+		for _, p := range s.proved {
+			if isApp(p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // Identify checks the CAPTCHA, then looks up login. A wrong answer draws a
 // new CAPTCHA and keeps the session on this step. An unknown, disabled or
-// ineligible login goes on exactly like a known one, with decoy methods.
+// ineligible login goes on exactly like a known one, with decoy methods,
+// and takes as long: every attempt lasts at least Limits.IdentifyFloor.
 func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,6 +174,13 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.login = login
 	if normaliseLogin(login) == "" {
 		return s.refuse(ReasonInvalidInput, "", "Enter your email or username.")
+	}
+	if s.e.Draining() {
+		return s.restarting("identify")
+	}
+	defer s.e.padIdentify(ctx, time.Now())
+	if err := s.admitIdentify(ctx); err != nil {
+		return err
 	}
 	if !s.e.cfg.CaptchaDisabled {
 		expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
@@ -163,38 +201,62 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		}
 	}
 	u, err := s.e.deps.Directory.LookupUser(ctx, normaliseLogin(login))
+	var why string // why the decoy path, for the audit; "" for a real account
 	switch {
 	case errors.Is(err, ErrUnknownUser):
-		why := "unknown"
+		why = "unknown"
 		if err != ErrUnknownUser {
 			why = "unknown: " + err.Error() // e.g. several entries match
 		}
-		s.decoy(why)
 	case err != nil:
-		s.e.audit.Error("directory lookup failed", "sid", s.id, "error", err.Error())
-		return s.refuse(ReasonUnavailable, "", "The service is temporarily unavailable. Please try again in a few minutes.")
+		s.e.audit.Error("directory lookup failed", "sid", s.id, "ref", s.Ref(), "error", err.Error())
+		return s.refuse(ReasonUnavailable, "", unavailable)
 	case u.Disabled:
-		s.decoy("disabled")
-	default:
-		s.user, s.methods = u, s.e.userMethods(u)
-		if countFactors(u, s.methods) < s.e.cfg.MethodsRequired {
-			s.user = User{}
-			s.decoy("ineligible")
-		} else {
-			s.known = true
-			s.event("identify", "ok", "")
+		why = "disabled"
+	}
+	var methods []Method
+	var pf proof
+	privileged := why == "" && s.e.cfg.Privileged.matches(u)
+	if why == "" {
+		methods = s.e.userMethods(u)
+		pf = s.e.proofFor(u.TOTPSecret != "", privileged)
+		switch {
+		case privileged && s.e.cfg.Privileged.Mode == PrivilegedExcluded:
+			why = "privileged_excluded"
+		case pf.needApp && !hasApp(methods):
+			// The app it signs in with cannot be checked here, and a reset
+			// must not bypass it.
+			why = "ineligible: app not offered"
+		case countFactors(u, methods) < pf.required:
+			why = "ineligible"
 		}
+	}
+	// An account is counted by its entry; a login without one by itself.
+	acct := "user\x00" + u.ID
+	if u.ID == "" {
+		acct = "login\x00" + normaliseLogin(login)
+	}
+	if why != "" {
+		methods, pf = s.e.decoyMethods(login)
+		privileged = false
+	}
+	s.acct = acct
+	if err := s.checkSuspended(ctx, false); err != nil {
+		s.acct = ""
+		return err
+	}
+	s.methods, s.proof, s.privileged = methods, pf, privileged
+	if why != "" {
+		s.known, s.user = false, User{}
+		// The audit says what happened; nothing on the screen does.
+		s.e.audit.Info("identify", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+			"login", s.login, "step", "identify", "result", "decoy", "reason", why)
+	} else {
+		s.known, s.user = true, u
+		s.event("identify", "ok", "")
 	}
 	s.step = StepChooseMethod
 	return nil
-}
-
-func (s *Session) decoy(why string) {
-	s.known = false
-	s.methods = s.e.decoyMethods(s.login)
-	// The audit says what happened; nothing on the screen does.
-	s.e.audit.Info("identify", "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
-		"login", s.login, "step", "identify", "result", "decoy", "reason", why)
 }
 
 // Choose picks the method for the current verification step.
@@ -206,7 +268,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 	}
 	var found bool
 	for _, m := range s.methods {
-		found = found || (m.ID == id && !s.used[id] && !s.closed[id])
+		found = found || (m.ID == id && s.offered(id))
 	}
 	if !found {
 		return s.refuse(ReasonMethodUnknown, id, "Choose one of the methods in the list.")
@@ -219,20 +281,20 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 	switch id {
 	case TextMobile, CallMobile, CallOffice:
 		s.step = StepConfirmNumber
-	case EmailAltern:
-		if err := s.issueCode(ctx); err != nil {
-			s.method = ""
-			return err
-		}
-		s.step = StepEnterCode
 	case TOTPApp:
 		s.step = StepEnterCode
-	case PushApp:
-		if err := s.startApproval(ctx); err != nil {
+	case EmailAltern, PushApp:
+		// A real account talks to a provider here, a decoy does not.
+		defer s.e.padSend(ctx, time.Now())
+		send, next := s.issueCode, StepEnterCode
+		if id == PushApp {
+			send, next = s.startApproval, StepWaiting
+		}
+		if err := send(ctx); err != nil {
 			s.method = ""
 			return err
 		}
-		s.step = StepWaiting
+		s.step = next
 	}
 	return nil
 }
@@ -279,7 +341,16 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 	if typed == "" {
 		return s.refuse(ReasonInvalidInput, s.method, "Enter your complete phone number.")
 	}
+	// A real account talks to a provider on a match, a decoy never does.
+	defer s.e.padSend(ctx, time.Now())
+	if err := s.checkSuspended(ctx, true); err != nil {
+		return err
+	}
 	if !s.known || !SamePhone(typed, s.storedNumber()) {
+		k, err := s.count(ctx)
+		if err != nil {
+			return err
+		}
 		s.mismatches++
 		if s.mismatches >= s.e.cfg.MaxNumberMismatches {
 			// Phone methods end for this session: a gate against texting
@@ -288,9 +359,9 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 				s.method = m
 				s.closeMethod()
 			}
-			return s.fail(ReasonTooManyAttempts, "That number doesn't match the one we have. Choose another method.")
+			return s.fail(ctx, k, ReasonTooManyAttempts, "That number doesn't match the one we have. Choose another method.")
 		}
-		return s.fail(ReasonNumberMismatch, "That number doesn't match the one we have. Check it and try again.")
+		return s.fail(ctx, k, ReasonNumberMismatch, "That number doesn't match the one we have. Check it and try again.")
 	}
 	s.event("confirm_number", "ok", "")
 	if s.method == TextMobile {
@@ -332,6 +403,13 @@ func (s *Session) destination() string {
 // issueCode makes a new code, keeps only its HMAC and sends it to the stored
 // destination. A decoy session sends nothing and can never match.
 func (s *Session) issueCode(ctx context.Context) error {
+	if s.e.Draining() {
+		return s.restarting("send")
+	}
+	gaps, err := s.admitSend(ctx)
+	if err != nil {
+		return err
+	}
 	now := s.e.clock.Now()
 	code := randomDigits(s.e.cfg.CodeLength)
 	s.code = codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code)
@@ -348,7 +426,8 @@ func (s *Session) issueCode(ctx context.Context) error {
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
 		s.code = nil
 		delete(s.sentAt, s.method)
-		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", redact(err.Error(), code))
+		s.refund(ctx, gaps)
+		s.e.audit.Error("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", redact(err.Error(), code))
 		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
 	}
 	s.event("send", "ok", "")
@@ -366,6 +445,7 @@ func (s *Session) Resend(ctx context.Context) error {
 	if wait := s.sendWait(s.method); wait > 0 {
 		return s.refuse(ReasonCooldown, s.method, fmt.Sprintf("You can ask for a new code in %d seconds.", seconds(wait)))
 	}
+	defer s.e.padSend(ctx, time.Now())
 	return s.issueCode(ctx)
 }
 
@@ -390,14 +470,21 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 		s.code = nil
 		return s.refuse(ReasonCodeExpired, s.method, "That code has expired. Ask for a new one.")
 	}
-	if s.known && hmac.Equal(codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code), s.code) {
+	k, err := s.reserve(ctx)
+	if err != nil {
+		return err
+	}
+	// Computed for a decoy too, which can never match.
+	match := hmac.Equal(codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code), s.code)
+	if s.known && match {
 		s.code = nil
+		s.clear(ctx, s.method)
 		return s.verifiedNow()
 	}
-	return s.wrongCode()
+	return s.wrongCode(ctx, k)
 }
 
-func (s *Session) wrongCode() error {
+func (s *Session) wrongCode(ctx context.Context, k strike) error {
 	if s.codeAttempts == nil {
 		s.codeAttempts = map[MethodID]int{}
 	}
@@ -405,10 +492,9 @@ func (s *Session) wrongCode() error {
 	if s.codeAttempts[s.method] >= s.e.cfg.CodeMaxAttempts {
 		s.code = nil
 		s.closeMethod()
-		err := s.fail(ReasonTooManyAttempts, "Too many wrong codes. Choose another method.")
-		return err
+		return s.fail(ctx, k, ReasonTooManyAttempts, "Too many wrong codes. Choose another method.")
 	}
-	return s.fail(ReasonCodeWrong, "That code isn't right. Check it and try again.")
+	return s.fail(ctx, k, ReasonCodeWrong, "That code isn't right. Check it and try again.")
 }
 
 // closeMethod ends the current method for this session and returns to the
@@ -425,23 +511,34 @@ func (s *Session) closeMethod() {
 	s.step = StepChooseMethod
 }
 
+// checkTOTP checks an authenticator code: valid now, and not used before
+// (the replay cache in the Store). A decoy does the same work against a
+// secret of its own and never verifies.
 func (s *Session) checkTOTP(ctx context.Context, code string) error {
-	if !s.known {
-		return s.wrongCode()
-	}
-	step, ok := s.e.deps.TOTP.Validate(s.user.TOTPSecret, code, s.e.clock.Now())
-	if !ok {
-		return s.wrongCode()
-	}
-	fresh, err := s.e.deps.Store.UseOnce(ctx, fmt.Sprintf("totp:%s:%d", s.user.ID, step), 3*time.Minute)
+	k, err := s.reserve(ctx)
 	if err != nil {
-		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
-		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
+		return err
+	}
+	secret := s.user.TOTPSecret
+	if !s.known {
+		secret = s.e.decoySecret(s.acct)
+	}
+	step, ok := s.e.deps.TOTP.Validate(secret, code, s.e.clock.Now())
+	if !ok {
+		return s.wrongCode(ctx, k)
+	}
+	fresh, err := s.e.deps.Store.UseOnce(ctx, s.e.key("totp", s.acct, fmt.Sprint(step)), 3*time.Minute)
+	if err != nil {
+		return s.storeFailed(err)
 	}
 	if !fresh {
 		s.event("verify", "refused", ReasonCodeReplayed)
-		return s.wrongCode()
+		return s.wrongCode(ctx, k)
 	}
+	if !s.known {
+		return s.wrongCode(ctx, k)
+	}
+	s.clear(ctx, s.method)
 	return s.verifiedNow()
 }
 
@@ -449,10 +546,17 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 // A call asks the person to key in the number on the screen; a push offers
 // three numbers, of which the screen shows the right one.
 func (s *Session) startApproval(ctx context.Context) error {
+	if s.e.Draining() {
+		return s.restarting("send")
+	}
+	gaps, err := s.admitSend(ctx)
+	if err != nil {
+		return err
+	}
 	token := randomToken()
 	if err := s.e.deps.Store.CreateApproval(ctx, token, s.e.cfg.ApprovalTTL); err != nil {
-		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
-		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
+		s.refund(ctx, gaps)
+		return s.storeFailed(err)
 	}
 	s.token = token
 	now := s.e.clock.Now()
@@ -474,7 +578,8 @@ func (s *Session) startApproval(ctx context.Context) error {
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
 		s.voidChallenge()
 		delete(s.sentAt, s.method)
-		s.e.audit.Error("delivery failed", "sid", s.id, "method", string(s.method), "error", err.Error())
+		s.refund(ctx, gaps)
+		s.e.audit.Error("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", err.Error())
 		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
 	}
 	s.event("send", "ok", "")
@@ -502,24 +607,31 @@ func (s *Session) Wait(ctx context.Context) error {
 	if s.step != StepWaiting || s.token != token {
 		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
 	}
+	reason, msg := ReasonApprovalWrong, "That wasn't the number on your screen. Choose a method to try again."
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, ErrNoApproval) || errors.Is(err, context.DeadlineExceeded):
-		s.voidChallenge()
-		s.step = StepChooseMethod
-		return s.fail(ReasonApprovalTimeout, "We didn't get an answer. Choose a method to try again.")
+		reason, msg = ReasonApprovalTimeout, "We didn't get an answer. Choose a method to try again."
 	case err != nil:
-		s.e.audit.Error("store failed", "sid", s.id, "error", err.Error())
-		return s.refuse(ReasonUnavailable, s.method, "The service is temporarily unavailable. Please try again in a few minutes.")
-	}
-	if s.known && hmac.Equal([]byte(answer), []byte(s.want)) {
+		return s.storeFailed(err)
+	case s.known && hmac.Equal([]byte(answer), []byte(s.want)):
+		if err := s.checkSuspended(ctx, true); err != nil {
+			return err
+		}
 		s.voidChallenge()
+		s.clear(ctx, s.method)
 		return s.verifiedNow()
 	}
+	// The answer is used up whatever happens next.
 	s.voidChallenge()
+	k, cerr := s.count(ctx)
 	s.step = StepChooseMethod
-	return s.fail(ReasonApprovalWrong, "That wasn't the number on your screen. Choose a method to try again.")
+	if cerr != nil {
+		s.method = ""
+		return cerr
+	}
+	return s.fail(ctx, k, reason, msg)
 }
 
 func (s *Session) voidChallenge() {
@@ -541,11 +653,12 @@ func (s *Session) verifiedNow() error {
 		}
 	}
 	s.used[s.method] = true
+	s.proved = append(s.proved, s.method)
 	s.verified++
 	s.verifiedAt = s.e.clock.Now()
 	s.method = ""
 	s.voidChallenge()
-	if s.verified >= s.e.cfg.MethodsRequired {
+	if s.verified >= s.proof.required {
 		s.step = StepSetPassword
 	} else {
 		s.step = StepChooseMethod
@@ -553,12 +666,11 @@ func (s *Session) verifiedNow() error {
 	return nil
 }
 
-// Check evaluates the password rules for the live hints.
+// Check evaluates the password rules for the live hints, cheap enough for
+// every key press: a breached-password rule shows the verdict of the last
+// lookup of this password (CheckFull and SetPassword look it up).
 func (s *Session) Check(password, confirm string) []Rule {
-	s.mu.Lock()
-	login := s.checkLogin()
-	s.mu.Unlock()
-	return CheckPassword(s.e.cfg.Password, login, password, confirm)
+	return s.passwordRules(password, confirm, false)
 }
 
 func (s *Session) checkLogin() string {
@@ -581,7 +693,7 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		s.event("set_password", "refused", ReasonSessionExpired)
 		return &Error{Reason: ReasonSessionExpired, Message: "This reset took too long. Please start again.", Ref: s.Ref(), Final: true}
 	}
-	if bad := unmet(CheckPassword(s.e.cfg.Password, s.checkLogin(), password, confirm)); len(bad) > 0 {
+	if bad := unmet(s.passwordRulesLocked(password, confirm)); len(bad) > 0 {
 		reason := ReasonPolicy
 		msg := "The password doesn't meet every requirement."
 		if len(bad) == 1 && bad[0].ID == RuleConfirm {
@@ -591,10 +703,16 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		for i, r := range bad {
 			ids[i] = r.ID
 		}
-		s.e.audit.Info("set_password", "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+		s.e.audit.Info("set_password", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
 			"login", s.login, "step", "set_password", "result", "refused", "reason", string(reason), "rules", ids)
 		return &Error{Reason: reason, Message: msg, Ref: s.Ref(), Rules: bad}
 	}
+	if !s.e.writes.begin() {
+		s.step = StepClosed
+		s.event("set_password", "refused", ReasonUnavailable)
+		return &Error{Reason: ReasonUnavailable, Message: restarting, Ref: s.Ref(), Final: true}
+	}
+	defer s.e.writes.end()
 	if err := s.e.deps.Directory.SetPassword(ctx, s.user, password); err != nil {
 		var fe *Error
 		if errors.As(err, &fe) {
@@ -604,11 +722,13 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 			out.Ref = s.Ref()
 			return &out
 		}
-		s.e.audit.Error("directory write failed", "sid", s.id, "error", redact(err.Error(), password))
+		s.e.audit.Error("directory write failed", "sid", s.id, "ref", s.Ref(), "error", redact(err.Error(), password))
 		return s.refuse(ReasonUnavailable, "", "Your password could not be changed right now. Nothing was changed. Please try again in a few minutes.")
 	}
 	s.step = StepDone
 	s.event("set_password", "ok", "")
+	s.forgetAccount(ctx)
+	s.notify(ctx)
 	return nil
 }
 
@@ -624,9 +744,15 @@ func (s *Session) Cancel() {
 	s.event("session", "cancelled", "")
 }
 
-// fail counts a failed verification; too many end the session.
-func (s *Session) fail(reason Reason, msg string) error {
+// fail counts a failed verification in the session; k is the same failure
+// as the account counted it. Too many in the session end it; too many for
+// the account suspend self-service reset for it.
+func (s *Session) fail(ctx context.Context, k strike, reason Reason, msg string) error {
 	s.failures++
+	if s.over(k) {
+		s.event("verify", "refused", reason)
+		return s.suspend(ctx)
+	}
 	if s.failures >= s.e.cfg.MaxFailures {
 		s.voidChallenge()
 		s.step = StepClosed
@@ -637,8 +763,16 @@ func (s *Session) fail(reason Reason, msg string) error {
 	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
 }
 
+// restarting ends the session: the instance is shutting down.
+func (s *Session) restarting(step string) error {
+	s.voidChallenge()
+	s.step = StepClosed
+	s.event(step, "refused", ReasonUnavailable)
+	return &Error{Reason: ReasonUnavailable, Message: restarting, Ref: s.Ref(), Final: true}
+}
+
 func (s *Session) refuse(reason Reason, m MethodID, msg string) error {
-	s.e.audit.Info(s.step.String(), "sid", s.id, "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+	s.e.audit.Info(s.step.String(), "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
 		"login", s.login, "method", string(m), "step", s.step.String(), "result", "refused", "reason", string(reason))
 	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
 }
@@ -651,7 +785,7 @@ func (s *Session) refuseLocked(reason Reason, msg string) error {
 
 // event writes one audit record: never a password, a code or a secret.
 func (s *Session) event(step, result string, reason Reason) {
-	s.e.audit.Info(step, slog.String("sid", s.id), slog.String("remote", s.origin.Remote),
+	s.e.audit.Info(step, slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
 		slog.String("result", result), slog.String("reason", string(reason)))

@@ -14,7 +14,9 @@ import (
 
 var bg = context.Background()
 
-// TestEveryMethodResets walks alice through each method to a written password.
+// TestEveryMethodResets walks alice through each method to a written
+// password. She has an authenticator app, so each method is her first of
+// two, the app (or, after the app, her mailbox) the second.
 func TestEveryMethodResets(t *testing.T) {
 	tests := []struct {
 		method flow.MethodID
@@ -49,11 +51,19 @@ func TestEveryMethodResets(t *testing.T) {
 		t.Run(string(tc.method), func(t *testing.T) {
 			r := newRig(t)
 			s := r.identified("alice")
-			if got := s.Breadcrumb(); strings.Join(got, " > ") != "verification step 1 > choose a new password" {
+			if got := s.Breadcrumb(); strings.Join(got, " > ") != "verification step 1 > verification step 2 > choose a new password" {
 				t.Errorf("breadcrumb %q", got)
 			}
 			mustOK(t, s.Choose(bg, tc.method))
 			tc.prove(r, s)
+			mustStep(t, s, flow.StepChooseMethod)
+			if tc.method == flow.PushApp || tc.method == flow.TOTPApp {
+				mustOK(t, s.Choose(bg, flow.EmailAltern))
+				mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))
+			} else {
+				mustOK(t, s.Choose(bg, flow.TOTPApp))
+				mustOK(t, s.SubmitCode(bg, totpCode(t, r.clock.Now())))
+			}
 			mustStep(t, s, flow.StepSetPassword)
 			mustOK(t, s.SetPassword(bg, goodPass, goodPass))
 			mustStep(t, s, flow.StepDone)
@@ -61,8 +71,8 @@ func TestEveryMethodResets(t *testing.T) {
 			if len(sets) != 1 || sets[0].User.ID != "uid=alice" || sets[0].Password != goodPass {
 				t.Fatalf("directory writes: %+v", sets)
 			}
-			if r.sends() > 1 {
-				t.Errorf("%d sends for one verification", r.sends())
+			if n := r.verificationSends(); n > 2 {
+				t.Errorf("%d sends for two verifications", n)
 			}
 		})
 	}
@@ -104,8 +114,8 @@ func TestMethodsFollowSenders(t *testing.T) {
 		eng, err := flow.NewEngine(cfg, flow.Deps{Directory: &fakeDir{users: testUsers()}, Store: memstore.New(),
 			SMS: &recSender{}, Email: &recSender{}})
 		mustOK(t, err)
-		s := eng.Begin(flow.Origin{Channel: flow.Local})
-		mustOK(t, s.Identify(bg, "alice", ""))
+		s := mustBegin(t, eng, flow.Origin{Channel: flow.Local})
+		mustOK(t, s.Identify(bg, "emile", ""))
 		want := []flow.MethodID{flow.TextMobile}
 		if emailOn {
 			want = append(want, flow.EmailAltern)
@@ -126,7 +136,11 @@ func TestCodeRules(t *testing.T) {
 	}{
 		{"right code verifies", func(t *testing.T, r *rig, s *flow.Session, code string) {
 			mustOK(t, s.SubmitCode(bg, code))
-			mustStep(t, s, flow.StepSetPassword)
+			// alice has an app: the app is her second step.
+			mustStep(t, s, flow.StepChooseMethod)
+			if st := s.State(); st.Verification != 2 {
+				t.Fatalf("verification %d", st.Verification)
+			}
 		}},
 		{"spaces and dashes are ignored", func(t *testing.T, r *rig, s *flow.Session, code string) {
 			mustOK(t, s.SubmitCode(bg, " "+code[:3]+"-"+code[3:]+" "))
@@ -243,7 +257,9 @@ func TestCodeRules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t)
+			// The account's own limit (5 failures a method) is tested
+			// apart; here the code's rules alone.
+			r := newRig(t, func(c *flow.Config) { c.Limits.Failures = 10 })
 			s, code := r.atCode("alice", flow.EmailAltern)
 			d := r.email.Last(t)
 			if d.To != aliceEmail || d.SessionID != s.ID() || d.Method != flow.EmailAltern {
@@ -264,6 +280,7 @@ func TestCodeRules(t *testing.T) {
 func TestCodeBoundToSession(t *testing.T) {
 	r := newRig(t)
 	a, codeA := r.atCode("alice", flow.EmailAltern)
+	r.clock.Advance(61 * time.Second) // the gap between two sends to one account
 	b, codeB := r.atCode("alice", flow.EmailAltern)
 	if codeA == codeB {
 		t.Skip("two sessions drew the same code by chance")
@@ -570,6 +587,8 @@ func TestSetPassword(t *testing.T) {
 		mustOK(t, s.Identify(bg, "  ALICE ", ""))
 		mustOK(t, s.Choose(bg, flow.EmailAltern))
 		mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))
+		mustOK(t, s.Choose(bg, flow.TOTPApp))
+		mustOK(t, s.SubmitCode(bg, totpCode(t, r.clock.Now())))
 		// Identify cannot be replayed to switch the account.
 		mustReason(t, s.Identify(bg, "erin", ""), flow.ReasonOutOfOrder)
 		mustOK(t, s.SetPassword(bg, goodPass, goodPass))
@@ -610,7 +629,7 @@ func TestCheckMatchesSetPassword(t *testing.T) {
 }
 
 func TestMaxFailuresEndTheSession(t *testing.T) {
-	r := newRig(t, func(c *flow.Config) { c.MaxFailures = 6 })
+	r := newRig(t, func(c *flow.Config) { c.MaxFailures = 6; c.Limits.Failures = 10 })
 	s, code := r.atCode("alice", flow.EmailAltern)
 	for i := 0; i < 4; i++ {
 		mustReason(t, s.SubmitCode(bg, otherCode(code)), flow.ReasonCodeWrong)
@@ -651,7 +670,8 @@ func TestDeliveryFailure(t *testing.T) {
 	if st := s.State(); st.Method.ID != "" {
 		t.Fatalf("a failed choice stays selected: %+v", st.Method)
 	}
-	// No cooldown when nothing was sent.
+	// No cooldown when nothing was sent: neither the session's nor the
+	// account's gap between sends.
 	r.email.SetErr(nil)
 	mustOK(t, s.Choose(bg, flow.EmailAltern))
 	mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))

@@ -67,6 +67,9 @@ type User struct {
 	// TOTPSecret is the base32 secret of an enrolled authenticator app.
 	TOTPSecret string
 	Disabled   bool
+	// Groups are the groups the entry belongs to (names or DNs), matched
+	// against the privileged groups of the policy.
+	Groups []string
 }
 
 // Step is where a session stands.
@@ -100,10 +103,23 @@ type Rule struct {
 	Met  bool
 }
 
+// DeliveryKind says what a delivery is for.
+type DeliveryKind string
+
+// The kinds of delivery. The zero kind is a verification: a code, a call
+// or a push.
+const (
+	KindVerification DeliveryKind = ""
+	// KindNotice tells a person (or an administrator) that a password was
+	// reset; it carries no code and no link.
+	KindNotice DeliveryKind = "notice"
+)
+
 // Delivery is one message handed to a sender: a text, a call, an email or a
 // push. Text is the full message as the person receives it.
 type Delivery struct {
 	SessionID string
+	Kind      DeliveryKind
 	Method    MethodID
 	// To is the stored destination (never what the person typed).
 	To   string

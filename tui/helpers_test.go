@@ -29,7 +29,9 @@ type fakeDir struct {
 func newFakeDir() *fakeDir {
 	return &fakeDir{set: map[string]string{}, users: map[string]flow.User{
 		"alice": {ID: "alice", Login: "alice", DisplayName: "Alice", Email: "alice@example.com",
-			Mobile: "+14155550180", Office: "+14155550123", TOTPSecret: totpSecret},
+			Mobile: "+14155550180", Office: "+14155550123"},
+		// carol has an authenticator app, so she proves it and one more.
+		"carol": {ID: "carol", Login: "carol", DisplayName: "Carol", Email: "carol@example.com", TOTPSecret: totpSecret},
 	}}
 }
 
@@ -361,5 +363,10 @@ func (h *harness) shownNumber() string {
 }
 
 func testConfig() flow.Config {
-	return flow.Config{CaptchaDisabled: true, SecretKey: testKey, EmailEnabled: true}
+	return flow.Config{CaptchaDisabled: true, SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}
 }
+
+// quickLimits keep the floors that make known and unknown logins take the
+// same time, only shorter.
+var quickLimits = flow.Limits{IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond,
+	SendFloor: time.Millisecond, SendJitter: time.Millisecond}

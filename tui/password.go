@@ -34,11 +34,18 @@ func newPassword(e *env) (*password, tea.Cmd) {
 	return s, s.check()
 }
 
-// check asks flow for the rules in a command: flow owns them.
-func (s *password) check() tea.Cmd {
+// check asks flow for the rules in a command: flow owns them. Every key
+// press gets the cheap checks; leaving the new-password field (full) also
+// gets the lookup in the breached-password list, so its verdict shows
+// before the person types the password a second time.
+func (s *password) check() tea.Cmd { return s.ask((*flow.Session).Check) }
+
+func (s *password) checkFull() tea.Cmd { return s.ask((*flow.Session).CheckFull) }
+
+func (s *password) ask(check func(*flow.Session, string, string) []flow.Rule) tea.Cmd {
 	s.seq++
 	sess, seq, pw, confirm := s.e.sess, s.seq, s.pw.value(), s.confirm.value()
-	return func() tea.Msg { return rulesMsg{sess: sess, seq: seq, rules: sess.Check(pw, confirm)} }
+	return func() tea.Msg { return rulesMsg{sess: sess, seq: seq, rules: check(sess, pw, confirm)} }
 }
 
 func (s *password) Update(msg tea.Msg) (screen, tea.Cmd) {
@@ -57,14 +64,17 @@ func (s *password) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		return s, s.check()
 	}
-	before := s.pw.value() + "\x00" + s.confirm.value()
+	before, at := s.pw.value()+"\x00"+s.confirm.value(), s.form.at
 	if s.form.update(msg) == actSubmit {
 		pw, confirm := s.pw.value(), s.confirm.value()
 		return s, s.e.call("set_password", func(ctx context.Context, sess *flow.Session) error {
 			return sess.SetPassword(ctx, pw, confirm)
 		})
 	}
-	if s.pw.value()+"\x00"+s.confirm.value() != before {
+	switch {
+	case at == 0 && s.form.at != 0 && s.pw.value() != "":
+		return s, s.checkFull()
+	case s.pw.value()+"\x00"+s.confirm.value() != before:
 		return s, s.check()
 	}
 	return s, nil

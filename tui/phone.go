@@ -185,6 +185,9 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 		if p.active() {
 			cursor = &tea.Position{X: len("Keypad ") + col}
 		}
+	case has && d.Kind == flow.KindNotice:
+		head = []string{deliveryTitle(d)}
+		text = wrap(flow.Sanitize(d.Text, 1000))
 	case has && d.Token != "":
 		head = []string{callEnded(d, p.status)}
 	case has && p.e.st.Step == flow.StepEnterCode && p.e.st.Method.ID == d.Method:

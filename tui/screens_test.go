@@ -66,9 +66,9 @@ func TestScreensAt80x24(t *testing.T) {
 	h.typeText("Abc")
 	h.waitFor("✓ An upper case letter")
 	h.capture("password", 80, 24)
-	h.typeText("defghijk12345")
+	h.typeText("-Vrilk-Tosquen-9")
 	h.enter()
-	h.typeText("Abcdefghijk12345")
+	h.typeText("Abc-Vrilk-Tosquen-9")
 	h.enter()
 	h.waitFor("Your password has been reset")
 	h.capture("done", 80, 24)
@@ -76,14 +76,14 @@ func TestScreensAt80x24(t *testing.T) {
 
 func TestPushAndTOTPScreens(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
-	h.identify("alice")
+	h.identify("carol")
 	h.choose("Approve a notification on my authenticator app")
 	h.waitFor("Tap a number:")
 	h.capture("waiting (push)", 80, 24)
 	h.press('b')
 	h.waitFor("Please choose the contact method", "The notification has closed.")
 	h.choose("Enter a code from my authenticator app")
-	h.waitFor("Authenticator app, code for alice:")
+	h.waitFor("Authenticator app, code for carol:")
 	h.capture("code (authenticator)", 80, 24)
 }
 

@@ -98,7 +98,9 @@ func (w *Wizard) Close() {
 	w.finished = true
 	w.leave()
 	w.stop()
-	go w.e.sess.Cancel()
+	if s := w.e.sess; s != nil {
+		go s.Cancel()
+	}
 }
 
 // Update routes a message to the Wizard, the screen or the demo phone.
@@ -133,6 +135,8 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return w, w.armIdle()
 	case quitMsg:
 		return w, w.quit()
+	case retryMsg:
+		return w, w.restart(nil)
 	case result:
 		return w, w.handle(msg)
 	case tea.KeyPressMsg:
@@ -191,14 +195,22 @@ func (w *Wizard) route(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// begin opens a new session on the identify screen.
+// begin opens a new session on the identify screen, or says why none
+// could be begun.
 func (w *Wizard) begin() tea.Cmd {
-	w.e.sess = w.eng.Begin(w.opts.Origin)
-	w.e.st, w.e.crumbs, w.e.busy = w.e.sess.State(), nil, false
+	sess, err := w.eng.Begin(w.ctx, w.opts.Origin)
+	w.e.sess, w.e.crumbs, w.e.busy = sess, nil, false
 	w.step = flow.StepIdentify
 	if w.phone != nil {
 		w.phone.reset()
 	}
+	if err != nil {
+		fe := flowError(err, "")
+		w.e.st = flow.State{Ref: fe.Ref}
+		w.screen = &refused{e: w.e, msg: fe.Message}
+		return nil
+	}
+	w.e.st = sess.State()
 	s, cmd := newIdentify(w.e)
 	w.screen = s
 	return cmd
@@ -210,7 +222,12 @@ func (w *Wizard) restart(n *notice) tea.Cmd {
 	w.leave()
 	w.notice = n
 	cmd := w.begin()
-	return tea.Batch(func() tea.Msg { old.Cancel(); return nil }, cmd)
+	return tea.Batch(func() tea.Msg {
+		if old != nil {
+			old.Cancel()
+		}
+		return nil
+	}, cmd)
 }
 
 // leave clears what the screen holds and stops waiting on a call or push.

@@ -58,7 +58,7 @@ func TestCallAnsweredOnDemoPhone(t *testing.T) {
 
 func TestPushApprovedByToken(t *testing.T) {
 	h := start(t, testConfig(), Options{}, false)
-	h.identify("alice")
+	h.identify("carol")
 	h.choose("Approve a notification on my authenticator app")
 	h.waitFor("We've sent a notification to your authenticator app. Tap the number shown below.")
 	n := h.shownNumber()
@@ -69,12 +69,12 @@ func TestPushApprovedByToken(t *testing.T) {
 	if err := h.eng.Approve(context.Background(), d.Token, n); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("Enter new password")
+	h.waitFor("Verification step 1 is done. Choose a second method.")
 }
 
 func TestPushTappedOnDemoPhone(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
-	h.identify("alice")
+	h.identify("carol")
 	h.choose("Approve a notification on my authenticator app")
 	n := h.shownNumber()
 	h.waitFor("Tap a number:", "[1]", "[3]")
@@ -84,12 +84,12 @@ func TestPushTappedOnDemoPhone(t *testing.T) {
 			h.typeText(string(rune('1' + i)))
 		}
 	}
-	h.waitFor("Enter new password")
+	h.waitFor("Verification step 1 is done. Choose a second method.")
 }
 
 func TestWrongPushNumberBackToList(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
-	h.identify("alice")
+	h.identify("carol")
 	h.choose("Approve a notification on my authenticator app")
 	n := h.shownNumber()
 	d, _ := h.out.last()
@@ -104,9 +104,9 @@ func TestWrongPushNumberBackToList(t *testing.T) {
 
 func TestTOTP(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
-	h.identify("alice")
+	h.identify("carol")
 	h.choose("Enter a code from my authenticator app")
-	h.waitFor("Enter the code displayed in your authenticator app.", "Authenticator app, code for alice:")
+	h.waitFor("Enter the code displayed in your authenticator app.", "Authenticator app, code for carol:")
 	c, err := totp.Code(totpSecret, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestTOTP(t *testing.T) {
 	h.waitFor(c[:3] + " " + c[3:]) // the demo authenticator shows it
 	h.typeText(c)
 	h.enter()
-	h.waitFor("Enter new password")
+	h.waitFor("Verification step 1 is done. Choose a second method.")
 }
 
 func TestEmail(t *testing.T) {
@@ -131,7 +131,7 @@ func TestTwoGatePolicy(t *testing.T) {
 	cfg := testConfig()
 	cfg.MethodsRequired = 2
 	h := start(t, cfg, Options{}, false)
-	h.identify("alice")
+	h.identify("carol")
 	h.waitFor("verification step 1 > verification step 2 > choose a new password", "Verification step 1")
 	h.choose("Email my alternate email")
 	h.waitFor("Enter your verification code")

@@ -37,7 +37,10 @@ func TestPhoneDrivesTheEngine(t *testing.T) {
 	}
 	phone.SetApprover(eng)
 	ctx := context.Background()
-	s := eng.Begin(flow.Origin{Channel: flow.Local})
+	s, err := eng.Begin(ctx, flow.Origin{Channel: flow.Local})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Identify(ctx, "alice", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestWriteDemo(t *testing.T) {
 		}
 		want := flow.User{ID: u.Login, Login: u.Login, DisplayName: u.DisplayName, Email: u.Email,
 			Mobile: u.Mobile, Office: u.Office, TOTPSecret: u.TOTPSecret, Disabled: u.Disabled}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("lookup %s:\n got %+v\nwant %+v", u.Login, got, want)
 		}
 	}

@@ -129,7 +129,8 @@ func (d *Dir) LookupUser(ctx context.Context, login string) (flow.User, error) {
 	case 1:
 		r := found[0]
 		return flow.User{ID: r.Login, Login: r.Login, DisplayName: r.DisplayName, Email: r.Email,
-			Mobile: r.Mobile, Office: r.Office, TOTPSecret: r.TOTPSecret, Disabled: r.Disabled}, nil
+			Mobile: r.Mobile, Office: r.Office, TOTPSecret: r.TOTPSecret, Disabled: r.Disabled,
+			Groups: append([]string(nil), r.Groups...)}, nil
 	}
 	return flow.User{}, fmt.Errorf("%w: %d entries match %q", flow.ErrUnknownUser, len(found), flow.Sanitize(login, 64))
 }

@@ -53,7 +53,7 @@ func openDir(t testing.TB, path string) *Dir {
 func TestLookupUser(t *testing.T) {
 	path := writeUsers(t, []record{
 		{Login: "alice", Email: "Alice@Example.com", Mobile: "+1 212 555 0101", Password: mustHash(t, "old-Password-1")},
-		{Login: "bob", Email: "bob@example.com"},
+		{Login: "bob", Email: "bob@example.com", Groups: []string{"staff", "Domain Admins"}},
 		// shared@example.com is the login of one and the email of another.
 		{Login: "shared@example.com"},
 		{Login: "carol", Email: "shared@example.com", Disabled: true},
@@ -94,6 +94,9 @@ func TestLookupUser(t *testing.T) {
 			}
 			if u.ID != tc.want || u.Login != tc.want {
 				t.Errorf("got ID %q Login %q, want %q", u.ID, u.Login, tc.want)
+			}
+			if wantGroups := map[string]string{"bob": "[staff Domain Admins]"}[tc.want]; fmt.Sprint(u.Groups) != wantGroups && (wantGroups != "" || len(u.Groups) != 0) {
+				t.Errorf("groups %v, want %s", u.Groups, wantGroups)
 			}
 		})
 	}
@@ -347,6 +350,8 @@ func TestOpenRefusesBadEntries(t *testing.T) {
 		{"bad hash", "users:\n  - login: a\n    password: $argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\n", "password: malformed argon2id hash: algorithm"},
 		{"not a list", "users: alice\n", "cannot unmarshal"},
 		{"duplicate key", "users:\n  - login: a\n    login: b\n", "already defined"},
+		{"empty group", "users:\n  - login: a\n    groups: [staff, \" \"]\n", "groups[1]"},
+		{"groups not a list", "users:\n  - login: a\n    groups: staff\n", "cannot unmarshal"},
 		{"second entry named", "users:\n  - login: a\n    password: " + good + "\n  - login: b\n    office: '12'\n", `users[1] ("b"): office`},
 	}
 	for _, tc := range tests {

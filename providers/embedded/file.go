@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"unicode"
 
@@ -27,6 +28,9 @@ type record struct {
 	// Password is an argon2id PHC string; empty means no password is set.
 	Password string `yaml:"password,omitempty"`
 	Disabled bool   `yaml:"disabled,omitempty"`
+	// Groups are the groups the user belongs to, for the policy on
+	// privileged accounts.
+	Groups []string `yaml:"groups,omitempty"`
 }
 
 type usersFile struct {
@@ -82,7 +86,20 @@ func (r record) validate() error {
 			return fmt.Errorf("password: %w", err)
 		}
 	}
+	for i, g := range r.Groups {
+		if strings.TrimSpace(g) == "" || g != flow.Sanitize(g, 256) {
+			return fmt.Errorf("groups[%d]: empty, control characters or more than 256 characters", i)
+		}
+	}
 	return nil
+}
+
+// same reports whether r and o hold the same values.
+func (r record) same(o record) bool {
+	if len(r.Groups) == 0 && len(o.Groups) == 0 {
+		r.Groups, o.Groups = nil, nil
+	}
+	return reflect.DeepEqual(r, o)
 }
 
 // checkName accepts a login or an email: not empty, no spaces or control
@@ -164,7 +181,7 @@ func editUsers(data []byte, change func([]record) ([]record, error)) ([]byte, er
 		return encodeUsers("", users)
 	}
 	for i := range old {
-		if old[i] != users[i] {
+		if !old[i].same(users[i]) {
 			var n yaml.Node
 			if err := n.Encode(users[i]); err != nil {
 				return nil, err

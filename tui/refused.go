@@ -1,0 +1,36 @@
+package tui
+
+import (
+	tea "charm.land/bubbletea/v2"
+)
+
+// refused is shown when no session could be begun (too many from this
+// address, the service restarting or unavailable): it says why, and Enter
+// tries again.
+type refused struct {
+	e   *env
+	msg string
+}
+
+// retryMsg asks the Wizard to begin a session again.
+type retryMsg struct{}
+
+func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
+		return s, func() tea.Msg { return retryMsg{} }
+	}
+	return s, nil
+}
+
+func (s *refused) View(width, _ int) *body {
+	t := s.e.theme
+	b := newBody(width)
+	b.add(t.heading.Render("We can't start a reset right now"))
+	b.blank()
+	b.add(s.msg)
+	b.blank()
+	b.add("Press Enter to try again.")
+	return b
+}
+
+func (s *refused) Keys() []hint { return []hint{{"Enter", "try again", 1}} }
