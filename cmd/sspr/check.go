@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/embedded"
 )
 
@@ -49,6 +50,13 @@ func check(cfg *Config, stdout io.Writer) error {
 	}
 	if err := step("delivery.demo.outbox "+cfg.Delivery.Demo.Outbox, appendable(cfg.Delivery.Demo.Outbox)); err != nil {
 		return err
+	}
+	if path := cfg.Policy.Password.BreachedFile; path != "" {
+		b, err := flow.OpenBreachFile(path)
+		b.Close()
+		if err := step("policy.password.breached_file "+path, err); err != nil {
+			return err
+		}
 	}
 	if cfg.Audit.Path != "-" {
 		if err := step("audit.path "+cfg.Audit.Path, appendable(cfg.Audit.Path)); err != nil {

@@ -5,6 +5,7 @@
 //	sspr [--config FILE] serve     the wizard over SSH
 //	sspr [--config FILE] users add|verify|list
 //	sspr [--config FILE] check     validate the config and its files
+//	sspr [--config FILE] audit     a readable, filterable view of the audit trail
 //
 // Without --config, sspr runs the demo: a sample directory and an
 // in-terminal phone, nothing to install.
@@ -29,6 +30,8 @@ commands:
   users verify LOGIN  read a password on stdin; exit 0 if it matches, 1 if not
   users list          list the users of the embedded directory
   check               validate the config and say which field is wrong
+  audit               the audit trail, one line per event (audit.path)
+        [--file F] [--sid S] [--login L] [--result R] [--since 2h|TIME] [--json]
 
 Without --config, sspr runs the demo (sample users, an in-terminal phone).
 `
@@ -83,6 +86,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return users(cfg, rest, stdin, stdout, stderr)
 	case "check":
 		return check(cfg, stdout)
+	case "audit":
+		return auditView(cfg, rest, stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "sspr: unknown command %q\n\n%s", cmd, usage)
 	return exitError(2)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -14,12 +15,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/redisstore"
 	"github.com/sspr-project/sspr/tui"
 	"github.com/sspr-project/sspr/tui/sshserver"
 )
-
-// shutdownGrace is how long open sessions get to finish on SIGTERM.
-const shutdownGrace = 10 * time.Second
 
 // serve runs the wizard over SSH until SIGINT or SIGTERM.
 func serve(cfg *Config, stderr io.Writer) error {
@@ -29,17 +28,44 @@ func serve(cfg *Config, stderr io.Writer) error {
 	}
 	defer a.Close()
 	warnings(cfg, stderr)
+	l, err := net.Listen("tcp", cfg.SSH.Listen)
+	if err != nil {
+		return fmt.Errorf("ssh.listen: %w", err)
+	}
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stop)
 	log := logger(stderr)
+	if len(cfg.Store.Redis.Addrs) > 0 {
+		redisstore.LogTo(log)
+	}
+	return serveOn(cfg, a.engine, a.phone, l, log, stop)
+}
+
+// drainer is what a shutdown needs of the engine: refuse new work and wait
+// for the password writes under way.
+type drainer interface {
+	Drain(ctx context.Context) error
+}
+
+// serveOn serves the wizard of eng on l until a value arrives on stop,
+// then shuts down: see shutdown. phone is the demo phone, nil for none.
+func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener, log *slog.Logger, stop <-chan os.Signal) error {
 	srv, err := sshserver.New(sshserver.Config{
-		Listen:      cfg.SSH.Listen,
-		HostKeyPath: cfg.SSH.HostKey,
-		MaxSessions: cfg.SSH.MaxSessions,
-		MaxTimeout:  cfg.SSH.MaxSessionTime.Duration,
-		Logger:      log,
+		Listen:             cfg.SSH.Listen,
+		HostKeyPath:        cfg.SSH.HostKey,
+		MaxSessions:        cfg.SSH.MaxSessions,
+		MaxTimeout:         cfg.SSH.MaxSessionTime.Duration,
+		LoginGraceTime:     cfg.SSH.LoginGrace.Duration,
+		MaxPerSource:       noCapIsNegative(*cfg.SSH.MaxPerSource),
+		NewPerSource:       noCapIsNegative(*cfg.SSH.NewPerSource),
+		NewPerSourceWindow: cfg.SSH.NewPerSourceWindow.Duration,
+		ProxyTrusted:       cfg.SSH.proxyTrusted(),
+		Logger:             log,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
-			return tui.New(a.engine, tui.Options{
+			return tui.New(eng, tui.Options{
 				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote},
-				Demo:        a.phone,
+				Demo:        phone,
 				SignInURL:   cfg.SignInURL,
 				IdleTimeout: cfg.UI.IdleTimeout.Duration,
 				Remote:      true,
@@ -47,30 +73,83 @@ func serve(cfg *Config, stderr io.Writer) error {
 		},
 	})
 	if err != nil {
+		_ = l.Close()
 		return fmt.Errorf("ssh: %w", err)
-	}
-	l, err := net.Listen("tcp", cfg.SSH.Listen)
-	if err != nil {
-		return fmt.Errorf("ssh.listen: %w", err)
 	}
 	log.Info("serving", "listen", l.Addr().String(), "host_key", srv.HostKeyFingerprint(), "demo", cfg.demo,
-		"outbox", cfg.Delivery.Demo.Outbox)
+		"outbox", cfg.Delivery.Demo.Outbox, "proxy_protocol_from", len(cfg.SSH.ProxyProtocol.Trusted))
 
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
 	select {
-	case err := <-done:
+	case err := <-served:
 		return fmt.Errorf("ssh: %w", err)
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String(), "grace", shutdownGrace.String())
+	case s := <-stop:
+		log.Info("shutting_down", "signal", s.String(), "grace", cfg.SSH.ShutdownGrace.Duration.String())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	err = shutdown(srv, eng, cfg.SSH.ShutdownGrace.Duration, log, stop)
+	<-served
+	return err
+}
+
+// noCapIsNegative maps the config's "0: no cap" to the server's "negative:
+// no cap" (its zero means the default).
+func noCapIsNegative(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// shutdown ends serving within grace and leaves nothing half-written:
+//
+//  1. the server stops accepting and every session is told, in plain
+//     words, that the service is restarting; their keys stop starting
+//     anything;
+//  2. the engine refuses new work and waits for the password writes
+//     already under way;
+//  3. then every program quits, which restores its client's terminal, and
+//     the connections close.
+//
+// The last part of grace (quitReserve) is kept for step 3. A second signal
+// cuts the wait short. The error is set only when writes were still under
+// way when the grace ran out.
+func shutdown(srv *sshserver.Server, eng drainer, grace time.Duration, log *slog.Logger, stop <-chan os.Signal) error {
+	deadline := time.Now().Add(grace)
+	srv.BeginShutdown(sshserver.RestartNotice)
+
+	// A second signal cuts both waits short.
+	hurry, hurried := context.WithCancel(context.Background())
+	defer hurried()
+	go func() {
+		select {
+		case s := <-stop:
+			log.Warn("shutdown_hurried", "signal", s.String())
+			hurried()
+		case <-hurry.Done():
+		}
+	}()
+
+	ctx, cancel := context.WithDeadline(hurry, deadline.Add(-quitReserve(grace)))
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	drainErr := eng.Drain(ctx)
+	if drainErr != nil {
+		log.Error("shutdown_drain", "error", drainErr.Error())
+	}
+	qctx, qcancel := context.WithDeadline(hurry, deadline)
+	defer qcancel()
+	if err := srv.Shutdown(qctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("ssh: shutdown: %w", err)
 	}
+	if drainErr != nil {
+		return fmt.Errorf("shutdown: %w", drainErr)
+	}
+	log.Info("shut_down")
 	return nil
+}
+
+// quitReserve is the part of the shutdown grace kept for the programs to
+// quit and restore their clients' terminals once the writes are done.
+func quitReserve(grace time.Duration) time.Duration {
+	return min(grace/5, 2*time.Second)
 }

@@ -98,10 +98,16 @@ func usersAdd(cfg *Config, path string, args []string, stdin io.Reader, stdout, 
 	policy := flow.PasswordPolicy{
 		MinLength: cfg.Policy.Password.MinLength, MaxLength: cfg.Policy.Password.MaxLength,
 		Upper: boolOr(cfg.Policy.Password.Upper, true), Lower: boolOr(cfg.Policy.Password.Lower, true),
-		Digit: boolOr(cfg.Policy.Password.Digit, true),
+		Digit: boolOr(cfg.Policy.Password.Digit, true), MinScore: *cfg.Policy.Password.MinScore,
+	}
+	if path := cfg.Policy.Password.BreachedFile; path != "" {
+		if policy.Breached, err = flow.OpenBreachFile(path); err != nil {
+			return fmt.Errorf("users add: policy.password.breached_file: %w", err)
+		}
+		defer policy.Breached.Close()
 	}
 	var unmet []string
-	for _, r := range flow.CheckPassword(policy, login, pw, pw) {
+	for _, r := range flow.CheckPasswordFor(policy, flow.Person{Login: login, DisplayName: *name, Email: *email}, pw, pw) {
 		if !r.Met {
 			unmet = append(unmet, r.Text)
 		}

@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/demo"
 	"github.com/sspr-project/sspr/providers/embedded"
 	"github.com/sspr-project/sspr/providers/memstore"
+	"github.com/sspr-project/sspr/providers/redisstore"
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
@@ -22,9 +22,16 @@ type app struct {
 	dir    *embedded.Dir
 	phone  *demo.Phone
 	audit  io.Closer
+	store  io.Closer
 }
 
-func (a *app) Close() error { return a.audit.Close() }
+func (a *app) Close() error {
+	a.engine.Config().Password.Breached.Close()
+	if a.store != nil {
+		a.store.Close()
+	}
+	return a.audit.Close()
+}
 
 // wire opens the data dir, the directory, the delivery and the store, and
 // builds the engine.
@@ -32,7 +39,7 @@ func wire(cfg *Config) (*app, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	key, err := secretKey(filepath.Join(cfg.DataDir, "secret.key"))
+	key, err := secretKey(cfg.SecretKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +67,22 @@ func wire(cfg *Config) (*app, error) {
 		return nil, fmt.Errorf("delivery.demo.outbox: %w", err)
 	}
 	phone := demo.New(cfg.Delivery.Demo.Outbox, secrets)
+	var breached *flow.BreachFile
+	if path := cfg.Policy.Password.BreachedFile; path != "" {
+		if breached, err = flow.OpenBreachFile(path); err != nil {
+			return nil, fmt.Errorf("policy.password.breached_file: %w", err)
+		}
+	}
 	auditW, err := openAudit(cfg.Audit.Path)
 	if err != nil {
+		breached.Close()
 		return nil, fmt.Errorf("audit.path: %w", err)
+	}
+	store, closeStore, err := openStore(cfg)
+	if err != nil {
+		auditW.Close()
+		breached.Close()
+		return nil, err
 	}
 	eng, err := flow.NewEngine(flow.Config{
 		MethodsRequired: cfg.Policy.MethodsRequired,
@@ -72,6 +92,8 @@ func wire(cfg *Config) (*app, error) {
 			Upper:     boolOr(cfg.Policy.Password.Upper, true),
 			Lower:     boolOr(cfg.Policy.Password.Lower, true),
 			Digit:     boolOr(cfg.Policy.Password.Digit, true),
+			MinScore:  *cfg.Policy.Password.MinScore,
+			Breached:  breached,
 		},
 		CaptchaDisabled: !boolOr(cfg.Captcha.Enabled, true),
 		CaptchaLength:   cfg.Captcha.Length,
@@ -81,9 +103,16 @@ func wire(cfg *Config) (*app, error) {
 		ResendCooldown:  cfg.Policy.Code.ResendCooldown.Duration,
 		EmailEnabled:    boolOr(cfg.Policy.Email, true),
 		SecretKey:       key,
+		Limits:          cfg.flowLimits(),
+		Privileged: flow.Privileged{
+			Logins: cfg.Policy.Privileged.Logins,
+			Groups: cfg.Policy.Privileged.Groups,
+			Mode:   flow.PrivilegedMode(cfg.Policy.Privileged.Mode),
+		},
+		Notices: flow.Notices{Helpdesk: cfg.Notices.Helpdesk, Admins: cfg.Notices.Admins},
 	}, flow.Deps{
 		Directory: dir,
-		Store:     memstore.New(),
+		Store:     store,
 		SMS:       phone,
 		Voice:     phone,
 		Email:     phone,
@@ -93,10 +122,38 @@ func wire(cfg *Config) (*app, error) {
 	})
 	if err != nil {
 		auditW.Close()
+		breached.Close()
+		if closeStore != nil {
+			closeStore.Close()
+		}
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	phone.SetApprover(eng)
-	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW}, nil
+	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore}, nil
+}
+
+// openStore returns the in-process store, or Redis when store.redis.addrs
+// is set. Redis is not contacted here: the engine fails closed while it is
+// away and recovers by itself when it answers.
+func openStore(cfg *Config) (flow.Store, io.Closer, error) {
+	r := cfg.Store.Redis
+	if len(r.Addrs) == 0 {
+		return memstore.New(), nil, nil
+	}
+	pw, err := r.password()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := redisstore.New(redisstore.Config{
+		Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username, Password: pw, DB: r.DB,
+		Prefix: r.Prefix, TLS: r.TLS, CAFile: r.CAFile, DialTimeout: r.Timeout.Duration, ReadTimeout: r.Timeout.Duration,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.redis: %w", err)
+	}
+	// The Redis client's own log would draw over the wizard.
+	redisstore.LogTo(nil)
+	return st, st, nil
 }
 
 // secretKey reads the key of codes and decoys, creating it on first use.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -26,10 +27,25 @@ type Config struct {
 	// MaxSessions caps concurrent connections, handshakes included
 	// (default 200). Connections beyond it are closed at once.
 	MaxSessions int
-	// MaxSessionsPerIP caps concurrent connections from one address;
-	// 0 means no cap. Behind a load balancer without the PROXY protocol
-	// every client has the balancer's address, so leave it off there.
-	MaxSessionsPerIP int
+
+	// MaxPerSource caps concurrent connections from one source (default
+	// 3; negative: no cap), and NewPerSource the new connections one
+	// source may open per NewPerSourceWindow (default 10 per 10s;
+	// negative: no cap). Both act at accept time, before any
+	// cryptography runs; a refused connection is closed at once. A source
+	// is an IPv4 address or an IPv6 /64. Behind a load balancer without
+	// the PROXY protocol every client has the balancer's address: turn
+	// both off there.
+	MaxPerSource       int
+	NewPerSource       int
+	NewPerSourceWindow time.Duration
+	// ProxyTrusted lists the load balancers (addresses or CIDR prefixes)
+	// whose connections start with a PROXY protocol header (v1 or v2);
+	// their connections must, and the header's source is the client's
+	// address for logs and limits. Every other peer is served as it
+	// connects, and a header it sends is never read as one. Empty: the
+	// PROXY protocol is off.
+	ProxyTrusted []netip.Prefix
 	// MaxTimeout is the longest a session may last (default 15m). The
 	// program is asked to quit then, so the client's terminal is restored.
 	MaxTimeout time.Duration
@@ -73,9 +89,25 @@ type SessionInfo struct {
 	// Env is the environment the program gets: TERM, and COLORTERM and
 	// NO_COLOR when the client sent usable ones.
 	Env []string
+	// Lang, LCAll and LCMessages are the client's LANG, LC_ALL and
+	// LC_MESSAGES when it sent usable ones ("" otherwise): plain locale
+	// names such as de_CH.UTF-8, never a path. MessagesLocale picks the
+	// one that governs the language of messages.
+	Lang, LCAll, LCMessages string
 	// Context ends when the connection does. It carries none of the
 	// connection's values (no user name, no key).
 	Context context.Context
+}
+
+// MessagesLocale is the locale that governs messages, by the POSIX order:
+// LC_ALL, then LC_MESSAGES, then LANG; "" when the client sent none.
+func (i SessionInfo) MessagesLocale() string {
+	for _, l := range []string{i.LCAll, i.LCMessages, i.Lang} {
+		if l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 // Defaults.
@@ -89,6 +121,9 @@ const (
 	defaultFPS        = 30
 	defaultExitPause  = 30 * time.Millisecond
 	defaultVersion    = "SSPR"
+	defaultPerSource  = 3
+	defaultNewPerSrc  = 10
+	defaultNewWindow  = 10 * time.Second
 	// fallbackTerm replaces a TERM that is empty or not a plain name.
 	fallbackTerm = "xterm-256color"
 	// defaultWidth and defaultHeight replace a zero dimension.
@@ -126,6 +161,15 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaxPerSource == 0 {
+		c.MaxPerSource = defaultPerSource
+	}
+	if c.NewPerSource == 0 {
+		c.NewPerSource = defaultNewPerSrc
+	}
+	if c.NewPerSourceWindow == 0 {
+		c.NewPerSourceWindow = defaultNewWindow
+	}
 	return c
 }
 
@@ -138,9 +182,7 @@ func (c Config) validate() error {
 		return errors.New("sshserver: no model factory configured")
 	case c.MaxSessions < 1:
 		return fmt.Errorf("sshserver: max sessions is %d: at least 1 is needed", c.MaxSessions)
-	case c.MaxSessionsPerIP < 0:
-		return fmt.Errorf("sshserver: max sessions per address is %d: 0 (no cap) or more is allowed", c.MaxSessionsPerIP)
-	case c.MaxTimeout < 0 || c.LoginGraceTime < 0 || c.ExitPause < 0:
+	case c.MaxTimeout < 0 || c.LoginGraceTime < 0 || c.ExitPause < 0 || c.NewPerSourceWindow < 0:
 		return errors.New("sshserver: durations must not be negative")
 	case c.MaxWidth < defaultWidth || c.MaxHeight < defaultHeight || c.MaxWidth > 1000 || c.MaxHeight > 500:
 		return fmt.Errorf("sshserver: max window is %dx%d: allowed are 80x24 to 1000x500", c.MaxWidth, c.MaxHeight)
@@ -148,6 +190,11 @@ func (c Config) validate() error {
 		return fmt.Errorf("sshserver: fps is %d: allowed are 1 to 120", c.FPS)
 	case !validTerm(c.Version):
 		return fmt.Errorf("sshserver: version %q: letters, digits and ._+- only", c.Version)
+	}
+	for _, p := range c.ProxyTrusted {
+		if !p.IsValid() {
+			return errors.New("sshserver: an invalid prefix among the trusted PROXY protocol senders")
+		}
 	}
 	return nil
 }

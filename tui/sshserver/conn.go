@@ -18,7 +18,6 @@ import (
 type connState struct {
 	id     string
 	remote string
-	host   string
 	start  time.Time
 	log    *slog.Logger
 	conn   net.Conn
@@ -89,48 +88,26 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// admit is the connection callback: it enforces the session caps before
-// any cryptography runs, starts the login grace timer and records the
-// connection's state. A nil return closes the connection.
+// admit is the connection callback, run on the connection's goroutine
+// before any cryptography: the listener has admitted the connection
+// already; here a balancer's PROXY header is read and its client admitted,
+// the login grace timer starts and the connection's state is recorded. A
+// nil return closes the connection.
 func (s *Server) admit(ctx ssh.Context, c net.Conn) net.Conn {
-	remote := c.RemoteAddr().String()
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	s.mu.Lock()
-	switch {
-	case s.closing:
-		s.mu.Unlock()
-		return nil
-	case s.open >= s.cfg.MaxSessions:
-		s.mu.Unlock()
-		s.refusals.log(s.log, "refused_busy", remote)
-		return nil
-	case s.cfg.MaxSessionsPerIP > 0 && s.perHost[host] >= s.cfg.MaxSessionsPerIP:
-		s.mu.Unlock()
-		s.refusals.log(s.log, "refused_per_address", remote)
+	tc, ok := c.(*trackedConn)
+	if !ok {
+		// Only connections from Serve's listener are served.
 		return nil
 	}
-	tc := &trackedConn{Conn: c}
-	s.open++
-	s.perHost[host]++
-	s.conns[tc] = struct{}{}
-	s.mu.Unlock()
-
-	cs := &connState{id: newID(), remote: remote, host: host, start: time.Now()}
+	if tc.proxied && !s.admitProxied(tc) {
+		return nil
+	}
+	remote := tc.RemoteAddr().String() // the client's, after a PROXY header
+	cs := &connState{id: newID(), remote: remote, start: time.Now(), conn: tc}
 	cs.log = s.log.With("conn", cs.id, "remote", remote)
-	tc.release = func() {
-		cs.stopGrace()
-		s.mu.Lock()
-		delete(s.conns, tc)
-		s.open--
-		if s.perHost[host]--; s.perHost[host] <= 0 {
-			delete(s.perHost, host)
-		}
-		s.mu.Unlock()
+	if tc.proxied {
+		cs.log = cs.log.With("via", tc.Conn.(interface{ Raw() net.Conn }).Raw().RemoteAddr().String())
 	}
-	cs.conn = tc
 	cs.mu.Lock()
 	cs.grace = time.AfterFunc(s.cfg.LoginGraceTime, func() {
 		if !cs.started.Load() {
@@ -139,41 +116,14 @@ func (s *Server) admit(ctx ssh.Context, c net.Conn) net.Conn {
 		}
 	})
 	cs.mu.Unlock()
+	s.mu.Lock()
+	closed := tc.closed
+	tc.onClose = cs.stopGrace
+	s.mu.Unlock()
+	if closed {
+		cs.stopGrace()
+		return nil
+	}
 	ctx.SetValue(connStateKey{}, cs)
 	return tc
-}
-
-// trackedConn gives the connection's slot back when it closes.
-type trackedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *trackedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
-}
-
-// refusalLog logs refused connections at most once a second, with the
-// number left out, so a flood beyond the caps cannot flood the log too.
-type refusalLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
-}
-
-func (r *refusalLog) log(l *slog.Logger, kind, remote string) {
-	r.mu.Lock()
-	now := time.Now()
-	if now.Sub(r.last) < time.Second {
-		r.skipped++
-		r.mu.Unlock()
-		return
-	}
-	skipped := r.skipped
-	r.last, r.skipped = now, 0
-	r.mu.Unlock()
-	l.Warn(kind, "remote", remote, "not_logged_since_last", skipped)
 }

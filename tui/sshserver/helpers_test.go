@@ -173,6 +173,10 @@ func startServer(t *testing.T, configure func(*Config)) *testServer {
 		NewModel:       pr.newModel,
 		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		LoginGraceTime: 5 * time.Second,
+		// Every test connects from 127.0.0.1; the tests of the limits
+		// turn them on.
+		MaxPerSource: -1,
+		NewPerSource: -1,
 	}
 	if configure != nil {
 		configure(&cfg)

@@ -74,10 +74,12 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer context.AfterFunc(sess.Context(), cancel)()
-	model := s.cfg.NewModel(SessionInfo{
+	info := SessionInfo{
 		ID: cs.id, Remote: cs.remote, Term: term, Width: w, Height: h,
 		Env: append([]string(nil), env...), Context: ctx,
-	})
+	}
+	info.Lang, info.LCAll, info.LCMessages = clientLocale(sess.Environ())
+	model := s.cfg.NewModel(info)
 	if model == nil {
 		cs.log.Error("session_failed", "why", "no model")
 		cs.setExit(1, "no_model")
@@ -85,7 +87,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		return
 	}
 
-	g := &guard{model: model, cs: cs}
+	g := &guard{model: model, cs: cs, width: w}
 	p := tea.NewProgram(g,
 		tea.WithInput(sess),
 		tea.WithOutput(sess),
@@ -149,8 +151,6 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	time.Sleep(s.cfg.ExitPause)
 }
 
-const restartingText = "\nsspr is restarting. Please connect again in a moment.\n"
-
 // forwardWindows passes window changes, already clamped by the request
 // filter, to the program. It drains the channel until the ssh package
 // closes it, so a late change never blocks the connection's requests.
@@ -172,6 +172,26 @@ func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Progr
 			p.Send(tea.WindowSizeMsg{Width: w, Height: h})
 		}
 	}
+}
+
+// clientLocale picks LANG, LC_ALL and LC_MESSAGES from what the request
+// filter let through; the last one sent wins.
+func clientLocale(client []string) (lang, lcAll, lcMessages string) {
+	for _, kv := range client {
+		name, value, _ := strings.Cut(kv, "=")
+		if !validLocale(value) {
+			continue
+		}
+		switch name {
+		case "LANG":
+			lang = value
+		case "LC_ALL":
+			lcAll = value
+		case "LC_MESSAGES":
+			lcMessages = value
+		}
+	}
+	return lang, lcAll, lcMessages
 }
 
 // programEnv is the whole environment a program sees: the checked TERM,
@@ -215,10 +235,13 @@ func serverSafe(_ tea.Model, msg tea.Msg) tea.Msg {
 // a command it returned is logged with its stack and ends this session
 // gracefully (terminal restored), and nothing else.
 type guard struct {
-	model  tea.Model
-	cs     *connState
-	quit   func()
-	failed bool // set on the program's goroutine only
+	model tea.Model
+	cs    *connState
+	quit  func()
+	// Set and read on the program's goroutine only:
+	failed bool
+	width  int    // of the window, for the notice
+	notice string // shown over the screen once the server shuts down
 }
 
 // commandPanicMsg reports a recovered panic in a command.
@@ -234,9 +257,20 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 	if g.failed {
 		return m, nil
 	}
-	if _, ok := msg.(commandPanicMsg); ok {
+	switch msg := msg.(type) {
+	case commandPanicMsg:
 		g.failed = true
 		return m, tea.Quit
+	case noticeMsg:
+		if g.notice == "" {
+			g.notice = msg.text
+		}
+		return m, nil
+	case tea.WindowSizeMsg:
+		g.width = msg.Width
+	}
+	if g.notice != "" && quietAfterNotice(msg) {
+		return m, nil
 	}
 	defer g.catch("update", &cmd)
 	next, c := g.model.Update(msg)
@@ -256,7 +290,11 @@ func (g *guard) View() (v tea.View) {
 			go g.quit()
 		}
 	}()
-	return g.model.View()
+	v = g.model.View()
+	if g.notice != "" {
+		v.Content = withNotice(v.Content, g.notice, g.width)
+	}
+	return v
 }
 
 func (g *guard) catch(where string, cmd *tea.Cmd) {

@@ -9,8 +9,10 @@ import (
 // Limits on what a client may ask of a session.
 const (
 	// maxEnv is how many env requests a session may have accepted; only
-	// COLORTERM and NO_COLOR are accepted at all.
-	maxEnv = 8
+	// LANG, LC_*, COLORTERM and NO_COLOR are accepted at all, and only
+	// when name=value fits in maxEnvLen bytes.
+	maxEnv    = 8
+	maxEnvLen = 64
 	// logValueLen bounds a client-chosen value (a command, a TERM) in the
 	// log.
 	logValueLen = 96
@@ -141,13 +143,18 @@ func (s *Server) filterRequest(cs *connState, req *gossh.Request) bool {
 		name, value, ok := parseEnv(req.Payload)
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
-		if !ok || cs.envOK >= maxEnv {
+		if !ok || cs.envOK >= maxEnv || len(name)+1+len(value) > maxEnvLen {
 			cs.envDenied++
 			return false
 		}
 		switch {
+		case (name == "LANG" || isLCName(name)) && validLocale(value):
+			// Locale names, for the language of the screens; the
+			// program's environment never gets them.
 		case name == "COLORTERM" && validTerm(value):
+			// Selects the colour profile only.
 		case name == "NO_COLOR" && value != "":
+			// Turns colour off only; its value means nothing.
 			req.Payload = marshalEnv(name, "1")
 		default:
 			cs.envDenied++

@@ -25,8 +25,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	closing   bool
-	open      int            // connections, handshakes included
-	perHost   map[string]int // connections per client address
+	open      int          // connections, handshakes included
+	sources   *sourceTable // connections per source
 	conns     map[*trackedConn]struct{}
 	listeners map[net.Listener]struct{}
 	running   map[*programRun]struct{}
@@ -47,8 +47,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, signer: signer,
-		perHost: map[string]int{}, running: map[*programRun]struct{}{},
-		conns: map[*trackedConn]struct{}{}, listeners: map[net.Listener]struct{}{},
+		sources: newSourceTable(cfg.MaxPerSource, cfg.NewPerSource, cfg.NewPerSourceWindow),
+		running: map[*programRun]struct{}{},
+		conns:   map[*trackedConn]struct{}{}, listeners: map[net.Listener]struct{}{},
 	}
 	s.srv, err = wish.NewServer(
 		wish.WithAddress(cfg.Listen),
@@ -113,7 +114,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
 	s.log.Info("ssh_listening", "addr", l.Addr().String(), "host_key", s.HostKeyFingerprint())
-	err := s.srv.Serve(l)
+	err := s.srv.Serve(&limitListener{Listener: l, s: s})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.listeners, l)
@@ -123,15 +124,17 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting connections, asks every running program to
-// quit (each restores its client's terminal and says the server is
-// restarting) and waits for the sessions to end, or for ctx. Connections
-// left then are closed; the error is ctx's if it ended first.
-//
-// It does not use the ssh package's own Shutdown, whose wait races with
-// handshakes that finish meanwhile.
-func (s *Server) Shutdown(ctx context.Context) error {
+// BeginShutdown stops accepting connections and shows notice over every
+// session's screen, where it stays; key presses other than Ctrl+C are
+// ignored from then on, so nothing new starts. The sessions go on until
+// Shutdown: meanwhile, work already under way (a password being written)
+// can finish. Only the first call's notice is shown.
+func (s *Server) BeginShutdown(notice string) {
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
 	s.closing = true
 	runs := make([]*programRun, 0, len(s.running))
 	for r := range s.running {
@@ -139,6 +142,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for l := range s.listeners {
 		_ = l.Close()
+	}
+	s.mu.Unlock()
+	s.log.Info("ssh_shutdown_begun", "sessions", len(runs))
+	for _, r := range runs {
+		go r.p.Send(noticeMsg{text: notice})
+	}
+}
+
+// Shutdown stops accepting connections (see BeginShutdown), asks every
+// running program to quit (each restores its client's terminal and says
+// the server is restarting) and waits for the sessions to end, or for
+// ctx. Connections left then are closed; the error is ctx's if it ended
+// first.
+//
+// It does not use the ssh package's own Shutdown, whose wait races with
+// handshakes that finish meanwhile.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.BeginShutdown(RestartNotice)
+	s.mu.Lock()
+	runs := make([]*programRun, 0, len(s.running))
+	for r := range s.running {
+		runs = append(runs, r)
 	}
 	s.mu.Unlock()
 

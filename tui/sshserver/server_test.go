@@ -252,14 +252,29 @@ func TestWindowChangeBeforeShell(t *testing.T) {
 func TestEnvLimited(t *testing.T) {
 	ts := startServer(t, nil)
 	tm := newTerm(t, dial(t, ts))
-	for _, kv := range [][2]string{{"COLORTERM", "truecolor"}, {"NO_COLOR", "yes"}} {
+	for _, kv := range [][2]string{
+		{"COLORTERM", "truecolor"}, {"NO_COLOR", "yes"}, {"LANG", "de_CH.UTF-8"},
+		{"LC_ALL", "fr_FR.UTF-8"}, {"LC_MESSAGES", "sr_RS@latin"}, {"LC_CTYPE", "C"},
+	} {
 		if err := tm.sess.Setenv(kv[0], kv[1]); err != nil {
 			t.Errorf("Setenv %s: %v", kv[0], err)
 		}
 	}
-	for _, kv := range [][2]string{{"LD_PRELOAD", "/tmp/x.so"}, {"TERM", "../../x"}, {"COLORTERM", "a/b"}, {"LANG", "C"}} {
+	for _, kv := range [][2]string{
+		{"LD_PRELOAD", "/tmp/x.so"}, {"TERM", "../../x"}, {"COLORTERM", "a/b"},
+		{"LANG", "/usr/lib/locale/x"}, {"LANG", "../x"}, {"LANG", "en_US.UTF-8\x1b[2J"}, {"LANG", ""},
+		{"LC_TIME", "de_DE " + strings.Repeat("x", 20)}, {"LC_", "C"}, {"LC_all", "C"}, {"LC_ALL", "C;id"},
+		{"LC_MONETARY", strings.Repeat("a", 60)}, {"PATH", "/tmp"}, {"SSH_AUTH_SOCK", "/tmp/s"},
+	} {
 		if err := tm.sess.Setenv(kv[0], kv[1]); err == nil {
-			t.Errorf("Setenv %s=%s accepted", kv[0], kv[1])
+			t.Errorf("Setenv %s=%q accepted", kv[0], kv[1])
+		}
+	}
+	// Six accepted so far: two more, then none.
+	for i, name := range []string{"LC_TIME", "LC_NUMERIC", "LC_COLLATE"} {
+		err := tm.sess.Setenv(name, "C")
+		if (err == nil) != (i < 2) {
+			t.Errorf("Setenv %s as env request %d: %v", name, 7+i, err)
 		}
 	}
 	for i := range 500 {
@@ -276,10 +291,16 @@ func TestEnvLimited(t *testing.T) {
 	if got := strings.Join(rec.info.Env, " "); got != "TERM=xterm-256color COLORTERM=truecolor NO_COLOR=1" {
 		t.Errorf("program env %q", got)
 	}
+	if rec.info.Lang != "de_CH.UTF-8" || rec.info.LCAll != "fr_FR.UTF-8" || rec.info.LCMessages != "sr_RS@latin" {
+		t.Errorf("locale LANG=%q LC_ALL=%q LC_MESSAGES=%q", rec.info.Lang, rec.info.LCAll, rec.info.LCMessages)
+	}
+	if got := rec.info.MessagesLocale(); got != "fr_FR.UTF-8" {
+		t.Errorf("messages locale %q, want LC_ALL's", got)
+	}
 	tm.typeKeys(t, "q")
 	tm.wait(t)
-	if ev := ts.waitEvent(t, "session_end"); ev["env_refused"].(float64) < 504 {
-		t.Errorf("env_refused = %v, want at least 504", ev["env_refused"])
+	if ev := ts.waitEvent(t, "session_end"); ev["env_refused"].(float64) < 515 {
+		t.Errorf("env_refused = %v, want at least 515", ev["env_refused"])
 	}
 }
 
@@ -399,13 +420,13 @@ func TestSessionCaps(t *testing.T) {
 			return err == nil
 		})
 	})
-	t.Run("per address", func(t *testing.T) {
-		ts := startServer(t, func(c *Config) { c.MaxSessionsPerIP = 1 })
+	t.Run("per source", func(t *testing.T) {
+		ts := startServer(t, func(c *Config) { c.MaxPerSource = 1 })
 		dial(t, ts)
 		if _, err := gossh.Dial("tcp", ts.addr, clientConfig(ts)); err == nil {
 			t.Fatal("second connection from one address accepted with a cap of 1")
 		}
-		ts.waitEvent(t, "refused_per_address")
+		ts.waitEvent(t, "refused_per_source")
 	})
 }
 

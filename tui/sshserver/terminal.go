@@ -24,6 +24,42 @@ func validTerm(s string) bool {
 	return true
 }
 
+// validLocale reports whether s is a plain locale name such as C,
+// en_US.UTF-8 or sr_RS@latin: 1 to 48 of [A-Za-z0-9._@-], starting with a
+// letter. A locale may also be a path, which is never accepted here.
+func validLocale(s string) bool {
+	if len(s) == 0 || len(s) > 48 || !isLetter(s[0]) || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isLetter(c), c >= '0' && c <= '9':
+		case c == '.', c == '_', c == '@', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isLCName reports whether s is a locale category variable: LC_ and 1 to
+// 16 capital letters or underscores, as LC_ALL, LC_MESSAGES, LC_CTYPE.
+func isLCName(s string) bool {
+	rest, ok := strings.CutPrefix(s, "LC_")
+	if !ok || len(rest) == 0 || len(rest) > 16 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; (c < 'A' || c > 'Z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
 // clampWindow turns a client's window into one the program may draw: zero
 // means unknown (80x24), and anything larger than the maximum is cut.
 func clampWindow(w, h uint32, maxW, maxH int) (int, int) {

@@ -1,0 +1,203 @@
+package sshserver
+
+import (
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// sourceOf is the unit that per-source limits count: an IPv4 address, or
+// the /64 of an IPv6 address, since one host commonly holds a whole /64.
+// An address that is not IP (a pipe in tests) is its own source.
+func sourceOf(addr net.Addr) string {
+	var ip netip.Addr
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	default:
+		if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
+			ip = ap.Addr()
+		}
+	}
+	if !ip.IsValid() {
+		return addr.String()
+	}
+	return sourceOfIP(ip)
+}
+
+func sourceOfIP(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(64)
+	return p.String()
+}
+
+// maxSources bounds the sources the limits remember at once. An entry
+// lives while its source has a connection open or one admitted within the
+// window; when the table is full of live entries, new sources are refused
+// as if the server were busy.
+const maxSources = 1 << 16
+
+// sourceTable counts, per source, the connections open and those admitted
+// within the last window. The server's mutex guards it.
+type sourceTable struct {
+	maxOpen   int // < 0: no cap
+	maxNew    int // < 0: no cap
+	window    time.Duration
+	m         map[string]*sourceEntry
+	lastSweep time.Time
+}
+
+type sourceEntry struct {
+	open   int
+	recent []time.Time // admissions within the window, oldest first
+}
+
+func newSourceTable(maxOpen, maxNew int, window time.Duration) *sourceTable {
+	return &sourceTable{maxOpen: maxOpen, maxNew: maxNew, window: window, m: map[string]*sourceEntry{}}
+}
+
+// Refusal kinds, as logged.
+const (
+	refusedBusy      = "refused_busy"
+	refusedPerSource = "refused_per_source"
+	refusedRate      = "refused_rate"
+)
+
+// admit takes a slot for one new connection from src, or says why not.
+func (t *sourceTable) admit(src string, now time.Time) (refusal string) {
+	e := t.m[src]
+	if e == nil {
+		if len(t.m) >= maxSources {
+			t.sweep(now)
+			if len(t.m) >= maxSources {
+				return refusedBusy
+			}
+		}
+		e = &sourceEntry{}
+		t.m[src] = e
+	}
+	e.trim(now, t.window)
+	switch {
+	case t.maxOpen >= 0 && e.open >= t.maxOpen:
+		return refusedPerSource
+	case t.maxNew >= 0 && len(e.recent) >= t.maxNew:
+		return refusedRate
+	}
+	e.open++
+	if t.maxNew > 0 {
+		e.recent = append(e.recent, now)
+	}
+	if now.Sub(t.lastSweep) > t.window && len(t.m) > 1024 {
+		t.sweep(now)
+	}
+	return ""
+}
+
+// release gives back the slot of a connection from src that has closed.
+func (t *sourceTable) release(src string, now time.Time) {
+	e := t.m[src]
+	if e == nil {
+		return
+	}
+	e.open--
+	e.trim(now, t.window)
+	if e.open <= 0 && len(e.recent) == 0 {
+		delete(t.m, src)
+	}
+}
+
+// sweep forgets the sources with nothing open and nothing recent.
+func (t *sourceTable) sweep(now time.Time) {
+	t.lastSweep = now
+	for src, e := range t.m {
+		e.trim(now, t.window)
+		if e.open <= 0 && len(e.recent) == 0 {
+			delete(t.m, src)
+		}
+	}
+}
+
+func (e *sourceEntry) trim(now time.Time, window time.Duration) {
+	i := 0
+	for i < len(e.recent) && now.Sub(e.recent[i]) >= window {
+		i++
+	}
+	if i > 0 {
+		e.recent = append(e.recent[:0], e.recent[i:]...)
+	}
+}
+
+// refusalLog logs refused connections at most once a second per source,
+// and at most maxRefusalLines a second in all, each line with the number
+// left out since; so a flood beyond the limits cannot flood the log too.
+type refusalLog struct {
+	mu      sync.Mutex
+	sources map[string]*refusalEntry
+	second  time.Time // start of the current second, for the overall cap
+	lines   int       // lines logged in it
+	dropped int       // refusals left out whose source's count was lost
+}
+
+type refusalEntry struct {
+	last    time.Time
+	skipped int
+}
+
+const (
+	maxRefusalLines   = 10
+	maxRefusalSources = 4096
+)
+
+func (r *refusalLog) log(l *slog.Logger, kind, src, remote string) {
+	now := time.Now()
+	r.mu.Lock()
+	if r.sources == nil {
+		r.sources = map[string]*refusalEntry{}
+	}
+	e := r.sources[src]
+	if e != nil && now.Sub(e.last) < time.Second {
+		e.skipped++
+		r.mu.Unlock()
+		return
+	}
+	if now.Sub(r.second) >= time.Second {
+		r.second, r.lines = now, 0
+	}
+	if r.lines >= maxRefusalLines {
+		if e != nil {
+			e.skipped++
+		} else {
+			r.dropped++
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.lines++
+	if e == nil {
+		if len(r.sources) >= maxRefusalSources {
+			for s, old := range r.sources {
+				if now.Sub(old.last) >= time.Second {
+					r.dropped += old.skipped
+					delete(r.sources, s)
+				}
+			}
+		}
+		e = &refusalEntry{}
+		if len(r.sources) < maxRefusalSources {
+			r.sources[src] = e
+		}
+	}
+	skipped, dropped := e.skipped, r.dropped
+	e.last, e.skipped, r.dropped = now, 0, 0
+	r.mu.Unlock()
+	attrs := []any{"remote", remote, "source", src, "not_logged_since_last", skipped}
+	if dropped > 0 {
+		attrs = append(attrs, "not_logged_other_sources", dropped)
+	}
+	l.Warn(kind, attrs...)
+}
