@@ -37,7 +37,8 @@ const (
 
 const walkPassword = "Correct-Horse-42x"
 
-// methodWalk is one reset over SSH with one verification method.
+// methodWalk is one reset over SSH: its first verification method, and
+// for a user with an authenticator app, the second one.
 type methodWalk struct {
 	name  string
 	login string
@@ -47,6 +48,13 @@ type methodWalk struct {
 	// number is typed on the number screen of the phone methods, in
 	// another notation than the one stored.
 	number string
+	// then is the method of the second verification step, which a user
+	// with an authenticator app is asked for; thenNumber is typed for it
+	// as number is for the first. A walk that leaves then empty takes the
+	// authenticator code after another method, and after the app the
+	// mobile text, or the email for a user without a mobile.
+	then       flow.MethodID
+	thenNumber string
 	// mistake is made once before the right answer; after a wrong answer
 	// to a call or a push the walk ends on the method list.
 	mistake string
@@ -57,26 +65,71 @@ type methodWalk struct {
 
 var (
 	aliceMethods = []flow.MethodID{flow.TextMobile, flow.CallMobile, flow.CallOffice, flow.PushApp, flow.TOTPApp, flow.EmailAltern}
+	bobMethods   = []flow.MethodID{flow.TextMobile, flow.CallMobile}
 	carolMethods = []flow.MethodID{flow.PushApp, flow.TOTPApp, flow.EmailAltern}
+	daveMethods  = []flow.MethodID{flow.CallOffice, flow.EmailAltern}
+)
+
+// isAppMethod reports whether m proves the authenticator app.
+func isAppMethod(m flow.MethodID) bool { return m == flow.PushApp || m == flow.TOTPApp }
+
+// sameFactor reports whether a and b prove the same thing held: the
+// mobile (text and call), or the authenticator app (push and code). The
+// demo users' mobile and office numbers differ.
+func sameFactor(a, b flow.MethodID) bool {
+	mobile := func(m flow.MethodID) bool { return m == flow.TextMobile || m == flow.CallMobile }
+	return a == b || mobile(a) && mobile(b) || isAppMethod(a) && isAppMethod(b)
+}
+
+// twoSteps reports whether list is that of a user with an authenticator
+// app, who verifies twice, once with the app.
+func twoSteps(list []flow.MethodID) bool { return slices.ContainsFunc(list, isAppMethod) }
+
+// secondList is what the second verification step offers after first:
+// the methods of the other factors, and only the app's while the app is
+// still to be proved.
+func secondList(list []flow.MethodID, first flow.MethodID) []flow.MethodID {
+	var out []flow.MethodID
+	for _, m := range list {
+		if !sameFactor(m, first) && (isAppMethod(first) || isAppMethod(m)) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Breadcrumbs of a reset in one verification step and in two.
+const (
+	crumbsOneStep  = "verification step 1 > choose a new password"
+	crumbsTwoSteps = "verification step 1 > verification step 2 > choose a new password"
 )
 
 // TestWizardResetEachMethodOverSSH resets a password over SSH once with each
 // verification method, through the real wizard, the embedded directory and
 // the demo phone, reading the screen a terminal would show. The calls and
 // pushes are answered on the demo phone with its keys; the codes are read
-// from its inbox or computed like an authenticator app.
+// from its inbox or computed like an authenticator app. A user with an
+// authenticator app (alice, carol) verifies twice: with the app after
+// another method, with another factor after the app; bob and dave, without
+// one, verify once.
 func TestWizardResetEachMethodOverSSH(t *testing.T) {
 	cases := []methodWalk{
 		{name: "text", login: "alice", list: aliceMethods, method: flow.TextMobile, number: "(212) 555-0101"},
 		{name: "call mobile", login: "alice", list: aliceMethods, method: flow.CallMobile, number: "212.555.0101"},
 		{name: "call office", login: "alice", list: aliceMethods, method: flow.CallOffice, number: "+1 (212) 555-0111"},
 		{name: "push", login: "alice", list: aliceMethods, method: flow.PushApp},
-		{name: "authenticator code", login: "alice", list: aliceMethods, method: flow.TOTPApp},
+		{name: "authenticator code", login: "alice", list: aliceMethods, method: flow.TOTPApp, then: flow.EmailAltern},
 		{name: "email", login: "alice", list: aliceMethods, method: flow.EmailAltern},
 		{name: "email of a user without phone", login: "carol", list: carolMethods, method: flow.EmailAltern},
 		{name: "call mobile, phone beside the form", login: "alice", list: aliceMethods, method: flow.CallMobile, number: "+12125550101", wide: true},
-		{name: "push, phone beside the form", login: "alice", list: aliceMethods, method: flow.PushApp, wide: true},
+		{name: "push, phone beside the form", login: "alice", list: aliceMethods, method: flow.PushApp, wide: true,
+			then: flow.CallOffice, thenNumber: "212-555-0111"},
 		{name: "authenticator code, phone beside the form", login: "alice", list: aliceMethods, method: flow.TOTPApp, wide: true},
+		{name: "push of a user without phone", login: "carol", list: carolMethods, method: flow.PushApp},
+		{name: "text of a user without app", login: "bob", list: bobMethods, method: flow.TextMobile, number: "212 555 0102"},
+		{name: "call mobile of a user without app", login: "bob", list: bobMethods, method: flow.CallMobile, number: "+1 212-555-0102", wide: true},
+		{name: "call office of a user without app", login: "dave", list: daveMethods, method: flow.CallOffice, number: "(212) 555-0114"},
+		{name: "email of a user without app", login: "dave", list: daveMethods, method: flow.EmailAltern},
 
 		{name: "text after a wrong phone number", login: "alice", list: aliceMethods, method: flow.TextMobile, number: "212 555 0101", mistake: wrongNumber},
 		{name: "text after a wrong code", login: "alice", list: aliceMethods, method: flow.TextMobile, number: "2125550101", mistake: wrongCode},
@@ -121,6 +174,18 @@ func demoAccount(t *testing.T, login string) embedded.DemoUser {
 	return embedded.DemoUser{}
 }
 
+// walkLimits are the default limits with short floors for identify and
+// sends: the floors hide from the person how long a step took (flow tests
+// them), and at their full length the walks, run as many at a time as
+// there are CPUs, would spend most of their time waiting them out.
+// TestWizardResetOverSSH keeps them.
+var walkLimits = func() flow.Limits {
+	l := flow.DefaultLimits()
+	l.IdentifyFloor, l.IdentifyJitter = 20*time.Millisecond, 5*time.Millisecond
+	l.SendFloor, l.SendJitter = 20*time.Millisecond, 5*time.Millisecond
+	return l
+}()
+
 func newWalkRig(t *testing.T, login string, wide bool) *walkRig {
 	t.Helper()
 	dir := demoDirectory(t)
@@ -134,7 +199,7 @@ func newWalkRig(t *testing.T, login string, wide bool) *walkRig {
 	phone := demo.New("", secrets)
 	sent := &recordingSender{next: phone}
 	eng, err := flow.NewEngine(
-		flow.Config{CaptchaDisabled: true, EmailEnabled: true, SecretKey: []byte("0123456789abcdef0123456789abcdef")},
+		flow.Config{CaptchaDisabled: true, EmailEnabled: true, SecretKey: []byte("0123456789abcdef0123456789abcdef"), Limits: walkLimits},
 		flow.Deps{Directory: dir, Store: memstore.New(), SMS: sent, Voice: sent, Email: sent, Push: sent, TOTP: totp.New()},
 	)
 	if err != nil {
@@ -282,46 +347,65 @@ var (
 	screenAppCode = regexp.MustCompile(`code for \S+: (\d{3}) (\d{3})`)
 )
 
-// walk resets the password of tc.login with tc.method, as a person at the
-// terminal would, and checks what the directory and the wire hold after.
+// typedCode is a code typed, which must not be sent after its screen, and
+// where the stream stood when it had been typed.
+type typedCode struct {
+	code string
+	mark int
+}
+
+// walk resets the password of tc.login with tc.method, and tc.then when
+// the user has an authenticator app, as a person at the terminal would,
+// and checks what the directory and the wire hold after.
 func (r *walkRig) walk(tc methodWalk) {
 	t := r.t
+	crumbs := crumbsOneStep
+	if twoSteps(tc.list) {
+		crumbs = crumbsTwoSteps
+	}
 	r.waitFor("Who are you?", "Email or Username")
 	r.keys(tc.login + termEnter)
 	s := r.waitFor("Please choose the contact method we should use for verification:", tc.list[len(tc.list)-1].Label())
 	r.checkList(s, tc.list)
-	down := slices.Index(tc.list, tc.method)
-	if down < 0 {
-		t.Fatalf("%s is not in the list of %s", tc.method, tc.login)
-	}
-	r.keys(strings.Repeat(termDown, down))
-	r.waitFor("(*) " + tc.method.Label())
-	r.keys(termEnter)
+	r.checkCrumbs(s, crumbs)
 
-	var code string // a code typed, which must not be sent after its screen
-	var mark int    // where the stream stands when the code has been typed
-	switch tc.method {
-	case flow.TextMobile, flow.CallMobile, flow.CallOffice:
-		r.confirmNumber(tc)
+	var codes []typedCode
+	c, ok := r.verify(tc, tc.list)
+	if !ok {
+		r.hangUp()
+		return
 	}
-	switch tc.method {
-	case flow.TextMobile, flow.EmailAltern:
-		code, mark = r.enterSentCode(tc)
-	case flow.TOTPApp:
-		code, mark = r.enterAppCode(tc)
-	case flow.CallMobile, flow.CallOffice:
-		if !r.answerCall(tc) {
-			r.hangUp()
-			return
+	codes = append(codes, c...)
+
+	if twoSteps(tc.list) {
+		second := tc.then
+		if second == "" {
+			second = flow.TOTPApp
+			if isAppMethod(tc.method) {
+				second = flow.TextMobile
+				if !slices.Contains(tc.list, second) {
+					second = flow.EmailAltern
+				}
+			}
 		}
-	case flow.PushApp:
-		if !r.tapPush(tc) {
-			r.hangUp()
-			return
+		number := tc.thenNumber
+		if number == "" {
+			number = r.storedNumber(second) // as stored, complete
 		}
+		list := secondList(tc.list, tc.method)
+		s := r.waitFor("Verification step 1 is done. Choose a second method.", "Verification step 2",
+			"Please choose the contact method we should use for verification:", list[len(list)-1].Label())
+		r.checkList(s, list)
+		r.checkCrumbs(s, crumbs)
+		c, ok := r.verify(methodWalk{login: tc.login, method: second, number: number}, list)
+		if !ok {
+			t.Fatalf("the second verification, %s, failed", second)
+		}
+		codes = append(codes, c...)
 	}
 
-	r.waitFor("Enter new password", "Confirm new password")
+	s = r.waitFor("Enter new password", "Confirm new password")
+	r.checkCrumbs(s, crumbs)
 	r.keys(walkPassword + termEnter)
 	r.keys(walkPassword + termEnter)
 	// The footer is the last line of a frame: the whole screen is drawn.
@@ -332,18 +416,18 @@ func (r *walkRig) walk(tc methodWalk) {
 	if strings.Contains(wire, walkPassword) || strings.Contains(ansi.Strip(wire), walkPassword) {
 		t.Error("the new password was sent to the terminal")
 	}
-	if code != "" {
-		forms := []string{code}
-		if len(code) == 6 {
-			forms = append(forms, code[:3]+" "+code[3:]) // as the app shows it
+	for _, c := range codes {
+		forms := []string{c.code}
+		if len(c.code) == 6 {
+			forms = append(forms, c.code[:3]+" "+c.code[3:]) // as the app shows it
 		}
-		after := ansi.Strip(wire[mark:])
-		for _, c := range forms {
-			if strings.Contains(after, c) {
-				t.Errorf("the code %s was sent to the terminal after it was typed:\n%q", c, after)
+		after := ansi.Strip(wire[c.mark:])
+		for _, f := range forms {
+			if strings.Contains(after, f) {
+				t.Errorf("the code %s was sent to the terminal after it was typed:\n%q", f, after)
 			}
-			if screenShows(done, c) {
-				t.Errorf("the code %s is still on the screen:\n%s", c, done)
+			if screenShows(done, f) {
+				t.Errorf("the code %s is still on the screen:\n%s", f, done)
 			}
 		}
 	}
@@ -354,6 +438,49 @@ func (r *walkRig) walk(tc methodWalk) {
 		t.Errorf("exit status %d after closing, want 0", status)
 	}
 	r.checkScreenReader()
+}
+
+// verify chooses tc.method in list, the radio list on the screen, and
+// verifies with it, making tc.mistake first. It returns the code typed, if
+// any, and reports whether the method verified: a wrong answer to a call or
+// a push leaves the walk on the method list.
+func (r *walkRig) verify(tc methodWalk, list []flow.MethodID) ([]typedCode, bool) {
+	down := slices.Index(list, tc.method)
+	if down < 0 {
+		r.t.Fatalf("%s is not in the list of %s: %v", tc.method, tc.login, list)
+	}
+	r.keys(strings.Repeat(termDown, down))
+	r.waitFor("(*) " + tc.method.Label())
+	r.keys(termEnter)
+
+	switch tc.method {
+	case flow.TextMobile, flow.CallMobile, flow.CallOffice:
+		r.confirmNumber(tc)
+	}
+	var c typedCode
+	switch tc.method {
+	case flow.TextMobile, flow.EmailAltern:
+		c.code, c.mark = r.enterSentCode(tc)
+	case flow.TOTPApp:
+		c.code, c.mark = r.enterAppCode(tc)
+	case flow.CallMobile, flow.CallOffice:
+		return nil, r.answerCall(tc)
+	case flow.PushApp:
+		return nil, r.tapPush(tc)
+	}
+	return []typedCode{c}, true
+}
+
+// checkCrumbs checks the breadcrumb above the form is want; a reset in one
+// step never mentions a second.
+func (r *walkRig) checkCrumbs(screen, want string) {
+	r.t.Helper()
+	if !strings.Contains(screen, " "+want+" ") && !strings.Contains(screen, " "+want+"\n") {
+		r.t.Fatalf("the breadcrumb is not %q:\n%s", want, screen)
+	}
+	if want == crumbsOneStep && strings.Contains(strings.ToLower(screen), "verification step 2") {
+		r.t.Fatalf("a reset in one step shows a second one:\n%s", screen)
+	}
 }
 
 // checkList checks the radio list shows the user's methods in order, the

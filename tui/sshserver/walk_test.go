@@ -172,6 +172,10 @@ func TestWizardResetOverSSH(t *testing.T) {
 	if !regexp.MustCompile(`\(\*\) Text my mobile phone`).MatchString(v) {
 		t.Fatalf("text is not the selected method:\n%s", v)
 	}
+	const crumbs = "verification step 1 > verification step 2 > choose a new password"
+	if !strings.Contains(v, crumbs) {
+		t.Fatalf("the breadcrumb is not %q:\n%s", crumbs, v)
+	}
 	tm.typeKeys(t, "\r")
 	waitFor("In order to protect your account", "Enter your phone number")
 	tm.typeKeys(t, "+1 212 555 0101\r")
@@ -181,7 +185,26 @@ func TestWizardResetOverSSH(t *testing.T) {
 		t.Fatal("no code was texted")
 	}
 	tm.typeKeys(t, code+"\r")
-	waitFor("Enter new password", "Confirm new password")
+
+	// Alice has an authenticator app: the second step is the app, the
+	// mobile having been proved by its text.
+	v = waitFor("Verification step 1 is done. Choose a second method.", "Verification step 2", crumbs,
+		"(*) "+flow.PushApp.Label(), "( ) "+flow.TOTPApp.Label())
+	for _, m := range []flow.MethodID{flow.TextMobile, flow.CallMobile, flow.CallOffice, flow.EmailAltern} {
+		if strings.Contains(v, m.Label()) {
+			t.Fatalf("%q is offered for the second step:\n%s", m.Label(), v)
+		}
+	}
+	tm.typeKeys(t, termDown)
+	waitFor("(*) " + flow.TOTPApp.Label())
+	tm.typeKeys(t, "\r")
+	waitFor("Enter the code displayed in your authenticator app", crumbs)
+	totpCode, err := totp.Code(demoAccount(t, "alice").TOTPSecret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.typeKeys(t, totpCode+"\r")
+	waitFor("Enter new password", "Confirm new password", crumbs)
 	tm.typeKeys(t, newPassword+"\r")
 	tm.typeKeys(t, newPassword+"\r")
 	waitFor("Your password has been reset", "https://myapps.example.com")
@@ -191,6 +214,9 @@ func TestWizardResetOverSSH(t *testing.T) {
 	}
 	if ok, err := dir.VerifyPassword("alice", newPassword); err != nil || !ok {
 		t.Fatalf("the directory does not hold the new password: ok=%v err=%v", ok, err)
+	}
+	if ok, err := dir.VerifyPassword("alice", demoAccount(t, "alice").Password); err != nil || ok {
+		t.Fatalf("the directory still takes the old password: ok=%v err=%v", ok, err)
 	}
 
 	// Ctrl+C hangs up over SSH.
