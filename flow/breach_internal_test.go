@@ -59,3 +59,17 @@ func TestBreachLookupReads(t *testing.T) {
 	}
 	t.Logf("%d lines, %d bytes: at most %d reads of %d bytes per lookup", n, size, limit, breachWindow+breachMaxLine)
 }
+
+// FuzzBreachFile: any file content is refused at open or searched without
+// a panic or a hang.
+func FuzzBreachFile(f *testing.F) {
+	f.Add([]byte("0000000000000000000000000000000000000001:3\n5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:9\n"), []byte("password"))
+	f.Add([]byte("garbage\r\n\n:::\n"), []byte("x"))
+	f.Fuzz(func(t *testing.T, data, pw []byte) {
+		b, err := newBreachFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		_, _ = b.Contains(string(pw))
+	})
+}

@@ -247,3 +247,25 @@ func TestLimitsNameTheWrongField(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadConfig: any file content gives a config or an error, never a
+// panic, and an accepted config passes its own validation.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add("policy:\n  methods_required: 2\n")
+	f.Add("ssh:\n  listen: 127.0.0.1:2222\nlimits:\n  sends_global: 10/1h\n")
+	f.Add("store:\n  redis:\n    addrs: [\"127.0.0.1:6379\"]\n")
+	f.Add("captcha: [1, 2]\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		p := filepath.Join(t.TempDir(), "sspr.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := loadConfig(p)
+		if err != nil {
+			return
+		}
+		if err := c.validate(); err != nil {
+			t.Fatalf("an accepted config fails validation: %v", err)
+		}
+	})
+}
