@@ -140,13 +140,17 @@ func (w *Wizard) breadcrumb() string {
 func (w *Wizard) footer() []string {
 	t := w.e.theme
 	var n string
-	if w.notice != nil {
+	switch {
+	case w.notice != nil:
 		n = w.notice.text
 		if w.notice.err {
 			n = t.errText.Render(n)
 		} else {
 			n = t.info.Render(n)
 		}
+	case w.e.busy:
+		// A step can take a second (the same time for every login): say so.
+		n = t.info.Render("One moment...")
 	}
 	note := strings.Split(lipgloss.NewStyle().Width(columnWidth-2).Render(n), "\n")
 	for i := range note {
