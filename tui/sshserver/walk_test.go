@@ -92,13 +92,17 @@ func demoDirectory(t testing.TB) *embedded.Dir {
 
 // demoEngine is the engine of the demo mode on a fresh demo directory,
 // with text messages recorded on their way to the demo phone.
-func demoEngine(t testing.TB, captcha bool) (*flow.Engine, *embedded.Dir, *demo.Phone, *recordingSender) {
+func demoEngine(t testing.TB, captcha bool, limits ...flow.Limits) (*flow.Engine, *embedded.Dir, *demo.Phone, *recordingSender) {
 	t.Helper()
 	dir := demoDirectory(t)
 	phone := demo.New("", nil)
 	sms := &recordingSender{next: phone}
+	cfg := flow.Config{CaptchaDisabled: !captcha, EmailEnabled: true, SecretKey: []byte("0123456789abcdef0123456789abcdef")}
+	if len(limits) > 0 {
+		cfg.Limits = limits[0]
+	}
 	eng, err := flow.NewEngine(
-		flow.Config{CaptchaDisabled: !captcha, EmailEnabled: true, SecretKey: []byte("0123456789abcdef0123456789abcdef")},
+		cfg,
 		flow.Deps{Directory: dir, Store: memstore.New(), SMS: sms, Voice: phone, Email: phone, Push: phone, TOTP: totp.New()},
 	)
 	if err != nil {
