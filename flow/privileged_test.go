@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 func privileged(mode flow.PrivilegedMode, logins, groups []string) func(*flow.Config) {
@@ -147,6 +148,30 @@ func TestAppUserNeedsTheApp(t *testing.T) {
 		r.identified("tess") // the app and nothing else: one factor of two
 		if !strings.Contains(r.audit.String(), `"reason":"ineligible"`) {
 			t.Fatal("tess was not ineligible")
+		}
+	})
+	t.Run("no other method is spent once the app is closed", func(t *testing.T) {
+		// Push off, so closing the authenticator code closes the app;
+		// failures high enough that the account is not suspended first.
+		r := newRig(t)
+		eng, err := flow.NewEngine(func() flow.Config { c := baseConfig(); c.Limits.Failures = 20; return c }(),
+			flow.Deps{Directory: r.dir, Store: r.store, SMS: r.sms, Voice: r.voice, Email: r.email, TOTP: totp.New(),
+				Audit: flow.NewAuditLogger(r.audit), Clock: r.clock})
+		mustOK(t, err)
+		s := mustBegin(t, eng, flow.Origin{Channel: flow.Local})
+		mustOK(t, s.Identify(bg, "alice", ""))
+		mustOK(t, s.Choose(bg, flow.TOTPApp))
+		for i := 0; i < flow.DefaultConfig().CodeMaxAttempts; i++ {
+			if err := s.SubmitCode(bg, "000000"); err == nil {
+				t.Fatal("a wrong authenticator code verified")
+			}
+		}
+		if got := s.Methods(); len(got) != 0 {
+			t.Fatalf("with the app closed, step 1 still offers %v", methodIDs(got))
+		}
+		mustReason(t, s.Choose(bg, flow.TextMobile), flow.ReasonMethodUnknown)
+		if r.sends() != 0 {
+			t.Fatal("a text was spent on a reset that can no longer finish")
 		}
 	})
 	t.Run("an app that cannot be checked here", func(t *testing.T) {

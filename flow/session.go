@@ -149,15 +149,33 @@ func (s *Session) offered(m MethodID) bool {
 	if s.used[m] || s.closed[m] {
 		return false
 	}
-	if s.proof.needApp && s.verified == s.proof.required-1 && !isApp(m) {
-		for _, p := range s.proved {
-			if isApp(p) {
-				return true
-			}
+	if s.proof.needApp && !isApp(m) && !s.appProved() {
+		// The app must be one of the proofs: on the last step only the app
+		// will do, and before it another method is only worth spending while
+		// an app method is still open.
+		if s.verified == s.proof.required-1 || !s.appOpen() {
+			return false
 		}
-		return false
 	}
 	return true
+}
+
+func (s *Session) appProved() bool {
+	for _, p := range s.proved {
+		if isApp(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) appOpen() bool {
+	for _, m := range s.methods {
+		if isApp(m.ID) && !s.used[m.ID] && !s.closed[m.ID] {
+			return true
+		}
+	}
+	return false
 }
 
 // Identify checks the CAPTCHA, then looks up login. A wrong answer draws a
