@@ -1,0 +1,90 @@
+// Command floor is the least an SSH server with a Bubble Tea screen costs:
+// wish/v2 and bubbletea/v2 serving a one-line model that echoes the keys
+// typed. The benchmarks compare sspr with it.
+//
+//	floor -listen 127.0.0.1:2230 -host-key /tmp/floor_ed25519
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	bm "charm.land/wish/v2/bubbletea"
+)
+
+// model is one line: a prompt and what was typed.
+type model struct{ line string }
+
+func (m model) Init() tea.Cmd { return nil }
+
+func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "ctrl+c":
+			return m, tea.Quit
+		case "backspace":
+			if len(m.line) > 0 {
+				m.line = m.line[:len(m.line)-1]
+			}
+		case "space":
+			m.line += " "
+		default:
+			if k.Text != "" && len(m.line) < 60 {
+				m.line += k.Text
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m model) View() tea.View { return tea.NewView("sspr-floor> " + m.line) }
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:2230", "`host:port` to listen on (loopback only)")
+	hostKey := flag.String("host-key", "", "ed25519 host key `file` (created if missing)")
+	flag.Parse()
+	if *hostKey == "" {
+		fmt.Fprintln(os.Stderr, "floor: -host-key is required")
+		os.Exit(2)
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if a, perr := netip.ParseAddr(host); err != nil || perr != nil || !a.IsLoopback() {
+		fmt.Fprintln(os.Stderr, "floor: -listen must be a loopback host:port")
+		os.Exit(2)
+	}
+	srv, err := wish.NewServer(
+		wish.WithAddress(*listen),
+		wish.WithHostKeyPath(*hostKey),
+		wish.WithMiddleware(bm.Middleware(func(ssh.Session) (tea.Model, []tea.ProgramOption) {
+			return model{}, nil
+		})),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	done := make(chan os.Signal, 1)
+	signal.Notify(done, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+	}()
+	fmt.Fprintln(os.Stderr, "floor: listening on", *listen)
+	<-done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Benchmarks: the floor (bench/floor, a bare wish + Bubble Tea server),
+# `sspr serve`, and OpenSSH sshd with `ForceCommand sspr run`, each driven
+# by cmd/sspr-load at several sizes on loopback. Writes bench/results.json
+# and bench/results.md.
+#
+#   bench/run.sh            the full run (100, 1000 and more sessions)
+#   bench/run.sh --quick    20 and 100 sessions, under a minute
+#
+# Needs Go; installs openssh-server with apt-get when sshd is missing (as
+# root), and skips sshd when it cannot.
+set -euo pipefail
+
+QUICK=0
+case "${1:-}" in
+--quick) QUICK=1 ;;
+"") ;;
+*) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/sspr-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [[ -f $T/sshd.pid ]]; then kill "$(cat "$T/sshd.pid")" 2>/dev/null || true; fi
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:22301}
+SSPR_ADDR=${SSPR_ADDR:-127.0.0.1:22302}
+SSHD_ADDR=${SSHD_ADDR:-127.0.0.1:22303}
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+
+log "building into $T"
+(cd "$ROOT" && go build -o "$T/sspr" ./cmd/sspr && go build -o "$T/sspr-load" ./cmd/sspr-load &&
+	go build -o "$T/floor" ./bench/floor && go build -o "$T/report" ./bench/report)
+
+if ((QUICK)); then
+	SIZES=(20 100)
+	SSHD_SIZES=(20 100)
+	HOLD=1500ms
+	RESET_WORKERS=4
+	RESET_TIME=4s
+	ACCOUNTS=3 # besides bob
+else
+	SIZES=(100 1000 2000 3000 4000 5000)
+	SSHD_SIZES=(100 300)
+	HOLD=5s
+	RESET_WORKERS=16
+	RESET_TIME=20s
+	ACCOUNTS=15
+fi
+# sshd + sspr run holds tens of MiB per session: keep its sizes within
+# half the available memory at 60 MiB a session.
+avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+SSHD_MAX=$((avail_kb / 2 / 61440))
+
+# --- the sspr data: bob plus a few accounts of the same kind, so resets
+# are not bounded by one account's send gap.
+mkdir -p "$T/data" "$T/data-run"
+write_config() { # data_dir listen
+	cat <<YAML
+data_dir: $1
+captcha:
+  enabled: false
+ssh:
+  listen: $2
+  max_sessions: 6000
+  max_per_source: 0
+  new_per_source: 0
+  login_grace: 60s
+limits:
+  trusted_sources: [127.0.0.1/32]
+  trusted_sessions_per_source: 1000000/1s
+  trusted_identify_per_source: 1000000/1s
+  identify_floor: 100ms
+  identify_jitter: 1ms
+  send_floor: 50ms
+  send_jitter: 1ms
+  send_gap: 1s
+  sends_per_account: [1000000/1s]
+  sends_per_destination: [1000000/1s]
+  sends_global: 1000000/1s
+  failures: 100
+YAML
+}
+write_config "$T/data" "$SSPR_ADDR" >"$T/sspr.yaml"
+write_config "$T/data-run" "$SSPR_ADDR" >"$T/sspr-run.yaml"
+LOGINS=bob
+PHONES="+1 212 555 0102"
+echo 'Copper-Violin-3907' | "$T/sspr" --config "$T/sspr.yaml" users add bob --mobile "+1 212 555 0102" >/dev/null
+for i in $(seq 1 "$ACCOUNTS"); do
+	phone=$(printf '+1 212 555 01%02d' $((50 + i)))
+	echo "Bench-Start-Pass-$i-Xy" | "$T/sspr" --config "$T/sspr.yaml" users add "bench$i" --mobile "$phone" >/dev/null
+	LOGINS+=",bench$i"
+	PHONES+=",$phone"
+done
+cp "$T/data/users.yaml" "$T/data-run/users.yaml"
+
+wait_port() { # host:port
+	for _ in $(seq 1 100); do
+		if (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; then return 0; fi
+		sleep 0.05
+	done
+	echo "nothing listens on $1" >&2
+	return 1
+}
+
+load() { # name out-file sspr-load flags...
+	local name=$1 out=$2
+	shift 2
+	log "$name: sspr-load $*"
+	"$T/sspr-load" "$@" >"$out" 2>>"$T/load.log" || log "$name: sspr-load exited $? (see the JSON)"
+}
+
+# drive name addr wait pid sizes... : idle runs at each size while p99 < 100 ms,
+# then a reset run for sspr and sshd.
+drive() {
+	local name=$1 addr=$2 wait=$3 pid=$4
+	shift 4
+	local extra=()
+	[[ $name == sshd ]] && extra=(-user root -key "$T/client_key")
+	for n in "$@"; do
+		load "$name" "$T/res-$name-idle-$n.json" -addr "$addr" -mode idle -n "$n" -wait "$wait" -hold "$HOLD" \
+			-pid "$pid" -duration 120s "${extra[@]}"
+		if ! ((QUICK)); then
+			p99=$(sed -n '/"keystroke"/,/}/s/.*"p99_ms": \([0-9.]*\).*/\1/p' "$T/res-$name-idle-$n.json")
+			if [[ -z $p99 ]] || awk -v p="$p99" 'BEGIN {exit !(p >= 100)}'; then
+				log "$name: p99 keystroke ${p99:-?} ms at $n sessions: stopping here"
+				break
+			fi
+		fi
+	done
+}
+
+# --- the floor
+"$T/floor" -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" 2>"$T/floor.log" &
+FLOOR_PID=$!
+PIDS+=("$FLOOR_PID")
+wait_port "$FLOOR_ADDR"
+drive floor "$FLOOR_ADDR" "sspr-floor>" "$FLOOR_PID" "${SIZES[@]}"
+kill "$FLOOR_PID"
+
+# --- sspr serve
+"$T/sspr" --config "$T/sspr.yaml" serve 2>"$T/sspr.log" &
+SSPR_PID=$!
+PIDS+=("$SSPR_PID")
+wait_port "$SSPR_ADDR"
+drive sspr "$SSPR_ADDR" "Who are you?" "$SSPR_PID" "${SIZES[@]}"
+load sspr "$T/res-sspr-reset.json" -addr "$SSPR_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
+	-outbox "$T/data/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3
+kill "$SSPR_PID"
+
+# --- OpenSSH sshd with ForceCommand sspr run
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+if [[ ! -x $SSHD ]] && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+	log "installing openssh-server"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server >"$T/apt.log" 2>&1 ||
+		(apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server >"$T/apt.log" 2>&1) || true
+	SSHD=/usr/sbin/sshd
+fi
+SSHD_VERSION=""
+if [[ -x $SSHD ]] && [[ $(id -u) == 0 ]]; then
+	SSHD_VERSION=$("$SSHD" -V 2>&1 | head -1 || true)
+	mkdir -p /run/sshd && chmod 755 /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd_host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/client_key"
+	cp "$T/client_key.pub" "$T/authorized_keys"
+	cat >"$T/sshd_config" <<CONF
+ListenAddress $SSHD_ADDR
+HostKey $T/sshd_host_key
+PidFile $T/sshd.pid
+AuthorizedKeysFile $T/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+MaxStartups 10000
+LoginGraceTime 60
+PrintMotd no
+PrintLastLog no
+UseDNS no
+AcceptEnv LANG LC_*
+Subsystem sftp none
+ForceCommand $T/sspr --config $T/sspr-run.yaml run
+CONF
+	"$SSHD" -f "$T/sshd_config" -E "$T/sshd.log"
+	wait_port "$SSHD_ADDR"
+	SSHD_PID=$(cat "$T/sshd.pid")
+	sizes=()
+	for n in "${SSHD_SIZES[@]}"; do ((n <= SSHD_MAX)) && sizes+=("$n"); done
+	drive sshd "$SSHD_ADDR" "Who are you?" "$SSHD_PID" "${sizes[@]}"
+	load sshd "$T/res-sshd-reset.json" -addr "$SSHD_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
+		-outbox "$T/data-run/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3 -user root -key "$T/client_key"
+	kill "$SSHD_PID"
+	rm -f "$T/sshd.pid"
+else
+	log "sshd: not available (needs root and openssh-server): skipped"
+fi
+
+"$T/report" -dir "$T" -quick="$QUICK" -sshd-version "$SSHD_VERSION" \
+	-json "$ROOT/bench/results.json" -md "$ROOT/bench/results.md"
+log "wrote bench/results.json and bench/results.md"
+cat "$ROOT/bench/results.md"
