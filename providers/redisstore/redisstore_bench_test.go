@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/storetest"
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
@@ -59,57 +60,7 @@ func benchRedis(b *testing.B) *Store {
 // The store's operations against a real redis-server on loopback, one at
 // a time: each is one round trip (a script or a command), plus the
 // subscription for an approval.
-func BenchmarkStore(b *testing.B) {
-	ctx := context.Background()
-	s := benchRedis(b)
-	b.Run("Take", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			if _, _, err := s.Take(ctx, "take:"+strconv.Itoa(i%1000), 5, time.Hour); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Add", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			if _, err := s.Add(ctx, "add:"+strconv.Itoa(i%1000), time.Minute); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("UseOnce", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			if ok, err := s.UseOnce(ctx, "once:"+strconv.Itoa(i), time.Minute); err != nil || !ok {
-				b.Fatalf("UseOnce: %v %v", ok, err)
-			}
-		}
-	})
-	b.Run("Approval", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			token := "tok" + strconv.Itoa(i)
-			if err := s.CreateApproval(ctx, token, time.Minute); err != nil {
-				b.Fatal(err)
-			}
-			if err := s.ResolveApproval(ctx, token, "42"); err != nil {
-				b.Fatal(err)
-			}
-			if got, err := s.AwaitApproval(ctx, token); err != nil || got != "42" {
-				b.Fatalf("AwaitApproval: %q %v", got, err)
-			}
-		}
-	})
-}
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, benchRedis(b)) }
 
 // anyoneDir answers every login with a person of its own, so that the
 // limits per account and per destination never refuse.
