@@ -22,7 +22,7 @@ type phone struct {
 	focused  bool
 	auto     bool // focus was moved here by a ringing call or push
 	rang     string
-	keypad   *field
+	keypad   *field // made when first needed: most sessions never ring
 	answered map[string]bool
 	status   string
 	totp     string
@@ -36,7 +36,15 @@ type answeredMsg struct{ err error }
 type totpTickMsg struct{ gen int }
 
 func newPhone(e *env, demo DemoPhone) *phone {
-	return &phone{e: e, demo: demo, keypad: newField("Keypad", 8, 8, false), answered: map[string]bool{}}
+	return &phone{e: e, demo: demo, answered: map[string]bool{}}
+}
+
+// pad returns the call keypad, making it on first use.
+func (p *phone) pad() *field {
+	if p.keypad == nil {
+		p.keypad = newField("Keypad", 8, 8, false)
+	}
+	return p.keypad
 }
 
 // reset forgets everything of the previous session.
@@ -50,8 +58,8 @@ func (p *phone) sync(inbox []flow.Delivery) tea.Cmd {
 	p.inbox = inbox
 	if d, ok := p.ringing(); ok && d.Token != p.rang {
 		p.rang, p.focused, p.auto, p.status = d.Token, true, true, ""
-		p.keypad.clear()
-		p.keypad.focus()
+		p.pad().clear()
+		p.pad().focus()
 	} else if !ok && p.auto {
 		p.focused, p.auto = false, false
 	}
@@ -132,12 +140,12 @@ func (p *phone) Update(msg tea.Msg) (tea.Cmd, bool) {
 	case d.Method == flow.PushApp:
 		return nil, false
 	case isKey && k.String() == "enter":
-		return p.answer(d.Token, p.keypad.value()), true
+		return p.answer(d.Token, p.pad().value()), true
 	case isKey && (k.String() == "backspace" || len(k.Text) == 1 && strings.Contains("0123456789*#", k.Text)):
-		p.keypad.update(msg)
+		p.pad().update(msg)
 		return nil, true
 	case !isKey:
-		p.keypad.update(msg) // a paste
+		p.pad().update(msg) // a paste
 		return nil, true
 	}
 	return nil, false
@@ -147,7 +155,9 @@ func (p *phone) Update(msg tea.Msg) (tea.Cmd, bool) {
 func (p *phone) answer(token, answer string) tea.Cmd {
 	p.answered[token] = true
 	p.status = "You answered."
-	p.keypad.clear()
+	if p.keypad != nil {
+		p.keypad.clear()
+	}
 	demo, ctx := p.demo, p.e.ctx
 	return func() tea.Msg { return answeredMsg{err: demo.Answer(ctx, token, answer)} }
 }
@@ -180,7 +190,7 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 	case ringing:
 		head = []string{"Incoming call to " + flow.Sanitize(ring.To, 64)}
 		text = wrap(flow.Sanitize(ring.Text, 1000))
-		box, col := p.keypad.render()
+		box, col := p.pad().render()
 		action = []string{"Keypad " + box + t.hint.Render("  Enter to send")}
 		if p.active() {
 			cursor = &tea.Position{X: len("Keypad ") + col}

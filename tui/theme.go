@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"sync"
 
 	"charm.land/lipgloss/v2"
 )
@@ -22,7 +23,33 @@ type theme struct {
 	focus, link, linkFocus, big           lipgloss.Style
 }
 
+// themes holds one theme per combination of dark, ascii and mono, built on
+// first use. A theme is never changed once built, so every session shares it.
+var themes [8]func() *theme
+
+func init() {
+	for i := range themes {
+		dark, ascii, mono := i&1 != 0, i&2 != 0, i&4 != 0
+		themes[i] = sync.OnceValue(func() *theme { return buildTheme(dark, ascii, mono) })
+	}
+}
+
+// newTheme returns the shared, read-only theme for these settings.
 func newTheme(dark, ascii, mono bool) *theme {
+	i := 0
+	if dark {
+		i |= 1
+	}
+	if ascii {
+		i |= 2
+	}
+	if mono {
+		i |= 4
+	}
+	return themes[i]()
+}
+
+func buildTheme(dark, ascii, mono bool) *theme {
 	ld := lipgloss.LightDark(dark)
 	c := func(light, dark string) color.Color {
 		if mono {

@@ -61,6 +61,11 @@ type themeMsg struct{}
 // idleMsg fires when the idle timeout may have passed.
 type idleMsg struct{}
 
+// armIdleMsg asks for the first idle timer. The timer is not part of Init's
+// batch: a batch keeps a goroutine waiting until its slowest command ends,
+// and the timer would make that minutes for every session.
+type armIdleMsg struct{}
+
 // notice is the message under the screen: a refusal or a confirmation.
 type notice struct {
 	text string
@@ -77,7 +82,7 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
 	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false), captchaLen: eng.Config().CaptchaLength}
 	if opts.Demo != nil {
-		w.phone = newPhone(w.e, opts.Demo)
+		w.phone = &phone{e: w.e, demo: opts.Demo} // begin resets it
 	}
 	w.initCmd = w.begin()
 	return w
@@ -86,7 +91,7 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 // Init draws the first CAPTCHA, asks the terminal for its background and
 // starts the idle timer.
 func (w *Wizard) Init() tea.Cmd {
-	return tea.Batch(w.initCmd, tea.RequestBackgroundColor, w.armIdle())
+	return tea.Batch(w.initCmd, tea.RequestBackgroundColor, func() tea.Msg { return armIdleMsg{} })
 }
 
 // Close ends the session and whatever waits on it; call it once the program
@@ -127,6 +132,8 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.ColorProfileMsg:
 		w.profile = msg.Profile
 		return w, w.applyTheme()
+	case armIdleMsg:
+		return w, w.armIdle()
 	case idleMsg:
 		w.idleArmed = false
 		if time.Since(w.lastInput) >= w.opts.IdleTimeout {
