@@ -57,7 +57,12 @@ func (b *body) links(t *theme, fm *form) {
 	x := 2
 	for i, l := range fm.links {
 		text := "[" + l + "]"
-		if fm.link() == i {
+		if fm.link() == i && t.plain {
+			// Reverse video is the only sign of the focus otherwise.
+			b.cursor = &tea.Position{X: x, Y: len(b.lines)}
+			text += plainSelected
+			parts = append(parts, text)
+		} else if fm.link() == i {
 			b.cursor = &tea.Position{X: x, Y: len(b.lines)}
 			parts = append(parts, t.linkFocus.Render(text))
 		} else {

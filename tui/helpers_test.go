@@ -126,6 +126,7 @@ func (o *outbox) code(t *testing.T) string {
 type recorder struct {
 	mu     sync.Mutex
 	view   string
+	raw    string // the view as drawn, escape sequences and all
 	cursor *tea.Cursor
 	sizes  int // window sizes received
 	msgs   int // messages received
@@ -153,7 +154,7 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p probe) View() tea.View {
 	v := p.w.View()
 	p.rec.mu.Lock()
-	p.rec.view, p.rec.cursor = ansi.Strip(v.Content), v.Cursor
+	p.rec.view, p.rec.raw, p.rec.cursor = ansi.Strip(v.Content), v.Content, v.Cursor
 	p.rec.mu.Unlock()
 	return v
 }

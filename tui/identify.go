@@ -111,7 +111,11 @@ func (s *identify) View(width, height int) *body {
 	if s.answer == nil {
 		return b
 	}
-	b.blank()
+	if t.plain {
+		b.add(captchaIntro(s.e.captchaLen)) // in the place of the blank line
+	} else {
+		b.blank()
+	}
 	if s.picture == "" {
 		b.add(t.hint.Render("Drawing the picture..."))
 		for i := 1; i < captchaRows(t.ascii); i++ {

@@ -67,8 +67,8 @@ func (s *methods) View(width, _ int) *body {
 
 func (s *methods) Keys() []hint {
 	arrows := "↑/↓"
-	if s.e.theme.ascii {
-		arrows = "Up/Down"
+	if s.e.theme.ascii || s.e.theme.plain {
+		arrows = "Up/Down" // words for a screen reader, glyphs the console has
 	}
 	return []hint{{arrows, "choose", 2}, {"Enter", "continue", 1}}
 }

@@ -19,6 +19,13 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Remote is true over SSH: Ctrl+C hangs up instead of quitting.
 	Remote bool
+	// ExitKeys is the kiosk's admin exit: the key presses (as Bubble Tea
+	// names them, e.g. "ctrl+x") that, typed in a row, end the program.
+	// Empty (the default): a kiosk cannot be left.
+	ExitKeys []string
+	// Plain draws every screen as plain lines a screen reader can follow:
+	// no colour or styling, no box drawing, no animation, words for marks.
+	Plain bool
 }
 
 // DemoPhone is the phone drawn beside the wizard in demo mode, where texts

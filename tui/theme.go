@@ -17,25 +17,34 @@ type theme struct {
 	ascii bool
 	// mono is for NO_COLOR and terminals without colour.
 	mono bool
+	// plain is for screen readers: no styling at all (not even bold), no
+	// box drawing, and words wherever the normal theme uses a glyph.
+	plain bool
 
 	title, crumb, crumbNow, heading, hint lipgloss.Style
 	errText, info, met, unmet, key, rule  lipgloss.Style
 	focus, link, linkFocus, big           lipgloss.Style
 }
 
-// themes holds one theme per combination of dark, ascii and mono, built on
-// first use. A theme is never changed once built, so every session shares it.
-var themes [8]func() *theme
+// themes holds one theme per combination of dark, ascii, mono and plain,
+// built on first use. A theme is never changed once built, so every session
+// shares it.
+var themes [16]func() *theme
 
 func init() {
 	for i := range themes {
-		dark, ascii, mono := i&1 != 0, i&2 != 0, i&4 != 0
-		themes[i] = sync.OnceValue(func() *theme { return buildTheme(dark, ascii, mono) })
+		dark, ascii, mono, plain := i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0
+		themes[i] = sync.OnceValue(func() *theme {
+			if plain {
+				return buildPlainTheme(dark, ascii)
+			}
+			return buildTheme(dark, ascii, mono)
+		})
 	}
 }
 
 // newTheme returns the shared, read-only theme for these settings.
-func newTheme(dark, ascii, mono bool) *theme {
+func newTheme(dark, ascii, mono, plain bool) *theme {
 	i := 0
 	if dark {
 		i |= 1
@@ -45,6 +54,9 @@ func newTheme(dark, ascii, mono bool) *theme {
 	}
 	if mono {
 		i |= 4
+	}
+	if plain {
+		i |= 8
 	}
 	return themes[i]()
 }
@@ -84,12 +96,12 @@ func buildTheme(dark, ascii, mono bool) *theme {
 }
 
 // mark is the sign in front of a password rule: a tick and a cross where
-// the font has them, words on the Linux console.
+// the font has them, words on the Linux console and in plain mode.
 func (t *theme) mark(met bool) string {
 	switch {
-	case t.ascii && met:
+	case (t.ascii || t.plain) && met:
 		return t.met.Render("[met]    ")
-	case t.ascii:
+	case t.ascii || t.plain:
 		return t.unmet.Render("[not met]")
 	case met:
 		return t.met.Render("✓")

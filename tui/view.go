@@ -38,7 +38,9 @@ func (w *Wizard) View() tea.View {
 		v.Content = w.smallView()
 		return v
 	}
-	side := w.phone != nil && w.width >= sideBySide
+	// Plain mode keeps the phone below: a box beside the form would
+	// interleave the two in every line a screen reader reads.
+	side := w.phone != nil && w.width >= sideBySide && !w.e.theme.plain
 	below := w.phone != nil && !side
 	header, footer := w.header(), w.footer()
 	room := w.height - len(header) - len(footer)
@@ -109,6 +111,9 @@ func (w *Wizard) header() []string {
 		gap := columnWidth - 2 - lipgloss.Width(title) - lipgloss.Width(demoBanner)
 		top += strings.Repeat(" ", gap) + t.info.Render(demoBanner)
 	}
+	if t.plain {
+		return []string{" " + top, " " + w.breadcrumb(), ""}
+	}
 	return []string{" " + top, " " + w.breadcrumb(), t.rule.Render(strings.Repeat(ruleChar, columnWidth))}
 }
 
@@ -127,7 +132,9 @@ func (w *Wizard) breadcrumb() string {
 	}
 	parts := make([]string, len(w.e.crumbs))
 	for i, c := range w.e.crumbs {
-		if i == now {
+		if i == now && t.plain {
+			parts[i] = c + plainNow
+		} else if i == now {
 			parts[i] = t.crumbNow.Render(c)
 		} else {
 			parts[i] = t.crumb.Render(c)
@@ -141,6 +148,10 @@ func (w *Wizard) footer() []string {
 	t := w.e.theme
 	var n string
 	switch {
+	case w.notice != nil && t.plain:
+		n = announce(w.notice.text, w.notice.err)
+	case w.e.busy && t.plain:
+		n = announce("One moment...", false)
 	case w.notice != nil:
 		n = w.notice.text
 		if w.notice.err {
@@ -160,6 +171,12 @@ func (w *Wizard) footer() []string {
 		note = note[:2]
 	}
 	ref := " Support code: " + w.e.st.Ref + " "
+	if t.plain {
+		for i := range note {
+			note[i] = strings.TrimRight(note[i], " ")
+		}
+		return append(note, strings.TrimRight(ref, " "), " "+w.keys())
+	}
 	rule := t.rule.Render(strings.Repeat(ruleChar, columnWidth-lipgloss.Width(ref)-2)) + ref + t.rule.Render(ruleChar+ruleChar)
 	return append(note, rule, " "+w.keys())
 }
@@ -195,10 +212,15 @@ func (w *Wizard) keys() string {
 		keep[i] = true
 	}
 	var parts []string
+	var kept []hint
 	for i, h := range hs {
 		if keep[i] {
 			parts = append(parts, t.key.Render(h.key)+" "+h.what)
+			kept = append(kept, h)
 		}
+	}
+	if t.plain {
+		return plainKeys(kept)
 	}
 	return strings.Join(parts, t.hint.Render(" · "))
 }
@@ -221,6 +243,9 @@ func (w *Wizard) phoneBelow(height int) ([]string, *tea.Position) {
 		name = " Demo phone (F2 back to the form) "
 	}
 	head := t.rule.Render(ruleChar+ruleChar) + t.heading.Render(name) + t.rule.Render(strings.Repeat(ruleChar, columnWidth-2-lipgloss.Width(name)))
+	if t.plain {
+		head = strings.TrimSpace(name) + ":"
+	}
 	content, cur := w.phone.lines(columnWidth-4, height-1)
 	out := []string{head}
 	for _, l := range content {

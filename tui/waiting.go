@@ -26,6 +26,9 @@ func newWaiting(e *env, st flow.State) (*waiting, tea.Cmd) {
 	}
 	sp.FPS = 250 * time.Millisecond // every frame is bytes on the wire over SSH
 	s := &waiting{e: e, m: st.Method, show: st.Show, spin: spinner.New(spinner.WithSpinner(sp))}
+	if e.theme.plain {
+		return s, nil // nothing animates in plain mode
+	}
 	return s, s.spin.Tick
 }
 
@@ -55,6 +58,12 @@ func (s *waiting) View(width, _ int) *body {
 		b.add("When the call asks for it, key in this number on the phone's keypad:")
 	}
 	b.blank()
+	if t.plain {
+		b.add(plainNumber + s.show)
+		b.blank()
+		b.add(plainWaiting)
+		return b
+	}
 	b.raw(lipgloss.NewStyle().MarginLeft(2).Render(t.big.Render(s.show)))
 	b.blank()
 	b.add(s.spin.View() + " Waiting for your answer...")

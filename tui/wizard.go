@@ -37,6 +37,8 @@ type Wizard struct {
 	lastInput time.Time
 	idleArmed bool
 
+	kiosk kioskState // see kiosk.go
+
 	term     string
 	noColor  bool
 	profile  colorprofile.Profile
@@ -80,7 +82,7 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	opts.SignInURL = flow.Sanitize(opts.SignInURL, 512)
 	ctx, stop := context.WithCancel(context.Background())
 	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
-	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false), captchaLen: eng.Config().CaptchaLength}
+	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength}
 	if opts.Demo != nil {
 		w.phone = &phone{e: w.e, demo: opts.Demo} // begin resets it
 	}
@@ -167,6 +169,10 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // key handles the keys that work on every screen, then routes the rest.
 func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
+	if w.adminExitKey(k) {
+		w.Close()
+		return tea.Quit
+	}
 	switch k.String() {
 	case "ctrl+c":
 		if w.opts.Origin.Channel == flow.Kiosk {
@@ -179,6 +185,9 @@ func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch k.String() {
 	case "esc":
+		if w.opts.Origin.Channel == flow.Kiosk {
+			return w.scrub()
+		}
 		return w.restart(nil)
 	case "f2", "ctrl+p":
 		if w.phone != nil {
@@ -347,6 +356,9 @@ func (w *Wizard) wait() tea.Cmd {
 
 // quit ends the session and the program; over SSH that hangs up.
 func (w *Wizard) quit() tea.Cmd {
+	if w.opts.Origin.Channel == flow.Kiosk {
+		return w.scrub() // a kiosk never ends: back to the first screen
+	}
 	w.Close()
 	return tea.Quit
 }
@@ -374,7 +386,7 @@ func (w *Wizard) applyTheme() tea.Cmd {
 	ascii := asciiTerm(w.term)
 	mono := w.noColor || (w.profile != colorprofile.Unknown && w.profile <= colorprofile.ASCII)
 	old := w.e.theme
-	w.e.theme = newTheme(w.dark, ascii, mono)
+	w.e.theme = newTheme(w.dark, ascii, mono, w.opts.Plain)
 	if old.ascii != ascii {
 		var cmd tea.Cmd
 		w.screen, cmd = w.screen.Update(themeMsg{})

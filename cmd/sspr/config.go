@@ -34,6 +34,7 @@ type Config struct {
 	Limits        LimitsConfig    `yaml:"limits"`
 	Notices       NoticesConfig   `yaml:"notices"`
 	Store         StoreConfig     `yaml:"store"`
+	Kiosk         KioskConfig     `yaml:"kiosk"`
 
 	// demo is true when no config file was given.
 	demo bool
@@ -141,6 +142,20 @@ type AuditConfig struct {
 // UIConfig tunes the screens.
 type UIConfig struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// Plain draws every screen as plain lines for screen readers (also --plain).
+	Plain bool `yaml:"plain"`
+}
+
+// KioskConfig is `sspr kiosk`, the wizard on a shared local terminal.
+type KioskConfig struct {
+	// Name is the kiosk's source in audit lines and throttles.
+	Name string `yaml:"name"`
+	// Idle returns to the first screen after this long without input.
+	Idle Duration `yaml:"idle"`
+	// ExitKeys is the admin exit sequence; empty: the kiosk cannot be left.
+	ExitKeys []string `yaml:"exit_keys"`
+	// Log receives crash reports and anything written to standard error.
+	Log string `yaml:"log"`
 }
 
 // Duration reads "90s", "5m" and the like.
@@ -245,6 +260,8 @@ func (c *Config) fillDefaults() {
 	if c.UI.IdleTimeout.Duration == 0 {
 		c.UI.IdleTimeout.Duration = 5 * time.Minute
 	}
+	c.Kiosk.fillDefaults()
+	join(&c.Kiosk.Log, "kiosk.log")
 	c.fillLimits()
 }
 
@@ -288,6 +305,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Store.Redis.validate(bad); err != nil {
+		return err
+	}
+	if err := c.Kiosk.validate(bad); err != nil {
 		return err
 	}
 	return c.validateLimits(bad)

@@ -3,9 +3,13 @@
 //
 //	sspr [--config FILE] [run]     the wizard in this terminal (the default)
 //	sspr [--config FILE] serve     the wizard over SSH
+//	sspr [--config FILE] kiosk     the wizard on this terminal, as a kiosk
 //	sspr [--config FILE] users add|verify|list
 //	sspr [--config FILE] check     validate the config and its files
 //	sspr [--config FILE] audit     a readable, filterable view of the audit trail
+//
+// --plain (or ui.plain in the config) draws plain screens for screen
+// readers: no colour, no boxes, no animation.
 //
 // Without --config, sspr runs the demo: a sample directory and an
 // in-terminal phone, nothing to install.
@@ -19,11 +23,16 @@ import (
 	"os"
 )
 
-const usage = `usage: sspr [--config FILE] [command]
+const usage = `usage: sspr [--config FILE] [--plain] [command]
+
+  --plain             plain screens for screen readers: no colour, no boxes,
+                      no animation (also ui.plain in the config)
 
 commands:
   run                 the reset wizard in this terminal (default)
   serve               the reset wizard over SSH (ssh.listen)
+  kiosk               the reset wizard on this terminal as a kiosk that cannot
+                      be left (kiosk.name, kiosk.idle, kiosk.exit_keys)
   users add LOGIN     add a user to the embedded directory
         [--name NAME] [--email E] [--mobile N] [--office N] [--totp]
         (the password is read from stdin, or asked for on a terminal)
@@ -59,6 +68,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	configPath := fs.String("config", "", "YAML config `file` (none: the demo)")
+	plain := fs.Bool("plain", false, "plain screens for screen readers (also ui.plain)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -77,11 +87,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.UI.Plain = cfg.UI.Plain || *plain
 	switch cmd {
 	case "run":
 		return runLocal(cfg, stderr)
 	case "serve":
 		return serve(cfg, stderr)
+	case "kiosk":
+		return kiosk(cfg, stdout, stderr)
 	case "users":
 		return users(cfg, rest, stdin, stdout, stderr)
 	case "check":

@@ -28,6 +28,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 		Demo:        a.phone,
 		SignInURL:   cfg.SignInURL,
 		IdleTimeout: cfg.UI.IdleTimeout.Duration,
+		Plain:       cfg.UI.Plain,
 	})
 	defer w.Close()
 	if _, err := tea.NewProgram(w).Run(); err != nil {

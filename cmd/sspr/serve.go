@@ -69,6 +69,7 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 				SignInURL:   cfg.SignInURL,
 				IdleTimeout: cfg.UI.IdleTimeout.Duration,
 				Remote:      true,
+				Plain:       cfg.UI.Plain,
 			})
 		},
 	})

@@ -1,0 +1,65 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+)
+
+// Plain mode (Options.Plain) is for screen readers and braille displays:
+// every screen is drawn as plain lines read top to bottom. The theme sets no
+// colour and no attribute, so a frame holds no escape sequence; rules and
+// boxes become blank lines and words; marks that the normal theme shows by
+// colour or glyph alone are words; nothing animates.
+
+// buildPlainTheme is the theme of plain mode: every style is empty. ascii
+// still picks the CAPTCHA's glyphs for the terminal's font.
+func buildPlainTheme(dark, ascii bool) *theme {
+	s := lipgloss.NewStyle
+	return &theme{
+		dark: dark, ascii: ascii, mono: true, plain: true,
+		title: s(), crumb: s(), crumbNow: s(), heading: s(), hint: s(),
+		errText: s(), info: s(), met: s(), unmet: s(), key: s(), rule: s(),
+		focus: s(), link: s(), linkFocus: s(), big: s(),
+	}
+}
+
+// Words of plain mode, in the places where the normal theme draws.
+const (
+	plainNow      = " (current)"
+	plainSelected = " (selected)"
+	plainError    = "Error: "
+	plainNote     = "Note: "
+	plainWaiting  = "Waiting for your answer."
+	plainNumber   = "Number: "
+)
+
+// announce words a notice for plain mode: what kind of message it is comes
+// first, since colour cannot say it.
+func announce(text string, err bool) string {
+	if err {
+		return plainError + text
+	}
+	return plainNote + text
+}
+
+// plainKeys lists footer keys as "Enter: next, Esc: start over".
+func plainKeys(parts []hint) string {
+	out := make([]string, len(parts))
+	for i, h := range parts {
+		out[i] = h.key + ": " + h.what
+	}
+	return strings.Join(out, ", ")
+}
+
+// captchaIntro is the sentence before the CAPTCHA in plain mode: a screen
+// reader cannot read the picture, but it can say that one is there and how
+// to get another.
+func captchaIntro(n int) string {
+	what := "characters"
+	if n > 0 {
+		what = strconv.Itoa(n) + " characters"
+	}
+	return "Type the " + what + " of the picture below. Ctrl+R draws a new picture."
+}
