@@ -16,12 +16,17 @@ type identify struct {
 	form   *form
 	// picture is the CAPTCHA drawn as text; it is drawn in a command.
 	picture string
+	// drawn counts the drawings asked for: only the latest may land, so a
+	// slow drawing of an older picture (before a reload, or in the glyphs
+	// of a terminal not yet known) never replaces a newer one.
+	drawn int
 }
 
 // captchaMsg carries a freshly drawn CAPTCHA.
 type captchaMsg struct {
 	sess    *flow.Session
 	picture string
+	drawing int
 }
 
 func newIdentify(e *env) (*identify, tea.Cmd) {
@@ -40,16 +45,17 @@ func (s *identify) draw() tea.Cmd {
 	if s.answer == nil {
 		return nil
 	}
-	sess, n, blocks := s.e.sess, s.e.captchaLen, s.e.theme.ascii
+	s.drawn++
+	sess, n, blocks, drawing := s.e.sess, s.e.captchaLen, s.e.theme.ascii, s.drawn
 	return func() tea.Msg {
-		return captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n, blocks)}
+		return captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n, blocks), drawing: drawing}
 	}
 }
 
 func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case captchaMsg:
-		if msg.sess == s.e.sess {
+		if msg.sess == s.e.sess && msg.drawing == s.drawn {
 			s.picture = msg.picture
 		}
 		return s, nil
