@@ -1,16 +1,12 @@
 package flow_test
 
 import (
-	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/memstore"
-	"github.com/sspr-project/sspr/providers/totp"
+	"github.com/sspr-project/sspr/providers/storetest"
 )
 
 // The CAPTCHA picture of the identify screen, at the size the terminal
@@ -69,68 +65,5 @@ func BenchmarkKeystrokeCheck(b *testing.B) {
 	}
 }
 
-// anyoneDir answers every login with a person of its own, so a benchmark
-// can open as many sessions as it likes without meeting the limits per
-// account and per destination.
-type anyoneDir struct{}
-
-func (anyoneDir) LookupUser(_ context.Context, login string) (flow.User, error) {
-	return flow.User{ID: "uid=" + login, Login: login, Email: login + "@example.com"}, nil
-}
-
-func (anyoneDir) SetPassword(context.Context, flow.User, string) error { return nil }
-
-// lastCode keeps the code of the latest delivery.
-type lastCode struct {
-	mu   sync.Mutex
-	text string
-}
-
-func (l *lastCode) Deliver(_ context.Context, d flow.Delivery) error {
-	l.mu.Lock()
-	l.text = d.Text
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *lastCode) code(tb testing.TB) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return codeIn(tb, flow.Delivery{Text: l.text})
-}
-
-// noWait is the real clock whose timing floors return at once: the floors
-// are sleeps, not work.
-type noWait struct{}
-
-func (noWait) Now() time.Time                       { return time.Now() }
-func (noWait) Sleep(context.Context, time.Duration) {}
-
-// One code issued and verified, on the memory store: begin a session,
-// identify, choose the email code, submit it (the operations of the
-// store each of these makes, and the code's HMAC). The timing floors are
-// skipped and the global send limit is lifted.
-func BenchmarkCodeCycle(b *testing.B) {
-	b.ReportAllocs()
-	cfg := baseConfig()
-	cfg.Limits.SendsGlobal = flow.Rate{Count: 1 << 30, Per: time.Hour}
-	mail := &lastCode{}
-	eng, err := flow.NewEngine(cfg, flow.Deps{
-		Directory: anyoneDir{}, Store: memstore.New(), TOTP: totp.New(),
-		SMS: mail, Voice: mail, Email: mail, Push: mail, Clock: noWait{},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	o := flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:50022"}
-	n := 0
-	for b.Loop() {
-		n++
-		s := mustBegin(b, eng, o)
-		mustOK(b, s.Identify(ctx, fmt.Sprintf("user%d", n), ""))
-		mustOK(b, s.Choose(ctx, flow.EmailAltern))
-		mustOK(b, s.SubmitCode(ctx, mail.code(b)))
-		s.Cancel()
-	}
-}
+// One code issued and verified on the memory store (storetest.BenchCodeCycle).
+func BenchmarkCodeCycle(b *testing.B) { storetest.BenchCodeCycle(b, memstore.New()) }

@@ -2,11 +2,14 @@ package storetest
 
 import (
 	"context"
+	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // Bench times the store's operations one at a time, as a session makes
@@ -64,3 +67,90 @@ func Bench(b *testing.B, s flow.Store) {
 		}
 	})
 }
+
+// BenchCodeCycle times one code issued and verified through an engine on
+// store s: begin a session, identify, choose the email code, submit it. The
+// timing floors are skipped (they are waiting, not work) and the limits
+// that would refuse a benchmark's many sessions are lifted; each session
+// uses a login of its own.
+func BenchCodeCycle(b *testing.B, s flow.Store) {
+	b.ReportAllocs()
+	l := flow.DefaultLimits()
+	l.SessionsPerSource = flow.Rate{Count: 1 << 30, Per: time.Second}
+	l.IdentifyPerSource = flow.Rate{Count: 1 << 30, Per: time.Second}
+	l.SendsGlobal = flow.Rate{Count: 1 << 30, Per: time.Hour}
+	mail := &lastText{}
+	eng, err := flow.NewEngine(flow.Config{CaptchaDisabled: true, EmailEnabled: true,
+		SecretKey: []byte("0123456789abcdef0123456789abcdef"), Limits: l}, flow.Deps{
+		Directory: anyoneDir{}, Store: s, TOTP: totp.New(),
+		SMS: mail, Voice: mail, Email: mail, Push: mail, Clock: noWait{},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	o := flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:50022"}
+	n := 0
+	for b.Loop() {
+		n++
+		sess, err := eng.Begin(ctx, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sess.Identify(ctx, "user"+strconv.Itoa(n), ""); err != nil {
+			b.Fatal(err)
+		}
+		if err := sess.Choose(ctx, flow.EmailAltern); err != nil {
+			b.Fatal(err)
+		}
+		code, ok := mail.code()
+		if !ok {
+			b.Fatal("no code in the email")
+		}
+		if err := sess.SubmitCode(ctx, code); err != nil {
+			b.Fatal(err)
+		}
+		sess.Cancel()
+	}
+}
+
+// anyoneDir answers every login with a person of its own, so the limits
+// per account and per destination never refuse.
+type anyoneDir struct{}
+
+func (anyoneDir) LookupUser(_ context.Context, login string) (flow.User, error) {
+	return flow.User{ID: "uid=" + login, Login: login, Email: login + "@example.com"}, nil
+}
+
+func (anyoneDir) SetPassword(context.Context, flow.User, string) error { return nil }
+
+// lastText keeps the text of the latest delivery.
+type lastText struct {
+	mu   sync.Mutex
+	text string
+}
+
+func (l *lastText) Deliver(_ context.Context, d flow.Delivery) error {
+	l.mu.Lock()
+	l.text = d.Text
+	l.mu.Unlock()
+	return nil
+}
+
+var codeRE = regexp.MustCompile(`code is (\d+)\.`)
+
+func (l *lastText) code() (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := codeRE.FindStringSubmatch(l.text)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// noWait is the real clock whose timing floors return at once.
+type noWait struct{}
+
+func (noWait) Now() time.Time                       { return time.Now() }
+func (noWait) Sleep(context.Context, time.Duration) {}
