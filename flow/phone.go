@@ -18,6 +18,10 @@ func e164(number, region string) (string, bool) {
 	return phonenumbers.Format(n, phonenumbers.E164), true
 }
 
+// E164 returns a stored number in E.164 form; it must carry its country
+// code (+1 212 555 0100), since no region can be assumed for it.
+func E164(number string) (string, bool) { return e164(number, "") }
+
 // regionOf returns the region of a stored number, for reading a typed one
 // that lacks the country code.
 func regionOf(stored string) string {

@@ -88,3 +88,21 @@ func TestHintsValidUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestE164NeedsTheCountryCode(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"+1 (212) 555-0177", "+12125550177", true},
+		{"+44 20 7946 0958", "+442079460958", true},
+		{"212 555 0177", "", false},
+		{"5550100", "", false},
+		{"+1 call me", "", false},
+	} {
+		got, ok := flow.E164(c.in)
+		if ok != c.ok || got != c.want {
+			t.Errorf("E164(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/term"
 
@@ -138,11 +137,11 @@ func e164(number string) (string, error) {
 	if number == "" {
 		return "", nil
 	}
-	n, err := phonenumbers.Parse(number, "")
-	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+	n, ok := flow.E164(number)
+	if !ok {
 		return "", fmt.Errorf("%q is not a phone number with country code (e.g. +1 212 555 0100)", number)
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return n, nil
 }
 
 // readNewPassword reads a password from stdin when it is not a terminal,
