@@ -50,6 +50,9 @@ type Config struct {
 	// ResetWindow is how long after the last verification the password can
 	// still be set.
 	ResetWindow time.Duration
+	// UnlockDisabled stops offering a verified person whose account is
+	// locked to unlock it without a new password.
+	UnlockDisabled bool
 	// EmailEnabled offers "Email my alternate email" to users with one.
 	EmailEnabled bool
 	// SecretKey keys the HMACs of codes and decoys; at least 32 bytes.

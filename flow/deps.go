@@ -15,6 +15,12 @@ type Directory interface {
 	SetPassword(ctx context.Context, u User, password string) error
 }
 
+// Unlocker is a Directory that can lift a lockout without changing the
+// password ("I know my password, but still can't sign in").
+type Unlocker interface {
+	Unlock(ctx context.Context, u User) error
+}
+
 // ErrUnknownUser is returned by a Directory when no single entry matches.
 var ErrUnknownUser = errors.New("flow: unknown user")
 

@@ -18,6 +18,7 @@ type Engine struct {
 	trust *trustList
 
 	writes writes
+	audio  audioLinks
 }
 
 // NewEngine checks cfg (zero fields take their defaults) and deps.
@@ -55,7 +56,7 @@ func (e *Engine) Config() Config { return e.cfg }
 // too many sessions lately (ReasonRateLimited), when the Store does not
 // answer, or while the engine drains (ReasonUnavailable).
 func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
-	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128)}
+	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128), Lang: Sanitize(o.Lang, 64)}
 	id := randomToken()
 	if e.Draining() {
 		return nil, &Error{Reason: ReasonUnavailable, Message: restarting, Ref: id[:8], Final: true}

@@ -48,6 +48,9 @@ type Error struct {
 	// RetryAfter is how long until the refused step may work again, for
 	// ReasonSuspended, ReasonRateLimited and ReasonCooldown; 0 otherwise.
 	RetryAfter time.Duration
+	// Detail is for the audit log only, never shown: a directory's own
+	// words for a refusal, say. It must not carry a secret either.
+	Detail string
 }
 
 func (e *Error) Error() string { return e.Message }

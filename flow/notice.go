@@ -65,7 +65,11 @@ func (s *Session) notify(ctx context.Context) {
 	if h := s.e.cfg.Notices.Helpdesk; h != "" {
 		helpdesk = "If this wasn't you, call the helpdesk at " + h + " right away."
 	}
-	text := "Your password was reset " + what + ". " + helpdesk
+	done := "Your password was reset "
+	if s.unlocked {
+		done = "Your account was unlocked "
+	}
+	text := done + what + ". " + helpdesk
 	if s.user.Email != "" && s.e.deps.Email != nil {
 		s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, s.user.Email, text, "user")
 	}
@@ -79,6 +83,10 @@ func (s *Session) notify(ctx context.Context) {
 	if s.privileged && s.e.deps.Email != nil {
 		admin := fmt.Sprintf("The password of the privileged account %q was reset %s. If this was not expected, check with the account's owner.",
 			Sanitize(s.user.Login, 128), strings.ReplaceAll(what, "your ", "the account's "))
+		if s.unlocked {
+			admin = fmt.Sprintf("The privileged account %q was unlocked %s. If this was not expected, check with the account's owner.",
+				Sanitize(s.user.Login, 128), strings.ReplaceAll(what, "your ", "the account's "))
+		}
 		for _, a := range s.e.cfg.Notices.Admins {
 			s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, a, admin, "admin")
 		}
@@ -97,7 +105,7 @@ func (s *Session) whereFrom() string {
 }
 
 func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to, text, who string) {
-	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text}
+	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Lang: s.origin.Lang}
 	if who == "user" {
 		d.SessionID = s.id // the demo phone shows it to the person
 	}

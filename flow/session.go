@@ -60,6 +60,8 @@ type Session struct {
 	want  string // the answer that approves
 
 	verifiedAt time.Time
+	unlocked   bool
+	audioToken string       // the one-time audio CAPTCHA link, if one was made
 	memo       passwordMemo // what the password checks found for the last candidate
 }
 
@@ -80,6 +82,9 @@ type State struct {
 	// ResendAt is when a new code may be sent.
 	ResendAt   time.Time
 	CodeLength int
+	// Unlocked means the session ended by unlocking the account, its
+	// password unchanged.
+	Unlocked bool
 }
 
 // ID returns the session id (128 random bits, hex).
@@ -95,7 +100,7 @@ func (s *Session) State() State {
 	st := State{
 		Step: s.step, SessionID: s.id, Ref: s.Ref(), Login: s.login,
 		Verification: s.verified + 1, MethodsRequired: s.proof.required,
-		Show: s.shown, CodeLength: s.e.cfg.CodeLength,
+		Show: s.shown, CodeLength: s.e.cfg.CodeLength, Unlocked: s.unlocked,
 	}
 	if st.Verification > st.MethodsRequired {
 		st.Verification = st.MethodsRequired
@@ -211,6 +216,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		if !ok {
 			s.captchaFailures++
 			if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
+				s.dropAudio()
 				s.step = StepClosed
 				s.event("identify", "refused", ReasonTooManyAttempts)
 				return &Error{Reason: ReasonTooManyAttempts, Message: "Too many wrong answers. Please start again.", Ref: s.Ref(), Final: true}
@@ -273,6 +279,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		s.known, s.user = true, u
 		s.event("identify", "ok", "")
 	}
+	s.dropAudio()
 	s.step = StepChooseMethod
 	return nil
 }
@@ -438,7 +445,7 @@ func (s *Session) issueCode(ctx context.Context) error {
 		return nil
 	}
 	d := Delivery{
-		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires,
+		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires, Lang: s.origin.Lang,
 		Text: fmt.Sprintf("Your password reset verification code is %s. It expires in %s. If you did not ask for it, ignore this message.", code, spell(s.e.cfg.CodeTTL)),
 	}
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
@@ -579,10 +586,11 @@ func (s *Session) startApproval(ctx context.Context) error {
 	s.token = token
 	now := s.e.clock.Now()
 	s.sentAt[s.method] = now
-	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: now.Add(s.e.cfg.ApprovalTTL)}
+	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: now.Add(s.e.cfg.ApprovalTTL), Lang: s.origin.Lang}
 	if s.method == PushApp {
 		d.Choices = distinctNumbers(3)
 		s.want = d.Choices[randomInt(3)]
+		d.Shown = s.want
 		d.Text = "Are you trying to reset your password? Tap the number shown on your screen."
 	} else {
 		s.want = distinctNumbers(1)[0]
@@ -734,10 +742,13 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 	if err := s.e.deps.Directory.SetPassword(ctx, s.user, password); err != nil {
 		var fe *Error
 		if errors.As(err, &fe) {
-			s.event("set_password", "refused", fe.Reason)
+			s.e.audit.Info("set_password", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+				"login", s.login, "step", "set_password", "result", "refused", "reason", string(fe.Reason),
+				"detail", redact(fe.Detail, password))
 			// A copy: the directory may hand the same value to every session.
 			out := *fe
 			out.Ref = s.Ref()
+			out.Detail = ""
 			return &out
 		}
 		s.e.audit.Error("directory write failed", "sid", s.id, "ref", s.Ref(), "error", redact(err.Error(), password))
@@ -758,6 +769,7 @@ func (s *Session) Cancel() {
 		return
 	}
 	s.voidChallenge()
+	s.dropAudio()
 	s.step = StepClosed
 	s.event("session", "cancelled", "")
 }

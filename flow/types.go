@@ -16,6 +16,10 @@ const (
 type Origin struct {
 	Channel Channel
 	Remote  string
+	// Lang is the person's language as a BCP 47 tag or a POSIX locale
+	// ("de", "de_DE.UTF-8"); empty means the default. Texts and calls
+	// of the session carry it.
+	Lang string
 }
 
 // MethodID names a verification method.
@@ -67,6 +71,9 @@ type User struct {
 	// TOTPSecret is the base32 secret of an enrolled authenticator app.
 	TOTPSecret string
 	Disabled   bool
+	// Locked means the directory has locked the account after failed
+	// sign-ins; a verified person may unlock it (see Unlocker).
+	Locked bool
 	// Groups are the groups the entry belongs to (names or DNs), matched
 	// against the privileged groups of the policy.
 	Groups []string
@@ -129,5 +136,12 @@ type Delivery struct {
 	Token string
 	// Choices are the numbers a push offers; one of them is on the screen.
 	Choices []string
+	// Shown is the number on the person's screen, for a push service that
+	// cannot offer choices and can only show it next to Approve (Duo). A
+	// service that offers Choices must not use it.
+	Shown string
 	Expires time.Time
+	// Lang is the session's language, for the words a provider adds
+	// itself (a call's spoken prompt).
+	Lang string
 }
