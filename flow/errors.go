@@ -51,6 +51,8 @@ type Error struct {
 	// Detail is for the audit log only, never shown: a directory's own
 	// words for a refusal, say. It must not carry a secret either.
 	Detail string
+	// Rule is the directory rule broken, for ReasonDirectoryRefused.
+	Rule DirectoryRule
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -68,4 +70,47 @@ func ReasonOf(err error) Reason {
 func IsFinal(err error) bool {
 	var fe *Error
 	return errors.As(err, &fe) && fe.Final
+}
+
+// DirectoryRule names the rule of the directory's own policy that a new
+// password broke, so that flow can word the refusal in the person's
+// language while the audit line keeps the directory's words.
+type DirectoryRule string
+
+// The directory rules sspr can tell apart.
+const (
+	// DirRuleHistory: the password was used recently.
+	DirRuleHistory DirectoryRule = "history"
+	// DirRuleQuality: the directory finds the password too simple.
+	DirRuleQuality DirectoryRule = "quality"
+	// DirRuleLength: the password is too short for the directory.
+	DirRuleLength DirectoryRule = "length"
+	// DirRuleUnchanged: the password is the current one.
+	DirRuleUnchanged DirectoryRule = "unchanged"
+	// DirRuleDomainPolicy: Active Directory's length, complexity or history
+	// rules, which it does not tell apart (0000052D).
+	DirRuleDomainPolicy DirectoryRule = "domain_policy"
+	// DirRuleOther: any other refusal of the password by the directory.
+	DirRuleOther DirectoryRule = "other"
+)
+
+var directoryRuleMessages = map[DirectoryRule]string{
+	DirRuleHistory:      "Your directory refused this password because it was used recently. Choose one you have not used before.",
+	DirRuleQuality:      "Your directory refused this password as too simple. Choose a longer or less predictable one.",
+	DirRuleLength:       "Your directory refused this password as too short. Choose a longer one.",
+	DirRuleUnchanged:    "This is your current password. Choose a new one.",
+	DirRuleDomainPolicy: "Your directory refused this password: it does not meet the domain's rules for length, complexity or history. Choose another one.",
+	DirRuleOther:        "Your directory refused this password. Choose another one.",
+}
+
+// DirectoryRefusal is the error a Directory returns when its own policy
+// refuses a new password: the person stays on the password screen and can
+// try another. detail is the directory's own words, for the audit log only;
+// it must not carry the password.
+func DirectoryRefusal(rule DirectoryRule, detail string) *Error {
+	msg, ok := directoryRuleMessages[rule]
+	if !ok {
+		rule, msg = DirRuleOther, directoryRuleMessages[DirRuleOther]
+	}
+	return &Error{Reason: ReasonDirectoryRefused, Message: msg, Detail: detail, Rule: rule}
 }
