@@ -35,6 +35,7 @@ type Config struct {
 	Notices       NoticesConfig   `yaml:"notices"`
 	Store         StoreConfig     `yaml:"store"`
 	Kiosk         KioskConfig     `yaml:"kiosk"`
+	Debug         DebugConfig     `yaml:"debug"`
 
 	// demo is true when no config file was given.
 	demo bool
@@ -269,6 +270,9 @@ func (c *Config) fillDefaults() {
 func (c *Config) validate() error {
 	bad := func(field string, v any, allowed string) error {
 		return fmt.Errorf("%s: %v is not allowed (%s)", field, v, allowed)
+	}
+	if err := c.Debug.validate(); err != nil {
+		return err
 	}
 	switch {
 	case c.Policy.MethodsRequired != 1 && c.Policy.MethodsRequired != 2:

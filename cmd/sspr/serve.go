@@ -39,6 +39,12 @@ func serve(cfg *Config, stderr io.Writer) error {
 	if len(cfg.Store.Redis.Addrs) > 0 {
 		redisstore.LogTo(log)
 	}
+	stopDebug, err := startDebug(cfg.Debug, log)
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+	defer stopDebug()
 	return serveOn(cfg, a.engine, a.phone, l, log, stop)
 }
 
