@@ -34,6 +34,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:22301}
 SSPR_ADDR=${SSPR_ADDR:-127.0.0.1:22302}
 SSHD_ADDR=${SSHD_ADDR:-127.0.0.1:22303}
+FLOOR_DEBUG=${FLOOR_DEBUG:-127.0.0.1:22311}
+SSPR_DEBUG=${SSPR_DEBUG:-127.0.0.1:22312}
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -69,6 +71,8 @@ write_config() { # data_dir listen
 data_dir: $1
 captcha:
   enabled: false
+debug:
+  listen: $SSPR_DEBUG
 ssh:
   listen: $2
   max_sessions: 6000
@@ -126,6 +130,8 @@ drive() {
 	shift 4
 	local extra=()
 	[[ $name == sshd ]] && extra=(-user root -key "$T/client_key")
+	[[ $name == floor ]] && extra=(-debug "http://$FLOOR_DEBUG")
+	[[ $name == sspr ]] && extra=(-debug "http://$SSPR_DEBUG")
 	for n in "$@"; do
 		load "$name" "$T/res-$name-idle-$n.json" -addr "$addr" -mode idle -n "$n" -wait "$wait" -hold "$HOLD" \
 			-pid "$pid" -duration 120s "${extra[@]}"
@@ -140,7 +146,7 @@ drive() {
 }
 
 # --- the floor
-"$T/floor" -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" 2>"$T/floor.log" &
+"$T/floor" -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>"$T/floor.log" &
 FLOOR_PID=$!
 PIDS+=("$FLOOR_PID")
 wait_port "$FLOOR_ADDR"

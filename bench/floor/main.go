@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	bm "charm.land/wish/v2/bubbletea"
+	"github.com/sspr-project/sspr/internal/debugstats"
 )
 
 // model is one line: a prompt and what was typed.
@@ -53,6 +55,7 @@ func (m model) View() tea.View { return tea.NewView("sspr-floor> " + m.line) }
 func main() {
 	listen := flag.String("listen", "127.0.0.1:2230", "`host:port` to listen on (loopback only)")
 	hostKey := flag.String("host-key", "", "ed25519 host key `file` (created if missing)")
+	debug := flag.String("debug", "", "serve goroutine and heap figures on this loopback `host:port`")
 	flag.Parse()
 	if *hostKey == "" {
 		fmt.Fprintln(os.Stderr, "floor: -host-key is required")
@@ -62,6 +65,21 @@ func main() {
 	if a, perr := netip.ParseAddr(host); err != nil || perr != nil || !a.IsLoopback() {
 		fmt.Fprintln(os.Stderr, "floor: -listen must be a loopback host:port")
 		os.Exit(2)
+	}
+	if *debug != "" {
+		h, _, err := net.SplitHostPort(*debug)
+		if a, perr := netip.ParseAddr(h); err != nil || perr != nil || !a.IsLoopback() {
+			fmt.Fprintln(os.Stderr, "floor: -debug must be a loopback host:port")
+			os.Exit(2)
+		}
+		dl, err := net.Listen("tcp", *debug)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		go func() {
+			_ = (&http.Server{Handler: debugstats.Handler(), ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
+		}()
 	}
 	srv, err := wish.NewServer(
 		wish.WithAddress(*listen),

@@ -41,6 +41,10 @@ type run struct {
 		IdleCPUPercent    float64 `json:"idle_cpu_percent_of_core"`
 		IdleCPUPerSession float64 `json:"idle_cpu_ms_per_session_per_s"`
 		IdleBytesPerSessS float64 `json:"idle_bytes_per_session_per_s"`
+		Debug             *struct {
+			GoroutinesPerSession   float64 `json:"goroutines_per_session"`
+			HeapInuseKiBPerSession float64 `json:"heap_inuse_kib_per_session"`
+		} `json:"debug"`
 	} `json:"server"`
 	raw json.RawMessage
 }
@@ -207,8 +211,8 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 	}
 	b.WriteString(". sspr runs with the identify floor lowered to 100 ms and the CAPTCHA off.\n\n")
 	b.WriteString("## Idle sessions (80x24)\n\n")
-	b.WriteString("| server | sessions | opened | first frame p50 / p99 ms | keystroke p50 / p99 ms | RSS / session KiB | PSS / session KiB | idle CPU % of a core | idle CPU ms/s per session | idle bytes/s per session |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server | sessions | opened | first frame p50 / p99 ms | keystroke p50 / p99 ms | RSS / session KiB | PSS / session KiB | idle CPU % of a core | idle CPU ms/s per session | idle bytes/s per session | goroutines / session | Go heap / session KiB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, name := range names {
 		s := servers[name]
 		var ns []int
@@ -220,9 +224,14 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 			r := s.idle[n]
 			fmt.Fprintf(&b, "| %s | %d | %d | %.1f / %.1f | %.1f / %.1f |", name, n, r.Opened, r.FirstFrame.P50ms, r.FirstFrame.P99ms, r.Keystroke.P50ms, r.Keystroke.P99ms)
 			if r.Server != nil {
-				fmt.Fprintf(&b, " %.0f | %.0f | %.1f | %.3f | %.1f |\n", r.Server.RSSPerSessionKB, r.Server.PSSPerSessionKB, r.Server.IdleCPUPercent, r.Server.IdleCPUPerSession, r.Server.IdleBytesPerSessS)
+				fmt.Fprintf(&b, " %.0f | %.0f | %.1f | %.3f | %.1f |", r.Server.RSSPerSessionKB, r.Server.PSSPerSessionKB, r.Server.IdleCPUPercent, r.Server.IdleCPUPerSession, r.Server.IdleBytesPerSessS)
+				if d := r.Server.Debug; d != nil {
+					fmt.Fprintf(&b, " %.1f | %.0f |\n", d.GoroutinesPerSession, d.HeapInuseKiBPerSession)
+				} else {
+					b.WriteString(" | |\n")
+				}
 			} else {
-				b.WriteString(" | | | | |\n")
+				b.WriteString(" | | | | | | |\n")
 			}
 		}
 	}

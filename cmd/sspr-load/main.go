@@ -16,11 +16,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/sspr-project/sspr/internal/debugstats"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -43,6 +45,18 @@ type options struct {
 	login    string
 	phone    string
 	sendGap  time.Duration
+	debug    string
+}
+
+// debugUse is what the server's debug endpoint says, before the sessions
+// and with all of them open, and the difference per session.
+type debugUse struct {
+	Before                  debugstats.Stats `json:"before"`
+	Open                    debugstats.Stats `json:"open"`
+	GoroutinesPerSession    float64          `json:"goroutines_per_session"`
+	HeapInuseKiBPerSession  float64          `json:"heap_inuse_kib_per_session"`
+	StackInuseKiBPerSession float64          `json:"stack_inuse_kib_per_session"`
+	HeapObjectsPerSession   float64          `json:"heap_objects_per_session"`
 }
 
 // stats is a set of latencies, summarised in milliseconds.
@@ -117,6 +131,8 @@ type serverUse struct {
 	IdleCPUPercent    float64   `json:"idle_cpu_percent_of_core"`
 	IdleCPUPerSession float64   `json:"idle_cpu_ms_per_session_per_s"`
 	IdleBytesPerSessS float64   `json:"idle_bytes_per_session_per_s"`
+	// Debug is read from the server's debug endpoint (-debug), when given.
+	Debug *debugUse `json:"debug,omitempty"`
 }
 
 func main() {
@@ -129,6 +145,7 @@ func main() {
 	fs.StringVar(&o.wait, "wait", "Who are you?", "text of the first frame")
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "idle mode: how long to sit with every session open (the idle measurement)")
 	fs.IntVar(&o.pid, "pid", 0, "server process id: measure its process tree")
+	fs.StringVar(&o.debug, "debug", "", "idle mode: the server's debug endpoint `URL` (e.g. http://127.0.0.1:6060), for goroutines and heap per session")
 	fs.StringVar(&o.user, "user", "load", "SSH user name")
 	fs.StringVar(&o.key, "key", "", "private key `file` for public key authentication")
 	fs.IntVar(&o.parallel, "parallel", 32, "handshakes at once")
@@ -174,6 +191,15 @@ func main() {
 func (o *options) check() error {
 	if err := checkLoopback(o.addr); err != nil {
 		return err
+	}
+	if o.debug != "" {
+		u, err := url.Parse(o.debug)
+		if err != nil || u.Scheme != "http" {
+			return fmt.Errorf("-debug %q: an http:// URL", o.debug)
+		}
+		if err := checkLoopback(u.Host); err != nil {
+			return fmt.Errorf("-debug: %w", err)
+		}
 	}
 	o.parallel = max(1, o.parallel)
 	switch {
@@ -272,8 +298,17 @@ func runIdle(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 	if o.pid > 0 {
 		su = &serverUse{Before: treeMem(o.pid)}
 	}
-	var ff, ks stats
 	var e errs
+	var dbg *debugUse
+	if o.debug != "" {
+		dbg = &debugUse{}
+		var err error
+		if dbg.Before, err = debugstats.Fetch(ctx, o.debug); err != nil {
+			dbg = nil
+			e.add(err)
+		}
+	}
+	var ff, ks stats
 	sessions := make([]*session, o.n)
 	sem := make(chan struct{}, o.parallel)
 	var wg sync.WaitGroup
@@ -335,6 +370,18 @@ func runIdle(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 			su.Open = treeMem(o.pid)
 			c1 = treeCPU(o.pid)
 		}
+		if dbg != nil {
+			if st, err := debugstats.Fetch(ctx, o.debug); err == nil {
+				n := float64(len(open))
+				dbg.Open = st
+				dbg.GoroutinesPerSession = float64(st.Goroutines-dbg.Before.Goroutines) / n
+				dbg.HeapInuseKiBPerSession = (float64(st.HeapInuse) - float64(dbg.Before.HeapInuse)) / 1024 / n
+				dbg.StackInuseKiBPerSession = (float64(st.StackInuse) - float64(dbg.Before.StackInuse)) / 1024 / n
+				dbg.HeapObjectsPerSession = (float64(st.HeapObjects) - float64(dbg.Before.HeapObjects)) / n
+			} else {
+				e.add(err)
+			}
+		}
 		b1, t1 := totalBytes.Load(), time.Now()
 		time.Sleep(hold)
 		secs := time.Since(t1).Seconds()
@@ -351,6 +398,9 @@ func runIdle(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 		} else {
 			su = &serverUse{IdleSeconds: secs, IdleBytesPerSessS: float64(b2-b1) / secs / n}
 		}
+	}
+	if su != nil && dbg != nil && dbg.Open.Goroutines > 0 {
+		su.Debug = dbg
 	}
 	r.Server = su
 	r.Failed, r.FirstErrors = e.n, e.first

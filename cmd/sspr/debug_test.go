@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sspr-project/sspr/internal/debugstats"
 )
 
 func TestDebugListenIsLoopbackOnly(t *testing.T) {
@@ -46,7 +48,7 @@ func TestDebugEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st debugStats
+	var st debugstats.Stats
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
 	if err != nil || st.Goroutines < 2 || st.HeapInuse == 0 || st.NumGC == 0 {
