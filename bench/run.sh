@@ -130,7 +130,7 @@ drive() {
 	shift 4
 	local extra=()
 	[[ $name == sshd ]] && extra=(-user root -key "$T/client_key")
-	[[ $name == floor ]] && extra=(-debug "http://$FLOOR_DEBUG")
+	[[ $name == floor* ]] && extra=(-debug "http://$FLOOR_DEBUG")
 	[[ $name == sspr ]] && extra=(-debug "http://$SSPR_DEBUG")
 	for n in "$@"; do
 		load "$name" "$T/res-$name-idle-$n.json" -addr "$addr" -mode idle -n "$n" -wait "$wait" -hold "$HOLD" \
@@ -151,6 +151,15 @@ FLOOR_PID=$!
 PIDS+=("$FLOOR_PID")
 wait_port "$FLOOR_ADDR"
 drive floor "$FLOOR_ADDR" "sspr-floor>" "$FLOOR_PID" "${SIZES[@]}"
+kill "$FLOOR_PID"
+wait "$FLOOR_PID" 2>/dev/null || true
+
+# --- the floor drawn on the alternate screen, as sspr is
+"$T/floor" -fullscreen -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>"$T/floor-fullscreen.log" &
+FLOOR_PID=$!
+PIDS+=("$FLOOR_PID")
+wait_port "$FLOOR_ADDR"
+drive floor_fullscreen "$FLOOR_ADDR" "sspr-floor>" "$FLOOR_PID" "${SIZES[@]}"
 kill "$FLOOR_PID"
 
 # --- sspr serve

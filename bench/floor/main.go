@@ -25,8 +25,13 @@ import (
 	"github.com/sspr-project/sspr/internal/debugstats"
 )
 
-// model is one line: a prompt and what was typed.
-type model struct{ line string }
+// model is one line: a prompt and what was typed. With fullScreen it is
+// drawn on the alternate screen, as sspr's wizard is, so that the renderer
+// keeps buffers the size of the window rather than of one line.
+type model struct {
+	line       string
+	fullScreen bool
+}
 
 func (m model) Init() tea.Cmd { return nil }
 
@@ -50,11 +55,16 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m model) View() tea.View { return tea.NewView("sspr-floor> " + m.line) }
+func (m model) View() tea.View {
+	v := tea.NewView("sspr-floor> " + m.line)
+	v.AltScreen = m.fullScreen
+	return v
+}
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:2230", "`host:port` to listen on (loopback only)")
 	hostKey := flag.String("host-key", "", "ed25519 host key `file` (created if missing)")
+	fullScreen := flag.Bool("fullscreen", false, "draw the line on the alternate screen, as a full-screen program")
 	debug := flag.String("debug", "", "serve goroutine and heap figures on this loopback `host:port`")
 	flag.Parse()
 	if *hostKey == "" {
@@ -85,7 +95,7 @@ func main() {
 		wish.WithAddress(*listen),
 		wish.WithHostKeyPath(*hostKey),
 		wish.WithMiddleware(bm.Middleware(func(ssh.Session) (tea.Model, []tea.ProgramOption) {
-			return model{}, nil
+			return model{fullScreen: *fullScreen}, nil
 		})),
 	)
 	if err != nil {
