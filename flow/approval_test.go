@@ -38,7 +38,7 @@ func TestApprovalDeliveries(t *testing.T) {
 	r := newRig(t)
 	s, d := r.waiting(flow.PushApp)
 	show := s.State().Show
-	if len(d.Token) != 32 || d.To != "uid=alice" || d.SessionID != s.ID() {
+	if len(d.Token) != 32 || d.To != "alice" || d.SessionID != s.ID() {
 		t.Fatalf("push %+v", d)
 	}
 	if len(d.Choices) != 3 || !slices.Contains(d.Choices, show) {

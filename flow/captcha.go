@@ -39,10 +39,10 @@ func (s *Session) ReloadCaptcha() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepIdentify {
-		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	if s.captchaReloads >= maxCaptchaReloads {
-		return s.refuse(ReasonTooManyAttempts, "", "No more new pictures in this session. Type the characters you see.")
+		return s.refuse(ReasonTooManyAttempts, "", s.t("flow.captcha.no_more"))
 	}
 	s.captchaReloads++
 	s.newCaptcha()

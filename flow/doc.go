@@ -4,4 +4,8 @@
 // audit). It has no user interface and knows no backend: it defines the small
 // interfaces it needs (Directory, Sender, Store, TOTP, Clock) and is driven by
 // the tui package, one Session per person at the keyboard.
+//
+// Every word a person reads or receives (refusals, labels, rules, codes,
+// calls, notices) is in the session's language, Origin.Lang, from the
+// catalogues of package i18n; the audit log stays in English.
 package flow

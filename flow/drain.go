@@ -6,8 +6,9 @@ import (
 	"sync"
 )
 
-// restarting is what a person sees when the instance is shutting down.
-const restarting = "The service is restarting. Nothing was changed. Please start again in a minute."
+// restarting is the message a person sees when the instance is shutting
+// down.
+const restarting = "flow.restarting"
 
 // writes counts the password writes under way, so that a shutdown can wait
 // for them and never stop one half-way.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Engine holds what every session shares: the rules and the backends. Build
@@ -57,9 +59,10 @@ func (e *Engine) Config() Config { return e.cfg }
 // answer, or while the engine drains (ReasonUnavailable).
 func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
 	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128), Lang: Sanitize(o.Lang, 64)}
+	tr := i18n.For(o.Lang)
 	id := randomToken()
 	if e.Draining() {
-		return nil, &Error{Reason: ReasonUnavailable, Message: restarting, Ref: id[:8], Final: true}
+		return nil, &Error{Reason: ReasonUnavailable, Message: tr.T(restarting), Ref: id[:8], Final: true}
 	}
 	if err := e.admitSession(ctx, o, id); err != nil {
 		return nil, err
@@ -68,6 +71,7 @@ func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
 		e:      e,
 		id:     id,
 		origin: o,
+		tr:     tr,
 		used:   map[MethodID]bool{},
 		sentAt: map[MethodID]time.Time{},
 		proof:  e.proofFor(false, false),

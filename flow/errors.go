@@ -3,6 +3,8 @@ package flow
 import (
 	"errors"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Reason classifies a refusal for the audit log and for tests.
@@ -94,23 +96,15 @@ const (
 	DirRuleOther DirectoryRule = "other"
 )
 
-var directoryRuleMessages = map[DirectoryRule]string{
-	DirRuleHistory:      "Your directory refused this password because it was used recently. Choose one you have not used before.",
-	DirRuleQuality:      "Your directory refused this password as too simple. Choose a longer or less predictable one.",
-	DirRuleLength:       "Your directory refused this password as too short. Choose a longer one.",
-	DirRuleUnchanged:    "This is your current password. Choose a new one.",
-	DirRuleDomainPolicy: "Your directory refused this password: it does not meet the domain's rules for length, complexity or history. Choose another one.",
-	DirRuleOther:        "Your directory refused this password. Choose another one.",
-}
-
 // DirectoryRefusal is the error a Directory returns when its own policy
 // refuses a new password: the person stays on the password screen and can
 // try another. detail is the directory's own words, for the audit log only;
-// it must not carry the password.
+// it must not carry the password. Its Message is English; a session words
+// it again in the person's language from rule.
 func DirectoryRefusal(rule DirectoryRule, detail string) *Error {
-	msg, ok := directoryRuleMessages[rule]
+	id, ok := directoryRuleIDs[rule]
 	if !ok {
-		rule, msg = DirRuleOther, directoryRuleMessages[DirRuleOther]
+		rule, id = DirRuleOther, directoryRuleIDs[DirRuleOther]
 	}
-	return &Error{Reason: ReasonDirectoryRefused, Message: msg, Detail: detail, Rule: rule}
+	return &Error{Reason: ReasonDirectoryRefused, Message: i18n.English().T(id), Detail: detail, Rule: rule}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Notices are the messages sent after a reset: to every address the
@@ -18,6 +20,10 @@ type Notices struct {
 	// Admins are the email addresses told of every reset of a privileged
 	// account.
 	Admins []string
+	// Lang is the language of the administrators' notices, a tag or a
+	// locale ("de", "fr_FR.UTF-8"); empty or not offered means English.
+	// The person's own notices are in the session's language.
+	Lang string
 }
 
 func (n Notices) validate() error {
@@ -36,16 +42,6 @@ func (n Notices) validate() error {
 // person's screen for long.
 const noticeTimeout = 10 * time.Second
 
-// proofWords say what a method proved, for a notice.
-var proofWords = map[MethodID]string{
-	TextMobile:  "a code texted to your mobile phone",
-	CallMobile:  "a call to your mobile phone",
-	CallOffice:  "a call to your office phone",
-	PushApp:     "a notification on your authenticator app",
-	TOTPApp:     "a code from your authenticator app",
-	EmailAltern: "a code sent to your alternate email",
-}
-
 // notify tells the person, at every address they registered (including
 // those not used in the reset), that their password was reset: when, from
 // where, how it was proved, and whom to call if it was not them; and the
@@ -55,57 +51,83 @@ func (s *Session) notify(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 	defer cancel()
 	at := s.e.clock.Now().UTC()
-	var how []string
-	for _, m := range s.proved {
-		how = append(how, proofWords[m])
-	}
-	what := fmt.Sprintf("on %s at %s UTC %s, verified by %s", at.Format("2 January 2006"), at.Format("15:04"),
-		s.whereFrom(), strings.Join(how, " and "))
-	helpdesk := "If this wasn't you, call your IT helpdesk right away."
-	if h := s.e.cfg.Notices.Helpdesk; h != "" {
-		helpdesk = "If this wasn't you, call the helpdesk at " + h + " right away."
-	}
-	done := "Your password was reset "
-	if s.unlocked {
-		done = "Your account was unlocked "
-	}
-	text := done + what + ". " + helpdesk
+	text := s.noticeText(s.tr, at, false)
 	if s.user.Email != "" && s.e.deps.Email != nil {
-		s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, s.user.Email, text, "user")
+		s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, s.user.Email, text, "user", s.tr)
 	}
 	if s.user.Mobile != "" && s.e.deps.SMS != nil {
 		to := s.user.Mobile
 		if n, ok := e164(to, "US"); ok {
 			to = n
 		}
-		s.deliverNotice(ctx, s.e.deps.SMS, TextMobile, to, text, "user")
+		s.deliverNotice(ctx, s.e.deps.SMS, TextMobile, to, text, "user", s.tr)
 	}
 	if s.privileged && s.e.deps.Email != nil {
-		admin := fmt.Sprintf("The password of the privileged account %q was reset %s. If this was not expected, check with the account's owner.",
-			Sanitize(s.user.Login, 128), strings.ReplaceAll(what, "your ", "the account's "))
-		if s.unlocked {
-			admin = fmt.Sprintf("The privileged account %q was unlocked %s. If this was not expected, check with the account's owner.",
-				Sanitize(s.user.Login, 128), strings.ReplaceAll(what, "your ", "the account's "))
-		}
+		tr := i18n.For(s.e.cfg.Notices.Lang)
+		admin := s.noticeText(tr, at, true)
 		for _, a := range s.e.cfg.Notices.Admins {
-			s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, a, admin, "admin")
+			s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, a, admin, "admin", tr)
 		}
 	}
+}
+
+// noticeText words the notice of a reset or an unlock at time at, in tr's
+// language: for the person, or for the administrators.
+func (s *Session) noticeText(tr *i18n.Printer, at time.Time, admin bool) string {
+	ids := proofIDs
+	if admin {
+		ids = adminProofIDs
+	}
+	var how string
+	for i, m := range s.proved {
+		if i == 0 {
+			how = tr.T(ids[m])
+		} else {
+			how = tr.T("flow.notice.both", "First", how, "Second", tr.T(ids[m]))
+		}
+	}
+	when := tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04"))
+	kv := []any{"When", when, "Where", s.whereFrom(tr), "How", how}
+	if admin {
+		id := "flow.notice.admin_reset"
+		if s.unlocked {
+			id = "flow.notice.admin_unlocked"
+		}
+		return tr.T(id, append(kv, "Login", fmt.Sprintf("%q", Sanitize(s.user.Login, 128)))...)
+	}
+	id := "flow.notice.reset"
+	if s.unlocked {
+		id = "flow.notice.unlocked"
+	}
+	helpdesk := tr.T("flow.notice.helpdesk_unknown")
+	if h := s.e.cfg.Notices.Helpdesk; h != "" {
+		helpdesk = tr.T("flow.notice.helpdesk", "Helpdesk", h)
+	}
+	return tr.T(id, kv...) + " " + helpdesk
 }
 
 // whereFrom says where the reset came from, for a notice.
-func (s *Session) whereFrom() string {
+func (s *Session) whereFrom(tr *i18n.Printer) string {
 	switch s.origin.Channel {
 	case SSH:
-		return "from " + sourceOf(s.origin) + " over SSH"
+		return tr.T("flow.notice.from_ssh", "Source", sourceOf(s.origin))
 	case Kiosk:
-		return "at the kiosk " + s.origin.Remote
+		return tr.T("flow.notice.at_kiosk", "Name", s.origin.Remote)
 	}
-	return "in a local terminal (" + s.origin.Remote + ")"
+	return tr.T("flow.notice.local", "Name", s.origin.Remote)
 }
 
-func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to, text, who string) {
-	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Lang: s.origin.Lang}
+func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to, text, who string, tr *i18n.Printer) {
+	subject := "flow.subject.reset"
+	switch {
+	case who == "admin" && s.unlocked:
+		subject = "flow.subject.admin_unlocked"
+	case who == "admin":
+		subject = "flow.subject.admin_reset"
+	case s.unlocked:
+		subject = "flow.subject.unlocked"
+	}
+	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Subject: tr.T(subject), Lang: tr.Lang()}
 	if who == "user" {
 		d.SessionID = s.id // the demo phone shows it to the person
 	}

@@ -4,9 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Rule IDs of the password policy.
@@ -53,7 +54,7 @@ func CheckPassword(p PasswordPolicy, login, pw, confirm string) []Rule {
 // the breached-password lookup done when p has a list.
 func CheckPasswordFor(p PasswordPolicy, who Person, pw, confirm string) []Rule {
 	f, _ := p.find(who, pw, findings{}, true)
-	return p.evaluate(who, pw, confirm, f)
+	return p.evaluate(i18n.English(), who, pw, confirm, f)
 }
 
 // findings is what the costlier checks found for one candidate.
@@ -93,8 +94,9 @@ func (p PasswordPolicy) find(who Person, pw string, f findings, lookup bool) (fi
 	return f, err
 }
 
-// evaluate lists the rules of p for pw and confirm, given what f found.
-func (p PasswordPolicy) evaluate(who Person, pw, confirm string, f findings) []Rule {
+// evaluate lists the rules of p for pw and confirm, given what f found,
+// worded in tr's language.
+func (p PasswordPolicy) evaluate(tr *i18n.Printer, who Person, pw, confirm string, f findings) []Rule {
 	n := utf8.RuneCountInString(pw)
 	var up, low, dig bool
 	printable := utf8.ValidString(pw)
@@ -104,42 +106,42 @@ func (p PasswordPolicy) evaluate(who Person, pw, confirm string, f findings) []R
 		dig = dig || unicode.IsDigit(r)
 		printable = printable && !unicode.IsControl(r)
 	}
-	rules := []Rule{{ID: RuleMinLength, Text: fmt.Sprintf("At least %d characters", p.MinLength), Met: n >= p.MinLength}}
+	rules := []Rule{{ID: RuleMinLength, Text: tr.N("flow.rule.min_length", p.MinLength), Met: n >= p.MinLength}}
 	if p.Upper {
-		rules = append(rules, Rule{ID: RuleUpper, Text: "An upper case letter", Met: up})
+		rules = append(rules, Rule{ID: RuleUpper, Text: tr.T("flow.rule.upper"), Met: up})
 	}
 	if p.Lower {
-		rules = append(rules, Rule{ID: RuleLower, Text: "A lower case letter", Met: low})
+		rules = append(rules, Rule{ID: RuleLower, Text: tr.T("flow.rule.lower"), Met: low})
 	}
 	if p.Digit {
-		rules = append(rules, Rule{ID: RuleDigit, Text: "A digit", Met: dig})
+		rules = append(rules, Rule{ID: RuleDigit, Text: tr.T("flow.rule.digit"), Met: dig})
 	}
 	rules = append(rules,
-		Rule{ID: RuleMaxLength, Text: fmt.Sprintf("At most %d characters", p.MaxLength), Met: n <= p.MaxLength},
-		Rule{ID: RuleNoLogin, Text: "Does not contain your name or username", Met: n > 0 && !personal(pw, who)},
-		Rule{ID: RuleCommon, Text: "Not a commonly used password", Met: n > 0 && !common(pw)},
+		Rule{ID: RuleMaxLength, Text: tr.N("flow.rule.max_length", p.MaxLength), Met: n <= p.MaxLength},
+		Rule{ID: RuleNoLogin, Text: tr.T("flow.rule.no_login"), Met: n > 0 && !personal(pw, who)},
+		Rule{ID: RuleCommon, Text: tr.T("flow.rule.common"), Met: n > 0 && !common(pw)},
 	)
 	if p.MinScore > 0 {
-		r := Rule{ID: RuleStrength, Text: fmt.Sprintf("Hard to guess (strength %d of 4 or more)", p.MinScore), Met: f.strength.score >= p.MinScore}
+		r := Rule{ID: RuleStrength, Text: tr.T("flow.rule.strength", "Score", p.MinScore), Met: f.strength.score >= p.MinScore}
 		if !r.Met && f.strength.reason != "" {
-			r.Text += ": " + f.strength.reason
+			r.Text = tr.T("flow.rule.with_reason", "Rule", r.Text, "Reason", tr.T(f.strength.reason))
 		}
 		rules = append(rules, r)
 	}
 	if p.Breached != nil {
-		r := Rule{ID: RuleBreached, Text: "Not found in known data breaches", Met: n > 0 && f.breach == breachClean}
+		r := Rule{ID: RuleBreached, Text: tr.T("flow.rule.breached"), Met: n > 0 && f.breach == breachClean}
 		switch {
 		case n == 0:
 		case f.breach == breachUnknown:
-			r.Text += " (checked when you go on)"
+			r.Text = tr.T("flow.rule.breached_pending")
 		case f.breach == breachFailed:
-			r.Text += " (could not check: try again)"
+			r.Text = tr.T("flow.rule.breached_failed")
 		}
 		rules = append(rules, r)
 	}
-	rules = append(rules, Rule{ID: RuleConfirm, Text: "Both passwords match", Met: n > 0 && pw == confirm})
+	rules = append(rules, Rule{ID: RuleConfirm, Text: tr.T("flow.rule.confirm"), Met: n > 0 && pw == confirm})
 	if !printable {
-		rules = append(rules, Rule{ID: RulePrintable, Text: "Only letters, digits, spaces and symbols"})
+		rules = append(rules, Rule{ID: RulePrintable, Text: tr.T("flow.rule.printable")})
 	}
 	return rules
 }
@@ -174,7 +176,7 @@ func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
 	s.breachFailed(err)
 	s.memo.keep(pw, f)
 	s.mu.Unlock()
-	return p.evaluate(who, pw, confirm, f)
+	return p.evaluate(s.tr, who, pw, confirm, f)
 }
 
 // passwordRulesLocked is passwordRules for a caller holding s.mu.
@@ -184,7 +186,7 @@ func (s *Session) passwordRulesLocked(pw, confirm string) []Rule {
 	f, err := p.find(who, pw, s.memo.recall(pw), true)
 	s.breachFailed(err)
 	s.memo.keep(pw, f)
-	return p.evaluate(who, pw, confirm, f)
+	return p.evaluate(s.tr, who, pw, confirm, f)
 }
 
 func (s *Session) breachFailed(err error) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Session is one person's way through a reset. Its methods are safe to call
@@ -20,6 +22,7 @@ type Session struct {
 	e      *Engine
 	id     string
 	origin Origin
+	tr     *i18n.Printer // the session's language
 	step   Step
 
 	captchaSeed     string
@@ -128,9 +131,9 @@ func (s *Session) Breadcrumb() []string {
 	s.mu.Unlock()
 	var b []string
 	for i := 1; i <= n; i++ {
-		b = append(b, fmt.Sprintf("verification step %d", i))
+		b = append(b, s.t("flow.breadcrumb.step", "N", i))
 	}
-	return append(b, "choose a new password")
+	return append(b, s.t("flow.breadcrumb.password"))
 }
 
 // Methods returns the methods the person may choose now: what the account
@@ -191,12 +194,12 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepIdentify {
-		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	login = Sanitize(login, MaxLoginLen)
 	s.login = login
 	if normaliseLogin(login) == "" {
-		return s.refuse(ReasonInvalidInput, "", "Enter your email or username.")
+		return s.refuse(ReasonInvalidInput, "", s.t("flow.identify.empty"))
 	}
 	if s.e.Draining() {
 		return s.restarting("identify")
@@ -211,7 +214,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		s.newCaptcha() // every CAPTCHA is answered once
 		if expired {
 			// Not counted: the person was away, not guessing.
-			return s.refuse(ReasonCaptchaWrong, "", "That picture has expired. Type the characters of this new one.")
+			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.expired"))
 		}
 		if !ok {
 			s.captchaFailures++
@@ -219,9 +222,9 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 				s.dropAudio()
 				s.step = StepClosed
 				s.event("identify", "refused", ReasonTooManyAttempts)
-				return &Error{Reason: ReasonTooManyAttempts, Message: "Too many wrong answers. Please start again.", Ref: s.Ref(), Final: true}
+				return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.captcha.too_many"), Ref: s.Ref(), Final: true}
 			}
-			return s.refuse(ReasonCaptchaWrong, "", "The characters didn't match the picture. Try this new one.")
+			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
 		}
 	}
 	u, err := s.e.deps.Directory.LookupUser(ctx, normaliseLogin(login))
@@ -234,7 +237,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		}
 	case err != nil:
 		s.e.audit.Error("directory lookup failed", "sid", s.id, "ref", s.Ref(), "error", err.Error())
-		return s.refuse(ReasonUnavailable, "", unavailable)
+		return s.refuse(ReasonUnavailable, "", s.t(unavailable))
 	case u.Disabled:
 		why = "disabled"
 	}
@@ -269,7 +272,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		s.acct = ""
 		return err
 	}
-	s.methods, s.proof, s.privileged = methods, pf, privileged
+	s.methods, s.proof, s.privileged = s.labelled(methods), pf, privileged
 	if why != "" {
 		s.known, s.user = false, User{}
 		// The audit says what happened; nothing on the screen does.
@@ -289,17 +292,17 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepChooseMethod {
-		return s.refuse(ReasonOutOfOrder, id, "This step is over.")
+		return s.refuse(ReasonOutOfOrder, id, s.t("flow.step_over"))
 	}
 	var found bool
 	for _, m := range s.methods {
 		found = found || (m.ID == id && s.offered(id))
 	}
 	if !found {
-		return s.refuse(ReasonMethodUnknown, id, "Choose one of the methods in the list.")
+		return s.refuse(ReasonMethodUnknown, id, s.t("flow.choose.unknown"))
 	}
 	if wait := s.sendWait(id); wait > 0 {
-		return s.refuse(ReasonCooldown, id, fmt.Sprintf("You can use this method again in %d seconds.", seconds(wait)))
+		return s.refuse(ReasonCooldown, id, s.tr.N("flow.cooldown.method", seconds(wait)))
 	}
 	s.method = id
 	s.event("choose", "ok", "")
@@ -345,7 +348,7 @@ func (s *Session) Back() error {
 	switch s.step {
 	case StepConfirmNumber, StepEnterCode, StepWaiting:
 	default:
-		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	s.voidChallenge()
 	s.method = ""
@@ -360,11 +363,11 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepConfirmNumber {
-		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.step_over"))
 	}
 	typed = Sanitize(typed, MaxPhoneLen)
 	if typed == "" {
-		return s.refuse(ReasonInvalidInput, s.method, "Enter your complete phone number.")
+		return s.refuse(ReasonInvalidInput, s.method, s.t("flow.number.empty"))
 	}
 	// A real account talks to a provider on a match, a decoy never does.
 	defer s.e.padSend(ctx, time.Now())
@@ -384,9 +387,9 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 				s.method = m
 				s.closeMethod()
 			}
-			return s.fail(ctx, k, ReasonTooManyAttempts, "That number doesn't match the one we have. Choose another method.")
+			return s.fail(ctx, k, ReasonTooManyAttempts, s.t("flow.number.closed"))
 		}
-		return s.fail(ctx, k, ReasonNumberMismatch, "That number doesn't match the one we have. Check it and try again.")
+		return s.fail(ctx, k, ReasonNumberMismatch, s.t("flow.number.mismatch"))
 	}
 	s.event("confirm_number", "ok", "")
 	if s.method == TextMobile {
@@ -417,7 +420,9 @@ func (s *Session) destination() string {
 	case EmailAltern:
 		return s.user.Email
 	case PushApp:
-		return s.user.ID
+		// The login names the person to a push service (Duo's username);
+		// a directory's ID may be a DN.
+		return s.user.Login
 	}
 	if n, ok := e164(s.storedNumber(), "US"); ok {
 		return n
@@ -445,15 +450,16 @@ func (s *Session) issueCode(ctx context.Context) error {
 		return nil
 	}
 	d := Delivery{
-		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires, Lang: s.origin.Lang,
-		Text: fmt.Sprintf("Your password reset verification code is %s. It expires in %s. If you did not ask for it, ignore this message.", code, spell(s.e.cfg.CodeTTL)),
+		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires, Lang: s.tr.Lang(),
+		Text:    s.t("flow.delivery.code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL)),
+		Subject: s.t("flow.subject.code"),
 	}
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
 		s.code = nil
 		delete(s.sentAt, s.method)
 		s.refund(ctx, gaps)
 		s.e.audit.Error("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", redact(err.Error(), code))
-		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
+		return s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
 	}
 	s.event("send", "ok", "")
 	return nil
@@ -465,10 +471,10 @@ func (s *Session) Resend(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepEnterCode || (s.method != TextMobile && s.method != EmailAltern) {
-		return s.refuse(ReasonOutOfOrder, s.method, "There is nothing to send again here.")
+		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.resend.nothing"))
 	}
 	if wait := s.sendWait(s.method); wait > 0 {
-		return s.refuse(ReasonCooldown, s.method, fmt.Sprintf("You can ask for a new code in %d seconds.", seconds(wait)))
+		return s.refuse(ReasonCooldown, s.method, s.tr.N("flow.cooldown.code", seconds(wait)))
 	}
 	defer s.e.padSend(ctx, time.Now())
 	return s.issueCode(ctx)
@@ -479,21 +485,21 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepEnterCode {
-		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.step_over"))
 	}
 	code := cleanCode(Sanitize(typed, MaxCodeLen))
 	if code == "" {
-		return s.refuse(ReasonInvalidInput, s.method, "Enter the code, digits only.")
+		return s.refuse(ReasonInvalidInput, s.method, s.t("flow.code.empty"))
 	}
 	if s.method == TOTPApp {
 		return s.checkTOTP(ctx, code)
 	}
 	if s.code == nil {
-		return s.refuse(ReasonCodeExpired, s.method, "This code no longer works. Ask for a new one or choose another method.")
+		return s.refuse(ReasonCodeExpired, s.method, s.t("flow.code.void"))
 	}
 	if s.e.clock.Now().After(s.codeExpires) {
 		s.code = nil
-		return s.refuse(ReasonCodeExpired, s.method, "That code has expired. Ask for a new one.")
+		return s.refuse(ReasonCodeExpired, s.method, s.t("flow.code.expired"))
 	}
 	k, err := s.reserve(ctx)
 	if err != nil {
@@ -517,9 +523,9 @@ func (s *Session) wrongCode(ctx context.Context, k strike) error {
 	if s.codeAttempts[s.method] >= s.e.cfg.CodeMaxAttempts {
 		s.code = nil
 		s.closeMethod()
-		return s.fail(ctx, k, ReasonTooManyAttempts, "Too many wrong codes. Choose another method.")
+		return s.fail(ctx, k, ReasonTooManyAttempts, s.t("flow.code.too_many"))
 	}
-	return s.fail(ctx, k, ReasonCodeWrong, "That code isn't right. Check it and try again.")
+	return s.fail(ctx, k, ReasonCodeWrong, s.t("flow.code.wrong"))
 }
 
 // closeMethod ends the current method for this session and returns to the
@@ -563,6 +569,15 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 	if !s.known {
 		return s.wrongCode(ctx, k)
 	}
+	// RFC 6238 section 5.2: once a code is accepted, no code of that step
+	// or of an earlier one may be. The window is one step either side of
+	// now, so the earliest step a later check can accept is two before
+	// this one: those two are spent too.
+	for back := int64(1); back <= 2; back++ {
+		if _, err := s.e.deps.Store.UseOnce(ctx, s.e.key("totp", s.acct, fmt.Sprint(step-back)), 3*time.Minute); err != nil {
+			return s.storeFailed(err)
+		}
+	}
 	s.clear(ctx, s.method)
 	return s.verifiedNow()
 }
@@ -586,15 +601,15 @@ func (s *Session) startApproval(ctx context.Context) error {
 	s.token = token
 	now := s.e.clock.Now()
 	s.sentAt[s.method] = now
-	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: now.Add(s.e.cfg.ApprovalTTL), Lang: s.origin.Lang}
+	d := Delivery{SessionID: s.id, Method: s.method, To: s.destination(), Token: token, Expires: now.Add(s.e.cfg.ApprovalTTL), Lang: s.tr.Lang()}
 	if s.method == PushApp {
 		d.Choices = distinctNumbers(3)
 		s.want = d.Choices[randomInt(3)]
 		d.Shown = s.want
-		d.Text = "Are you trying to reset your password? Tap the number shown on your screen."
+		d.Text = s.t("flow.delivery.push")
 	} else {
 		s.want = distinctNumbers(1)[0]
-		d.Text = "This is a password reset call. If you asked for it, key in the number shown on your screen. If you did not, hang up."
+		d.Text = s.t("flow.delivery.call")
 	}
 	s.shown = s.want
 	if !s.known {
@@ -606,7 +621,7 @@ func (s *Session) startApproval(ctx context.Context) error {
 		delete(s.sentAt, s.method)
 		s.refund(ctx, gaps)
 		s.e.audit.Error("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", err.Error())
-		return s.refuse(ReasonUnavailable, s.method, "We couldn't reach you that way right now. Choose another method or try again later.")
+		return s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
 	}
 	s.event("send", "ok", "")
 	return nil
@@ -619,7 +634,7 @@ func (s *Session) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	if s.step != StepWaiting {
 		s.mu.Unlock()
-		return s.refuseLocked(ReasonOutOfOrder, "This step is over.")
+		return s.refuseLocked(ReasonOutOfOrder, s.t("flow.step_over"))
 	}
 	token := s.token
 	s.mu.Unlock()
@@ -631,14 +646,14 @@ func (s *Session) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepWaiting || s.token != token {
-		return s.refuse(ReasonOutOfOrder, s.method, "This step is over.")
+		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.step_over"))
 	}
-	reason, msg := ReasonApprovalWrong, "That wasn't the number on your screen. Choose a method to try again."
+	reason, msg := ReasonApprovalWrong, s.t("flow.approval.wrong")
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, ErrNoApproval) || errors.Is(err, context.DeadlineExceeded):
-		reason, msg = ReasonApprovalTimeout, "We didn't get an answer. Choose a method to try again."
+		reason, msg = ReasonApprovalTimeout, s.t("flow.approval.timeout")
 	case err != nil:
 		return s.storeFailed(err)
 	case s.known && hmac.Equal([]byte(answer), []byte(s.want)):
@@ -712,18 +727,18 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.step != StepSetPassword || !s.known {
-		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
 		s.step = StepClosed
 		s.event("set_password", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: "This reset took too long. Please start again.", Ref: s.Ref(), Final: true}
+		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
 	}
 	if bad := unmet(s.passwordRulesLocked(password, confirm)); len(bad) > 0 {
 		reason := ReasonPolicy
-		msg := "The password doesn't meet every requirement."
+		msg := s.t("flow.password.policy")
 		if len(bad) == 1 && bad[0].ID == RuleConfirm {
-			reason, msg = ReasonConfirmMismatch, "The passwords don't match."
+			reason, msg = ReasonConfirmMismatch, s.t("flow.password.mismatch")
 		}
 		ids := make([]string, len(bad))
 		for i, r := range bad {
@@ -736,7 +751,7 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 	if !s.e.writes.begin() {
 		s.step = StepClosed
 		s.event("set_password", "refused", ReasonUnavailable)
-		return &Error{Reason: ReasonUnavailable, Message: restarting, Ref: s.Ref(), Final: true}
+		return &Error{Reason: ReasonUnavailable, Message: s.t(restarting), Ref: s.Ref(), Final: true}
 	}
 	defer s.e.writes.end()
 	if err := s.e.deps.Directory.SetPassword(ctx, s.user, password); err != nil {
@@ -746,13 +761,10 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 				"login", s.login, "step", "set_password", "result", "refused", "reason", string(fe.Reason),
 				"detail", redact(fe.Detail, password))
 			// A copy: the directory may hand the same value to every session.
-			out := *fe
-			out.Ref = s.Ref()
-			out.Detail = ""
-			return &out
+			return s.reworded(fe)
 		}
 		s.e.audit.Error("directory write failed", "sid", s.id, "ref", s.Ref(), "error", redact(err.Error(), password))
-		return s.refuse(ReasonUnavailable, "", "Your password could not be changed right now. Nothing was changed. Please try again in a few minutes.")
+		return s.refuse(ReasonUnavailable, "", s.t("flow.password.failed"))
 	}
 	s.step = StepDone
 	s.event("set_password", "ok", "")
@@ -787,7 +799,7 @@ func (s *Session) fail(ctx context.Context, k strike, reason Reason, msg string)
 		s.voidChallenge()
 		s.step = StepClosed
 		s.event("verify", "refused", ReasonTooManyAttempts)
-		return &Error{Reason: ReasonTooManyAttempts, Message: "Too many failed tries. Please start again later.", Ref: s.Ref(), Final: true}
+		return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.failures.too_many"), Ref: s.Ref(), Final: true}
 	}
 	s.event("verify", "refused", reason)
 	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
@@ -798,7 +810,7 @@ func (s *Session) restarting(step string) error {
 	s.voidChallenge()
 	s.step = StepClosed
 	s.event(step, "refused", ReasonUnavailable)
-	return &Error{Reason: ReasonUnavailable, Message: restarting, Ref: s.Ref(), Final: true}
+	return &Error{Reason: ReasonUnavailable, Message: s.t(restarting), Ref: s.Ref(), Final: true}
 }
 
 func (s *Session) refuse(reason Reason, m MethodID, msg string) error {
@@ -851,15 +863,4 @@ func distinctNumbers(n int) []string {
 		}
 	}
 	return out
-}
-
-// spell says a lifetime in words: "5 minutes", "1 minute", "90 seconds".
-func spell(d time.Duration) string {
-	switch {
-	case d%time.Minute == 0 && d == time.Minute:
-		return "1 minute"
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%d minutes", int(d/time.Minute))
-	}
-	return fmt.Sprintf("%d seconds", int(d/time.Second))
 }

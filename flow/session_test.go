@@ -407,6 +407,28 @@ func TestTOTPReplay(t *testing.T) {
 	mustOK(t, c.SubmitCode(bg, totpCode(t, r.clock.Now())))
 }
 
+// TestTOTPNoEarlierStep: after a code is accepted, a code of an earlier
+// step is refused even though it is still inside the window and was never
+// used (RFC 6238 section 5.2); a later step still works.
+func TestTOTPNoEarlierStep(t *testing.T) {
+	r := newRig(t)
+	ahead := totpCode(t, r.clock.Now().Add(30*time.Second)) // a phone whose clock runs ahead
+	a := r.identified("alice")
+	mustOK(t, a.Choose(bg, flow.TOTPApp))
+	mustOK(t, a.SubmitCode(bg, ahead))
+
+	for _, back := range []time.Duration{0, -30 * time.Second} {
+		b := r.identified("alice")
+		mustOK(t, b.Choose(bg, flow.TOTPApp))
+		mustReason(t, b.SubmitCode(bg, totpCode(t, r.clock.Now().Add(back))), flow.ReasonCodeWrong)
+	}
+	// A step later than the one accepted is fine.
+	r.clock.Advance(60 * time.Second)
+	c := r.identified("alice")
+	mustOK(t, c.Choose(bg, flow.TOTPApp))
+	mustOK(t, c.SubmitCode(bg, totpCode(t, r.clock.Now())))
+}
+
 func TestTwoGates(t *testing.T) {
 	two := func(c *flow.Config) { c.MethodsRequired = 2 }
 	t.Run("two different methods", func(t *testing.T) {

@@ -23,7 +23,7 @@ const strengthCap = 32
 
 // strength is zxcvbn's estimate for a password: a score from 0 (too
 // guessable) to 4 (very unguessable) and, for a weak one, the pattern that
-// makes it guessable, in plain words.
+// makes it guessable, as the ID of its words in the catalogues.
 type strength struct {
 	score  int
 	reason string
@@ -47,7 +47,7 @@ func estimate(pw string, who Person) strength {
 }
 
 // weakness names the longest guessable pattern of a match sequence, the
-// way zxcvbn's own feedback picks what to say.
+// way zxcvbn's own feedback picks what to say, as a message ID.
 func weakness(seq []*match.Match, who Person) string {
 	var worst *match.Match
 	for _, m := range seq {
@@ -59,7 +59,7 @@ func weakness(seq []*match.Match, who Person) string {
 		}
 	}
 	if worst == nil {
-		return "add another word or two"
+		return "flow.weak.more_words"
 	}
 	switch worst.Pattern {
 	case "dictionary":
@@ -71,25 +71,25 @@ func weakness(seq []*match.Match, who Person) string {
 		})
 		switch {
 		case worst.DictionaryName == "user_inputs" || mine:
-			return "contains your name"
+			return "flow.weak.name"
 		case worst.Reversed:
-			return "a common word reversed"
+			return "flow.weak.reversed"
 		case worst.DictionaryName == "passwords":
-			return "a common password"
+			return "flow.weak.password"
 		case strings.HasSuffix(worst.DictionaryName, "names"):
-			return "common names"
+			return "flow.weak.names"
 		}
-		return "common words"
+		return "flow.weak.words"
 	case "spatial":
-		return "a keyboard pattern"
+		return "flow.weak.keyboard"
 	case "repeat":
-		return "repeated characters"
+		return "flow.weak.repeat"
 	case "sequence":
-		return "a sequence like abc or 123"
+		return "flow.weak.sequence"
 	case "regex", "date":
-		return "a year or a date"
+		return "flow.weak.date"
 	}
-	return "add another word or two"
+	return "flow.weak.more_words"
 }
 
 // words is the person's data as zxcvbn's user inputs.

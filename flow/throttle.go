@@ -2,12 +2,13 @@ package flow
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
-// unavailable is what a person sees when a backend does not answer.
-const unavailable = "The service is temporarily unavailable. Please try again in a few minutes."
+// unavailable is the message a person sees when a backend does not answer.
+const unavailable = "flow.unavailable"
 
 // Every limit is counted in the Store, under keys made by Engine.key. An
 // account is counted by its directory entry when there is one, and by the
@@ -19,7 +20,7 @@ const unavailable = "The service is temporarily unavailable. Please try again in
 // storeFailed logs a Store error and refuses the step.
 func (s *Session) storeFailed(err error) error {
 	s.e.audit.Error("store failed", "sid", s.id, "ref", s.Ref(), "step", s.step.String(), "error", err.Error())
-	return s.refuse(ReasonUnavailable, s.method, unavailable)
+	return s.refuse(ReasonUnavailable, s.method, s.t(unavailable))
 }
 
 func (s *Session) suspKey() string { return s.e.key("susp", s.acct) }
@@ -53,8 +54,7 @@ func (s *Session) suspended(left time.Duration, final bool) error {
 		"login", s.login, "method", string(s.method), "step", step, "result", "refused", "reason", string(ReasonSuspended),
 		"retry_after", left.Round(time.Second).String())
 	return &Error{Reason: ReasonSuspended, Ref: s.Ref(), Final: final, RetryAfter: left,
-		Message: fmt.Sprintf("Too many attempts. Self-service reset is paused for this account until %s. Try again then, or call the helpdesk.",
-			s.e.clockTime(left))}
+		Message: s.t("flow.suspended", "Until", s.e.until(s.tr, left))}
 }
 
 // strike is one failed verification as the account counts it: failures of
@@ -174,7 +174,7 @@ func (s *Session) admitSend(ctx context.Context) (taken []string, err error) {
 			return nil, s.storeFailed(err)
 		}
 		if !ok {
-			return nil, s.limited(ReasonCooldown, "account_gap", wait, fmt.Sprintf("You can use this method again in %d seconds.", seconds(wait)))
+			return nil, s.limited(ReasonCooldown, "account_gap", wait, s.tr.N("flow.cooldown.method", seconds(wait)))
 		}
 		gaps = append(gaps, key)
 	}
@@ -205,7 +205,7 @@ func (s *Session) admitSend(ctx context.Context) (taken []string, err error) {
 			return nil, s.storeFailed(err)
 		}
 		if !ok {
-			return nil, s.limited(ReasonCooldown, "destination_gap", wait, fmt.Sprintf("You can use this method again in %d seconds.", seconds(wait)))
+			return nil, s.limited(ReasonCooldown, "destination_gap", wait, s.tr.N("flow.cooldown.method", seconds(wait)))
 		}
 		gaps = append(gaps, key)
 	}
@@ -261,13 +261,11 @@ func (s *Session) destinationKey() string {
 }
 
 func (s *Session) tooManySends(limit string, wait time.Duration) error {
-	return s.limited(ReasonRateLimited, limit, wait, fmt.Sprintf(
-		"Too many messages were sent for this account recently. You can ask for another %s, or choose another method.", s.e.when(wait)))
+	return s.limited(ReasonRateLimited, limit, wait, s.t("flow.sends.too_many", "When", s.e.when(s.tr, wait)))
 }
 
 func (s *Session) sendsPaused(wait time.Duration) error {
-	return s.limited(ReasonRateLimited, "global", wait, fmt.Sprintf(
-		"We can't send messages right now. Please try again %s, or call the helpdesk.", s.e.when(wait)))
+	return s.limited(ReasonRateLimited, "global", wait, s.t("flow.sends.paused", "When", s.e.when(s.tr, wait)))
 }
 
 // limited refuses a step over a limit, saying when to try again.
@@ -289,6 +287,7 @@ func (e *Engine) sourceRate(source string, normal, trusted Rate) Rate {
 
 // admitSession counts a new session against its source.
 func (e *Engine) admitSession(ctx context.Context, o Origin, sid string) error {
+	tr := i18n.For(o.Lang)
 	source := sourceOf(o)
 	l := e.cfg.Limits
 	r := e.sourceRate(source, l.SessionsPerSource, l.TrustedSessions)
@@ -302,11 +301,11 @@ func (e *Engine) admitSession(ctx context.Context, o Origin, sid string) error {
 	case err != nil:
 		e.audit.Error("store failed", "sid", sid, "ref", ref, "step", "session", "error", err.Error())
 		log(ReasonUnavailable)
-		return &Error{Reason: ReasonUnavailable, Message: unavailable, Ref: ref, Final: true}
+		return &Error{Reason: ReasonUnavailable, Message: tr.T(unavailable), Ref: ref, Final: true}
 	case !ok:
 		log(ReasonRateLimited, "limit", "sessions_per_source", "retry_after", wait.Round(time.Second).String())
 		return &Error{Reason: ReasonRateLimited, Ref: ref, Final: true, RetryAfter: wait,
-			Message: fmt.Sprintf("Too many new sessions from your address. Please try again %s.", e.when(wait))}
+			Message: tr.T("flow.sessions.too_many", "When", e.when(tr, wait))}
 	}
 	return nil
 }
@@ -322,33 +321,7 @@ func (s *Session) admitIdentify(ctx context.Context) error {
 	}
 	if !ok {
 		return s.limited(ReasonRateLimited, "identify_per_source", wait,
-			fmt.Sprintf("Too many attempts from your address. Please try again %s.", s.e.when(wait)))
+			s.t("flow.identify.too_many", "When", s.e.when(s.tr, wait)))
 	}
 	return nil
-}
-
-// when says when a wait ends, for messages: "in 8 seconds", "in 12
-// minutes", "at 14:05 UTC".
-func (e *Engine) when(d time.Duration) string {
-	switch {
-	case d <= 90*time.Second:
-		return fmt.Sprintf("in %d seconds", seconds(d))
-	case d <= time.Hour:
-		return fmt.Sprintf("in %d minutes", int((d+time.Minute-1)/time.Minute))
-	}
-	return "at " + e.clockTime(d)
-}
-
-// clockTime says the time d from now, in UTC, rounded up to the minute:
-// "14:05 UTC", or "14:05 UTC on 15 March" when that is not today.
-func (e *Engine) clockTime(d time.Duration) string {
-	now := e.clock.Now().UTC()
-	t := now.Add(d)
-	if r := t.Truncate(time.Minute); !r.Equal(t) {
-		t = r.Add(time.Minute)
-	}
-	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
-		return t.Format("15:04 UTC")
-	}
-	return t.Format("15:04 UTC on 2 January")
 }

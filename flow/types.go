@@ -17,8 +17,9 @@ type Origin struct {
 	Channel Channel
 	Remote  string
 	// Lang is the person's language as a BCP 47 tag or a POSIX locale
-	// ("de", "de_DE.UTF-8"); empty means the default. Texts and calls
-	// of the session carry it.
+	// ("de", "de_DE.UTF-8"); empty, or a language not offered, means
+	// English. Every message of the session, on screen and sent, is in it
+	// (see package i18n).
 	Lang string
 }
 
@@ -38,22 +39,10 @@ const (
 // methodOrder is the order of the radio list, as Microsoft's portal shows it.
 var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern}
 
-// Labels are the words the person knows from Microsoft's portal.
-var methodLabels = map[MethodID]string{
-	TextMobile:  "Text my mobile phone",
-	CallMobile:  "Call my mobile phone",
-	CallOffice:  "Call my office phone",
-	PushApp:     "Approve a notification on my authenticator app",
-	TOTPApp:     "Enter a code from my authenticator app",
-	EmailAltern: "Email my alternate email",
-}
-
-// Label returns the radio-list wording of a method.
-func (m MethodID) Label() string { return methodLabels[m] }
-
 // Method is one entry of the radio list.
 type Method struct {
-	ID    MethodID
+	ID MethodID
+	// Label is the radio-list wording, in the session's language.
 	Label string
 	// Hint is the masked destination, e.g. "*****80" or "a***@example.com".
 	Hint string
@@ -131,6 +120,9 @@ type Delivery struct {
 	// To is the stored destination (never what the person typed).
 	To   string
 	Text string
+	// Subject is a short title of Text in the same language, for a
+	// provider that has one (an email's subject line).
+	Subject string
 	// Token identifies a pending approval (calls and pushes); the provider
 	// reports the person's answer with Engine.Approve(token, answer).
 	Token string
@@ -139,9 +131,10 @@ type Delivery struct {
 	// Shown is the number on the person's screen, for a push service that
 	// cannot offer choices and can only show it next to Approve (Duo). A
 	// service that offers Choices must not use it.
-	Shown string
+	Shown   string
 	Expires time.Time
-	// Lang is the session's language, for the words a provider adds
-	// itself (a call's spoken prompt).
+	// Lang is the language Text is written in, as a base BCP 47 tag
+	// ("en", "de", "fr"), for the words a provider adds itself (a call's
+	// spoken prompt, an email's subject) and its voice.
 	Lang string
 }

@@ -30,17 +30,17 @@ func (s *Session) Unlock(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.unlockableLocked() {
-		return s.refuse(ReasonOutOfOrder, "", "This step is over.")
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
 		s.step = StepClosed
 		s.event("unlock", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: "This reset took too long. Please start again.", Ref: s.Ref(), Final: true}
+		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
 	}
 	if !s.e.writes.begin() {
 		s.step = StepClosed
 		s.event("unlock", "refused", ReasonUnavailable)
-		return &Error{Reason: ReasonUnavailable, Message: restarting, Ref: s.Ref(), Final: true}
+		return &Error{Reason: ReasonUnavailable, Message: s.t(restarting), Ref: s.Ref(), Final: true}
 	}
 	defer s.e.writes.end()
 	if err := s.e.deps.Directory.(Unlocker).Unlock(ctx, s.user); err != nil {
@@ -48,13 +48,10 @@ func (s *Session) Unlock(ctx context.Context) error {
 		if errors.As(err, &fe) {
 			s.e.audit.Info("unlock", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
 				"login", s.login, "step", "unlock", "result", "refused", "reason", string(fe.Reason), "detail", fe.Detail)
-			out := *fe
-			out.Ref = s.Ref()
-			out.Detail = ""
-			return &out
+			return s.reworded(fe)
 		}
 		s.e.audit.Error("directory unlock failed", "sid", s.id, "ref", s.Ref(), "error", err.Error())
-		return s.refuse(ReasonUnavailable, "", "Your account could not be unlocked right now. Nothing was changed. Please try again in a few minutes.")
+		return s.refuse(ReasonUnavailable, "", s.t("flow.unlock.failed"))
 	}
 	s.step = StepDone
 	s.unlocked = true

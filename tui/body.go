@@ -51,26 +51,42 @@ func (b *body) field(t *theme, f *field, focused bool) {
 	b.lines = append(b.lines, indent+box)
 }
 
-// links appends the links of a form on one line.
-func (b *body) links(t *theme, fm *form) {
+// links appends the links of a form on one line, or one a line when they
+// do not fit on one (the longer words of some languages).
+func (b *body) links(e *env, fm *form) {
+	t := e.theme
 	var parts []string
-	x := 2
+	var xs []int
+	x := len(indent)
 	for i, l := range fm.links {
 		text := "[" + l + "]"
-		if fm.link() == i && t.plain {
+		switch {
+		case fm.link() == i && t.plain:
 			// Reverse video is the only sign of the focus otherwise.
-			b.cursor = &tea.Position{X: x, Y: len(b.lines)}
-			text += plainSelected
-			parts = append(parts, text)
-		} else if fm.link() == i {
-			b.cursor = &tea.Position{X: x, Y: len(b.lines)}
-			parts = append(parts, t.linkFocus.Render(text))
-		} else {
-			parts = append(parts, t.link.Render(text))
+			text = e.t("tui.plain.selected", "Text", text)
+		case fm.link() == i:
+			text = t.linkFocus.Render(text)
+		default:
+			text = t.link.Render(text)
 		}
+		parts = append(parts, text)
+		xs = append(xs, x)
 		x += lipgloss.Width(text) + 3
 	}
-	b.lines = append(b.lines, indent+strings.Join(parts, "   "))
+	at := fm.link()
+	if x-3 <= len(indent)+b.width {
+		if at >= 0 {
+			b.cursor = &tea.Position{X: xs[at], Y: len(b.lines)}
+		}
+		b.lines = append(b.lines, indent+strings.Join(parts, "   "))
+		return
+	}
+	if at >= 0 {
+		b.cursor = &tea.Position{X: len(indent), Y: len(b.lines) + at}
+	}
+	for _, p := range parts {
+		b.lines = append(b.lines, indent+p)
+	}
 }
 
 func (b *body) height() int { return len(b.lines) }

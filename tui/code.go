@@ -16,14 +16,12 @@ type code struct {
 	form *form
 }
 
-const linkResend = "Send a new code"
-
 func newCode(e *env, m flow.Method) *code {
-	s := &code{e: e, m: m, code: newField("Enter your verification code", limitCode, 16, false)}
+	s := &code{e: e, m: m, code: newField(e.t("tui.code.field"), limitCode, 16, false)}
 	if s.canResend() {
-		s.form = newForm([]*field{s.code}, linkResend, linkOther)
+		s.form = newForm([]*field{s.code}, e.t("tui.code.resend"), e.t("tui.number.other"))
 	} else {
-		s.form = newForm([]*field{s.code}, linkOther)
+		s.form = newForm([]*field{s.code}, e.t("tui.number.other"))
 	}
 	return s
 }
@@ -50,7 +48,7 @@ func (s *code) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return sess.SubmitCode(ctx, typed)
 		})
 	case actLink:
-		if s.form.links[s.form.link()] == linkResend {
+		if s.canResend() && s.form.link() == 0 {
 			return s, s.resend()
 		}
 		return s, back(s.e)
@@ -68,23 +66,24 @@ func (s *code) View(width, _ int) *body {
 	b.add(t.heading.Render(s.m.Label))
 	switch s.m.ID {
 	case flow.TextMobile:
-		b.add("We've sent you a text message containing a verification code to your phone.")
+		b.add(s.e.t("tui.code.sent_text"))
 	case flow.EmailAltern:
-		b.add("We've sent an email message containing a verification code to your inbox (" + s.m.Hint + ").")
+		b.add(s.e.t("tui.code.sent_email", "Hint", s.m.Hint))
 	default:
-		b.add("Enter the code displayed in your authenticator app.")
+		b.add(s.e.t("tui.code.totp"))
 	}
 	b.blank()
 	b.field(t, s.code, s.form.at == 0)
 	b.blank()
-	b.links(t, s.form)
+	b.links(s.e, s.form)
 	return b
 }
 
 func (s *code) Keys() []hint {
-	h := []hint{{"Enter", "verify", 1}, {"Tab", "links", 4}}
+	e := s.e
+	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.verify"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.links"), 4}}
 	if s.canResend() {
-		h = append(h, hint{"Ctrl+R", "new code", 2})
+		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_code"), 2})
 	}
 	return h
 }

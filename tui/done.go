@@ -4,10 +4,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// done says the password was reset and where to sign in.
+// done says the password was reset, or the account unlocked, and where to
+// sign in.
 type done struct {
 	e         *env
 	signInURL string
+	// unlocked: the reset ended by unlocking the account, its password
+	// kept (flow.State.Unlocked).
+	unlocked bool
 }
 
 // quitMsg asks the Wizard to end the program.
@@ -28,16 +32,20 @@ func (s *done) Update(msg tea.Msg) (screen, tea.Cmd) {
 func (s *done) View(width, _ int) *body {
 	t := s.e.theme
 	b := newBody(width)
-	b.add(t.heading.Render("Your password has been reset"))
+	title, withURL, without := "tui.done.title", "tui.done.signin_url", "tui.done.signin"
+	if s.unlocked {
+		title, withURL, without = "tui.done.unlocked_title", "tui.done.unlocked_signin_url", "tui.done.unlocked_signin"
+	}
+	b.add(t.heading.Render(s.e.t(title)))
 	b.blank()
 	if s.signInURL != "" {
-		b.add("To sign in with your new password, go to " + s.signInURL)
+		b.add(s.e.t(withURL, "URL", s.signInURL))
 	} else {
-		b.add("You can now sign in with your new password.")
+		b.add(s.e.t(without))
 	}
 	return b
 }
 
 func (s *done) Keys() []hint {
-	return []hint{{"Enter", "close", 1}}
+	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.close"), 1}}
 }

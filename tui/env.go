@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // env is what the screens share with the Wizard: the session, the context
@@ -23,6 +24,19 @@ type env struct {
 	busy bool
 	// captchaLen is the number of digits the CAPTCHA draws.
 	captchaLen int
+	// tr words every text in the session's language.
+	tr *i18n.Printer
+	// audioURL makes the link to the spoken CAPTCHA; nil without one.
+	audioURL func(token string) string
+}
+
+// t words message id in the session's language.
+func (e *env) t(id string, kv ...any) string { return e.tr.T(id, kv...) }
+
+// mark is the sign in front of a password rule, in the theme's glyphs or
+// words.
+func (e *env) mark(met bool) string {
+	return e.theme.mark(met, e.t("tui.mark.met"), e.t("tui.mark.unmet"))
 }
 
 // result is the outcome of a flow call, with a snapshot of the session taken
@@ -35,6 +49,8 @@ type result struct {
 	methods []flow.Method
 	crumbs  []string
 	inbox   []flow.Delivery
+	// unlockable is Session.Unlockable on the password step.
+	unlockable bool
 	// wait is the generation of the Wait call this result ends, or 0.
 	wait int
 }
@@ -53,8 +69,11 @@ func (e *env) call(op string, fn func(context.Context, *flow.Session) error) tea
 
 func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
 	r := result{sess: s, op: op, err: err, state: s.State(), crumbs: s.Breadcrumb()}
-	if r.state.Step == flow.StepChooseMethod {
+	switch r.state.Step {
+	case flow.StepChooseMethod:
 		r.methods = s.Methods()
+	case flow.StepSetPassword:
+		r.unlockable = s.Unlockable()
 	}
 	if demo != nil {
 		r.inbox = demo.Inbox(s.ID())
@@ -63,8 +82,8 @@ func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
 }
 
 // flowError returns err as a flow error; any other error becomes a calm
-// generic one carrying the session's support code.
-func flowError(err error, ref string) *flow.Error {
+// generic one carrying the session's support code, worded by tr.
+func flowError(err error, ref string, tr *i18n.Printer) *flow.Error {
 	if err == nil {
 		return nil
 	}
@@ -73,5 +92,5 @@ func flowError(err error, ref string) *flow.Error {
 		return fe
 	}
 	return &flow.Error{Reason: flow.ReasonUnavailable, Ref: ref,
-		Message: "Something went wrong. Please try again in a few minutes."}
+		Message: tr.T("tui.error.generic")}
 }

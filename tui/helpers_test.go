@@ -21,13 +21,16 @@ const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 // fakeDir is a directory of a few users that records password changes.
 type fakeDir struct {
-	mu    sync.Mutex
-	users map[string]flow.User
-	set   map[string]string
+	mu       sync.Mutex
+	users    map[string]flow.User
+	set      map[string]string
+	unlocked map[string]bool
 }
 
 func newFakeDir() *fakeDir {
-	return &fakeDir{set: map[string]string{}, users: map[string]flow.User{
+	return &fakeDir{set: map[string]string{}, unlocked: map[string]bool{}, users: map[string]flow.User{
+		// dave's account is locked: once verified he may unlock it.
+		"dave": {ID: "dave", Login: "dave", DisplayName: "Dave", Email: "dave@example.com", Locked: true},
 		"alice": {ID: "alice", Login: "alice", DisplayName: "Alice", Email: "alice@example.com",
 			Mobile: "+14155550180", Office: "+14155550123"},
 		// carol has an authenticator app, so she proves it and one more.
@@ -48,6 +51,14 @@ func (d *fakeDir) SetPassword(_ context.Context, u flow.User, pw string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.set[u.ID] = pw
+	return nil
+}
+
+// Unlock lifts dave's lockout (flow.Unlocker).
+func (d *fakeDir) Unlock(_ context.Context, u flow.User) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.unlocked[u.ID] = true
 	return nil
 }
 
@@ -97,6 +108,16 @@ func (o *outbox) AuthenticatorCode(login string, t time.Time) (string, bool) {
 	return c, err == nil
 }
 
+// totpNow is the code login's authenticator app shows now.
+func (o *outbox) totpNow(t *testing.T, login string) string {
+	t.Helper()
+	c, ok := o.AuthenticatorCode(login, time.Now())
+	if !ok {
+		t.Fatalf("no authenticator for %s", login)
+	}
+	return c
+}
+
 func (o *outbox) last() (flow.Delivery, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -106,7 +127,8 @@ func (o *outbox) last() (flow.Delivery, bool) {
 	return o.all[len(o.all)-1], true
 }
 
-var codeRE = regexp.MustCompile(`code is (\d+)`)
+// codeRE finds the code in a code text of any language.
+var codeRE = regexp.MustCompile(`\b(\d{6,10})\b`)
 
 // code returns the code of the latest text or email.
 func (o *outbox) code(t *testing.T) string {
@@ -127,6 +149,7 @@ type recorder struct {
 	mu     sync.Mutex
 	view   string
 	raw    string // the view as drawn, escape sequences and all
+	cut    string // what the frame had to cut (Wizard.cut)
 	cursor *tea.Cursor
 	sizes  int // window sizes received
 	msgs   int // messages received
@@ -154,7 +177,7 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p probe) View() tea.View {
 	v := p.w.View()
 	p.rec.mu.Lock()
-	p.rec.view, p.rec.raw, p.rec.cursor = ansi.Strip(v.Content), v.Content, v.Cursor
+	p.rec.view, p.rec.raw, p.rec.cursor, p.rec.cut = ansi.Strip(v.Content), v.Content, v.Cursor, p.w.cut
 	p.rec.mu.Unlock()
 	return v
 }

@@ -20,35 +20,46 @@ type identify struct {
 	// slow drawing of an older picture (before a reload, or in the glyphs
 	// of a terminal not yet known) never replaces a newer one.
 	drawn int
+	// audio is the link to the spoken form of the picture shown, one-time
+	// and made with it; "" without one.
+	audio string
 }
 
 // captchaMsg carries a freshly drawn CAPTCHA.
 type captchaMsg struct {
 	sess    *flow.Session
 	picture string
+	audio   string
 	drawing int
 }
 
 func newIdentify(e *env) (*identify, tea.Cmd) {
-	s := &identify{e: e, login: newField("Email or Username", limitLogin, 60, false)}
+	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false)}
 	fields := []*field{s.login}
 	if e.sess.CaptchaEnabled() {
-		s.answer = newField("Enter the characters in the picture", limitCaptcha, 16, false)
+		s.answer = newField(e.t("tui.identify.answer"), limitCaptcha, 16, false)
 		fields = append(fields, s.answer)
 	}
 	s.form = newForm(fields)
 	return s, s.draw()
 }
 
-// draw renders the session's current CAPTCHA in a command.
+// draw renders the session's current CAPTCHA in a command, with a new
+// one-time link to its spoken form when the audio CAPTCHA is served.
 func (s *identify) draw() tea.Cmd {
 	if s.answer == nil {
 		return nil
 	}
 	s.drawn++
-	sess, n, blocks, drawing := s.e.sess, s.e.captchaLen, s.e.theme.ascii, s.drawn
+	sess, n, blocks, drawing, audioURL := s.e.sess, s.e.captchaLen, s.e.theme.ascii, s.drawn, s.e.audioURL
 	return func() tea.Msg {
-		return captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n, blocks), drawing: drawing}
+		m := captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n, blocks), drawing: drawing}
+		if audioURL != nil {
+			if token := sess.CaptchaAudioToken(); token != "" {
+				m.audio = flow.Sanitize(audioURL(token), 512)
+			}
+		}
+		return m
 	}
 }
 
@@ -56,7 +67,7 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case captchaMsg:
 		if msg.sess == s.e.sess && msg.drawing == s.drawn {
-			s.picture = msg.picture
+			s.picture, s.audio = msg.picture, msg.audio
 		}
 		return s, nil
 	case themeMsg:
@@ -103,48 +114,74 @@ func (s *identify) refused(r result) tea.Cmd {
 
 func (s *identify) View(width, height int) *body {
 	t := s.e.theme
-	b := newBody(width)
-	b.add(t.heading.Render("Who are you?"))
-	need := 3
-	if s.answer != nil {
-		need += 3 + captchaRows(t.ascii)
+	// The parts that may go when the window is short, least needed first:
+	// the introduction, the gap above the picture, the heading (the title
+	// above still says where the person is), and last the sentence of
+	// plain mode before the picture.
+	intro, gap, heading, cue := true, !t.plain, true, t.plain
+	for {
+		b := s.layout(width, intro, gap, heading, cue)
+		switch {
+		case b.height() <= height:
+			return b
+		case intro:
+			intro = false
+		case gap:
+			gap = false
+		case heading:
+			heading = false
+		case cue:
+			cue = false
+		default:
+			return b
+		}
 	}
-	if height >= need+3 {
-		b.add("To recover your account, begin by entering your email or username" + s.andPicture() + ".")
+}
+
+// layout draws the screen with or without its optional parts.
+func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
+	t := s.e.theme
+	b := newBody(width)
+	if heading {
+		b.add(t.heading.Render(s.e.t("tui.identify.title")))
+	}
+	if intro {
+		if s.answer != nil {
+			b.add(s.e.t("tui.identify.intro_captcha"))
+		} else {
+			b.add(s.e.t("tui.identify.intro"))
+		}
 		b.blank()
 	}
 	b.field(t, s.login, s.form.at == 0)
 	if s.answer == nil {
 		return b
 	}
-	if t.plain {
-		b.add(captchaIntro(s.e.captchaLen)) // in the place of the blank line
-	} else {
+	if cue {
+		b.add(captchaIntro(s.e, s.e.captchaLen)) // in the place of the blank line
+	} else if gap {
 		b.blank()
 	}
 	if s.picture == "" {
-		b.add(t.hint.Render("Drawing the picture..."))
+		b.add(t.hint.Render(s.e.t("tui.identify.drawing")))
 		for i := 1; i < captchaRows(t.ascii); i++ {
 			b.blank()
 		}
 	} else {
 		b.raw(s.picture)
 	}
+	if s.audio != "" {
+		b.add(s.e.t("tui.identify.audio", "URL", s.audio))
+	}
 	b.field(t, s.answer, s.form.at == 1)
 	return b
 }
 
-func (s *identify) andPicture() string {
-	if s.answer == nil {
-		return ""
-	}
-	return " and the characters in the picture below"
-}
-
 func (s *identify) Keys() []hint {
-	h := []hint{{"Enter", "next", 1}, {"Tab", "field", 5}}
+	e := s.e
+	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 5}}
 	if s.answer != nil {
-		h = append(h, hint{"Ctrl+R", "new picture", 2})
+		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_picture"), 2})
 	}
 	return h
 }

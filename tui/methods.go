@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"fmt"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -43,12 +42,12 @@ func (s *methods) View(width, _ int) *body {
 	t := s.e.theme
 	b := newBody(width)
 	if s.e.st.MethodsRequired > 1 {
-		b.add(t.heading.Render(stepTitle(s.e.st.Verification)))
+		b.add(t.heading.Render(s.e.t("tui.methods.step", "N", s.e.st.Verification)))
 	}
-	b.add("Please choose the contact method we should use for verification:")
+	b.add(s.e.t("tui.methods.prompt"))
 	b.blank()
 	if len(s.list) == 0 {
-		b.add("There is no other way left to verify you in this session. Press Esc to start over.")
+		b.add(s.e.t("tui.methods.none"))
 		return b
 	}
 	for i, m := range s.list {
@@ -66,11 +65,14 @@ func (s *methods) View(width, _ int) *body {
 }
 
 func (s *methods) Keys() []hint {
-	arrows := "↑/↓"
-	if s.e.theme.ascii || s.e.theme.plain {
-		arrows = "Up/Down" // words for a screen reader, glyphs the console has
-	}
-	return []hint{{arrows, "choose", 2}, {"Enter", "continue", 1}}
+	return radioKeys(s.e)
 }
 
-func stepTitle(n int) string { return fmt.Sprintf("Verification step %d", n) }
+// radioKeys are the keys of a radio list.
+func radioKeys(e *env) []hint {
+	arrows := "↑/↓"
+	if e.theme.ascii || e.theme.plain {
+		arrows = e.t("tui.key.up_down") // words for a screen reader, glyphs the console has
+	}
+	return []hint{{arrows, e.t("tui.hint.choose"), 2}, {e.t("tui.key.enter"), e.t("tui.hint.continue"), 1}}
+}

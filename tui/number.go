@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"fmt"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -17,11 +16,9 @@ type number struct {
 	form  *form
 }
 
-const linkOther = "Choose another method"
-
 func newNumber(e *env, m flow.Method) *number {
-	s := &number{e: e, m: m, phone: newField("Enter your phone number", limitPhone, 24, false)}
-	s.form = newForm([]*field{s.phone}, linkOther)
+	s := &number{e: e, m: m, phone: newField(e.t("tui.number.field"), limitPhone, 24, false)}
+	s.form = newForm([]*field{s.phone}, e.t("tui.number.other"))
 	return s
 }
 
@@ -50,28 +47,29 @@ func back(e *env) tea.Cmd {
 func (s *number) View(width, _ int) *body {
 	t := s.e.theme
 	b := newBody(width)
-	kind, then := "mobile", "a text message with a verification code"
-	if s.m.ID == flow.CallOffice {
-		kind = "office"
-	}
-	if s.m.ID != flow.TextMobile {
-		then = "a phone call"
+	intro := "tui.number.intro_text"
+	switch s.m.ID {
+	case flow.CallMobile:
+		intro = "tui.number.intro_call_mobile"
+	case flow.CallOffice:
+		intro = "tui.number.intro_call_office"
 	}
 	b.add(t.heading.Render(s.m.Label))
-	b.add(fmt.Sprintf("In order to protect your account, we need you to enter your complete %s phone number (%s) below. You will then receive %s which can be used to reset your password.", kind, s.m.Hint, then))
+	b.add(s.e.t(intro, "Hint", s.m.Hint))
 	b.blank()
 	b.field(t, s.phone, s.form.at == 0)
 	b.blank()
-	b.links(t, s.form)
+	b.links(s.e, s.form)
 	return b
 }
 
 func (s *number) Keys() []hint {
-	verb := "send text"
+	e := s.e
+	verb := e.t("tui.hint.send_text")
 	if s.m.ID != flow.TextMobile {
-		verb = "call"
+		verb = e.t("tui.hint.call")
 	}
-	return []hint{{"Enter", verb, 1}, {"Tab", "other method", 2}}
+	return []hint{{e.t("tui.key.enter"), verb, 1}, {e.t("tui.key.tab"), e.t("tui.hint.other_method"), 2}}
 }
 
 func (s *number) clear() { s.form.clear() }

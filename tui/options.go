@@ -9,7 +9,10 @@ import (
 
 // Options are what a Wizard needs besides the engine.
 type Options struct {
-	// Origin is where the person is: local, SSH (with the remote address) or kiosk.
+	// Origin is where the person is: local, SSH (with the remote address) or
+	// kiosk. Its Lang is the language of every screen and of all the
+	// session sends (a tag or a locale, see package i18n), resolved by the
+	// caller from the configuration and the person's environment.
 	Origin flow.Origin
 	// Demo is the in-terminal phone of demo mode; nil outside it.
 	Demo DemoPhone
@@ -26,6 +29,10 @@ type Options struct {
 	// Plain draws every screen as plain lines a screen reader can follow:
 	// no colour or styling, no box drawing, no animation, words for marks.
 	Plain bool
+	// CaptchaAudioURL returns the address where the CAPTCHA with this
+	// one-time token is spoken (see flow.Session.CaptchaAudioToken); the
+	// first screen shows it under the picture. nil when nothing serves it.
+	CaptchaAudioURL func(token string) string
 }
 
 // DemoPhone is the phone drawn beside the wizard in demo mode, where texts

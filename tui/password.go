@@ -27,8 +27,8 @@ type rulesMsg struct {
 func newPassword(e *env) (*password, tea.Cmd) {
 	s := &password{
 		e:       e,
-		pw:      newField("Enter new password", limitPassword, 40, true),
-		confirm: newField("Confirm new password", limitPassword, 40, true),
+		pw:      newField(e.t("tui.password.new"), limitPassword, 40, true),
+		confirm: newField(e.t("tui.password.confirm"), limitPassword, 40, true),
 	}
 	s.form = newForm([]*field{s.pw, s.confirm})
 	return s, s.check()
@@ -80,21 +80,40 @@ func (s *password) Update(msg tea.Msg) (screen, tea.Cmd) {
 	return s, nil
 }
 
-func (s *password) View(width, _ int) *body {
+func (s *password) View(width, height int) *body {
+	// When the rules run long (a long language, plain mode's words, a
+	// reason on the strength rule) the gap and then the line that
+	// introduces them go, so every rule stays on the screen.
+	b := s.layout(width, true, true)
+	if b.height() > height {
+		b = s.layout(width, false, true)
+	}
+	if b.height() > height {
+		b = s.layout(width, false, false)
+	}
+	return b
+}
+
+func (s *password) layout(width int, gap, intro bool) *body {
 	t := s.e.theme
 	b := newBody(width)
 	b.field(t, s.pw, s.form.at == 0)
 	b.field(t, s.confirm, s.form.at == 1)
-	b.blank()
-	b.add("Your new password needs:")
+	if gap {
+		b.blank()
+	}
+	if intro {
+		b.add(s.e.t("tui.password.needs"))
+	}
 	for _, r := range s.rules {
-		b.add(t.mark(r.Met) + " " + r.Text)
+		b.add(s.e.mark(r.Met) + " " + r.Text)
 	}
 	return b
 }
 
 func (s *password) Keys() []hint {
-	return []hint{{"Enter", "next", 1}, {"Tab", "field", 4}}
+	e := s.e
+	return []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 4}}
 }
 
 func (s *password) clear() { s.form.clear() }

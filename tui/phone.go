@@ -42,7 +42,7 @@ func newPhone(e *env, demo DemoPhone) *phone {
 // pad returns the call keypad, making it on first use.
 func (p *phone) pad() *field {
 	if p.keypad == nil {
-		p.keypad = newField("Keypad", 8, 8, false)
+		p.keypad = newField(p.e.t("tui.phone.keypad"), 8, 8, false)
 	}
 	return p.keypad
 }
@@ -122,7 +122,7 @@ func (p *phone) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case answeredMsg:
 		if msg.err != nil {
-			p.status = "The phone could not send the answer."
+			p.status = p.e.t("tui.phone.answer_failed")
 		}
 		return nil, true
 	}
@@ -154,7 +154,7 @@ func (p *phone) Update(msg tea.Msg) (tea.Cmd, bool) {
 // answer keys the digits or taps the number, in a command.
 func (p *phone) answer(token, answer string) tea.Cmd {
 	p.answered[token] = true
-	p.status = "You answered."
+	p.status = p.e.t("tui.phone.answered")
 	if p.keypad != nil {
 		p.keypad.clear()
 	}
@@ -165,7 +165,7 @@ func (p *phone) answer(token, answer string) tea.Cmd {
 // lines draws the phone's content to width cells and at most height lines;
 // the descriptive text goes first when room is short.
 func (p *phone) lines(width, height int) ([]string, *tea.Position) {
-	t := p.e.theme
+	t, e := p.e.theme, p.e
 	wrap := func(s string) []string {
 		return strings.Split(lipgloss.NewStyle().Width(width).Render(s), "\n")
 	}
@@ -175,39 +175,40 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 	ring, ringing := p.ringing()
 	switch {
 	case p.showsTOTP() && p.totp != "":
-		head = []string{"Authenticator app, code for " + p.e.st.Login + ":"}
-		action = []string{t.heading.Render(p.totp[:3]+" "+p.totp[3:]) + t.hint.Render("  (a new code every 30 seconds)")}
+		head = wrap(e.t("tui.phone.totp_for", "Login", p.e.st.Login))
+		action = []string{t.heading.Render(p.totp[:3]+" "+p.totp[3:]) + t.hint.Render("  "+e.t("tui.phone.totp_every"))}
 	case p.showsTOTP():
-		head = []string{"The authenticator app has no account for this login."}
+		head = wrap(e.t("tui.phone.totp_none"))
 	case ringing && ring.Method == flow.PushApp:
-		head = []string{"Authenticator app: sign-in request"}
+		head = wrap(e.t("tui.phone.push_title"))
 		text = wrap(flow.Sanitize(ring.Text, 1000))
 		var c []string
 		for i, n := range ring.Choices {
 			c = append(c, fmt.Sprintf("%s %s", t.key.Render(fmt.Sprintf("[%d]", i+1)), t.heading.Render(n)))
 		}
-		action = []string{"Tap a number: " + strings.Join(c, "   ") + t.hint.Render("  (keys 1-3)")}
+		action = []string{e.t("tui.phone.tap") + " " + strings.Join(c, "   ") + t.hint.Render("  "+e.t("tui.phone.keys"))}
 	case ringing:
-		head = []string{"Incoming call to " + flow.Sanitize(ring.To, 64)}
+		head = wrap(e.t("tui.phone.incoming", "To", flow.Sanitize(ring.To, 64)))
 		text = wrap(flow.Sanitize(ring.Text, 1000))
 		box, col := p.pad().render()
-		action = []string{"Keypad " + box + t.hint.Render("  Enter to send")}
+		label := e.t("tui.phone.keypad") + " "
+		action = []string{label + box + t.hint.Render("  "+e.t("tui.phone.enter_send"))}
 		if p.active() {
-			cursor = &tea.Position{X: len("Keypad ") + col}
+			cursor = &tea.Position{X: lipgloss.Width(label) + col}
 		}
 	case has && d.Kind == flow.KindNotice:
-		head = []string{deliveryTitle(d)}
+		head = wrap(deliveryTitle(e, d))
 		text = wrap(flow.Sanitize(d.Text, 1000))
 	case has && d.Token != "":
-		head = []string{callEnded(d, p.status)}
+		head = wrap(callEnded(e, d, p.status))
 	case has && p.e.st.Step == flow.StepEnterCode && p.e.st.Method.ID == d.Method:
-		head = []string{deliveryTitle(d)}
+		head = wrap(deliveryTitle(e, d))
 		text = wrap(flow.Sanitize(d.Text, 1000))
 	case has:
 		// The code is shown only while it is asked for.
-		head = []string{"No new messages."}
+		head = wrap(e.t("tui.phone.no_new"))
 	default:
-		head = []string{"No messages yet."}
+		head = wrap(e.t("tui.phone.none_yet"))
 	}
 	room := max(height-len(head)-len(action), 0)
 	out := append(append(head, text[:min(room, len(text))]...), action...)
@@ -220,10 +221,10 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 	return out, cursor
 }
 
-func callEnded(d flow.Delivery, status string) string {
-	what := "The call has ended."
+func callEnded(e *env, d flow.Delivery, status string) string {
+	what := e.t("tui.phone.call_ended")
 	if d.Method == flow.PushApp {
-		what = "The notification has closed."
+		what = e.t("tui.phone.push_closed")
 	}
 	if status != "" {
 		return what + " " + status
@@ -231,9 +232,9 @@ func callEnded(d flow.Delivery, status string) string {
 	return what
 }
 
-func deliveryTitle(d flow.Delivery) string {
+func deliveryTitle(e *env, d flow.Delivery) string {
 	if d.Method == flow.EmailAltern {
-		return "Email to " + flow.Sanitize(d.To, 128) + ":"
+		return e.t("tui.phone.email_to", "To", flow.Sanitize(d.To, 128))
 	}
-	return "Text message to " + flow.Sanitize(d.To, 64) + ":"
+	return e.t("tui.phone.text_to", "To", flow.Sanitize(d.To, 64))
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -25,30 +24,20 @@ func buildPlainTheme(dark, ascii bool) *theme {
 	}
 }
 
-// Words of plain mode, in the places where the normal theme draws.
-const (
-	plainNow      = " (current)"
-	plainSelected = " (selected)"
-	plainError    = "Error: "
-	plainNote     = "Note: "
-	plainWaiting  = "Waiting for your answer."
-	plainNumber   = "Number: "
-)
-
 // announce words a notice for plain mode: what kind of message it is comes
 // first, since colour cannot say it.
-func announce(text string, err bool) string {
+func announce(e *env, text string, err bool) string {
 	if err {
-		return plainError + text
+		return e.t("tui.plain.error", "Text", text)
 	}
-	return plainNote + text
+	return e.t("tui.plain.note", "Text", text)
 }
 
 // plainKeys lists footer keys as "Enter: next, Esc: start over".
-func plainKeys(parts []hint) string {
+func plainKeys(e *env, parts []hint) string {
 	out := make([]string, len(parts))
 	for i, h := range parts {
-		out[i] = h.key + ": " + h.what
+		out[i] = e.t("tui.plain.key", "Key", h.key, "What", h.what)
 	}
 	return strings.Join(out, ", ")
 }
@@ -56,10 +45,9 @@ func plainKeys(parts []hint) string {
 // captchaIntro is the sentence before the CAPTCHA in plain mode: a screen
 // reader cannot read the picture, but it can say that one is there and how
 // to get another.
-func captchaIntro(n int) string {
-	what := "characters"
+func captchaIntro(e *env, n int) string {
 	if n > 0 {
-		what = strconv.Itoa(n) + " characters"
+		return e.tr.N("tui.plain.captcha_n", n)
 	}
-	return "Type the " + what + " of the picture below. Ctrl+R draws a new picture."
+	return e.t("tui.plain.captcha")
 }

@@ -25,12 +25,14 @@ func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
 func (s *refused) View(width, _ int) *body {
 	t := s.e.theme
 	b := newBody(width)
-	b.add(t.heading.Render("We can't start a reset right now"))
+	b.add(t.heading.Render(s.e.t("tui.refused.title")))
 	b.blank()
 	b.add(s.msg)
 	b.blank()
-	b.add("Press Enter to try again.")
+	b.add(s.e.t("tui.refused.retry"))
 	return b
 }
 
-func (s *refused) Keys() []hint { return []hint{{"Enter", "try again", 1}} }
+func (s *refused) Keys() []hint {
+	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.try_again"), 1}}
+}

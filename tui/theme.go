@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"strings"
 	"sync"
 
 	"charm.land/lipgloss/v2"
@@ -96,13 +97,16 @@ func buildTheme(dark, ascii, mono bool) *theme {
 }
 
 // mark is the sign in front of a password rule: a tick and a cross where
-// the font has them, words on the Linux console and in plain mode.
-func (t *theme) mark(met bool) string {
+// the font has them, the words metWord and unmetWord (padded to one width,
+// so the rules line up) on the Linux console and in plain mode.
+func (t *theme) mark(met bool, metWord, unmetWord string) string {
+	w := max(lipgloss.Width(metWord), lipgloss.Width(unmetWord))
+	pad := func(s string) string { return s + strings.Repeat(" ", w-lipgloss.Width(s)) }
 	switch {
 	case (t.ascii || t.plain) && met:
-		return t.met.Render("[met]    ")
+		return t.met.Render(pad(metWord))
 	case t.ascii || t.plain:
-		return t.unmet.Render("[not met]")
+		return t.unmet.Render(pad(unmetWord))
 	case met:
 		return t.met.Render("✓")
 	default:

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -17,9 +18,6 @@ const (
 	columnWidth = 80
 	sideBySide  = 110
 	phoneWidth  = 40
-	title       = "Get back into your account"
-	demoBanner  = "Demo mode: no real messages are sent"
-	enlarge     = "Please enlarge the window to at least 80x24."
 )
 
 // hint is one key of the footer; lower prio numbers stay when room is short.
@@ -33,7 +31,7 @@ type hint struct {
 func (w *Wizard) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
-	v.WindowTitle = title
+	v.WindowTitle = w.e.t("tui.title")
 	if w.tooSmall() {
 		v.Content = w.smallView()
 		return v
@@ -42,14 +40,15 @@ func (w *Wizard) View() tea.View {
 	// interleave the two in every line a screen reader reads.
 	side := w.phone != nil && w.width >= sideBySide && !w.e.theme.plain
 	below := w.phone != nil && !side
+	w.cut = ""
 	header, footer := w.header(), w.footer()
 	room := w.height - len(header) - len(footer)
-	bodyRoom := room
-	if below {
-		bodyRoom -= 2 // the phone's title and one line at least
-	}
-	b := w.screen.View(columnWidth, bodyRoom)
+	// The screen comes first; the phone below gets the lines it leaves.
+	b := w.screen.View(columnWidth, room)
 	bl := b.lines[:min(len(b.lines), room)]
+	if len(b.lines) > room && w.cut == "" {
+		w.cut = fmt.Sprintf("%d lines of the screen past the bottom", len(b.lines)-room)
+	}
 	var cursor *tea.Position
 	if b.cursor != nil && b.cursor.Y < len(bl) {
 		cursor = &tea.Position{X: b.cursor.X, Y: b.cursor.Y + len(header)}
@@ -68,6 +67,9 @@ func (w *Wizard) View() tea.View {
 	}
 	lines = append(append(lines, pl...), footer...)
 	for i, l := range lines {
+		if ansi.StringWidth(l) > columnWidth && w.cut == "" {
+			w.cut = fmt.Sprintf("line %d is %d columns: %q", i, ansi.StringWidth(l), ansi.Strip(l))
+		}
 		lines[i] = ansi.Truncate(l, columnWidth, "")
 	}
 	content := strings.Join(lines, "\n")
@@ -92,7 +94,7 @@ func (w *Wizard) View() tea.View {
 
 // smallView asks for a bigger window, fitted to whatever is there.
 func (w *Wizard) smallView() string {
-	s := lipgloss.NewStyle().Width(max(w.width, 1)).Render(enlarge)
+	s := lipgloss.NewStyle().Width(max(w.width, 1)).Render(w.e.t("tui.enlarge"))
 	lines := strings.Split(s, "\n")
 	if len(lines) > w.height {
 		lines = lines[:max(w.height, 1)]
@@ -106,20 +108,26 @@ func (w *Wizard) smallView() string {
 // header is the title (and the demo banner), the breadcrumb and a rule.
 func (w *Wizard) header() []string {
 	t := w.e.theme
+	title, banner := w.e.t("tui.title"), w.e.t("tui.demo_banner")
 	top := t.title.Render(title)
 	if w.phone != nil {
-		gap := columnWidth - 2 - lipgloss.Width(title) - lipgloss.Width(demoBanner)
-		top += strings.Repeat(" ", gap) + t.info.Render(demoBanner)
+		gap := max(columnWidth-2-lipgloss.Width(title)-lipgloss.Width(banner), 1)
+		top += strings.Repeat(" ", gap) + t.info.Render(banner)
+	}
+	out := []string{" " + top}
+	for _, l := range w.breadcrumb() {
+		out = append(out, " "+l)
 	}
 	if t.plain {
-		return []string{" " + top, " " + w.breadcrumb(), ""}
+		return append(out, "")
 	}
-	return []string{" " + top, " " + w.breadcrumb(), t.rule.Render(strings.Repeat(ruleChar, columnWidth))}
+	return append(out, t.rule.Render(strings.Repeat(ruleChar, columnWidth)))
 }
 
 // breadcrumb shows the trail on the verification and password screens, the
-// current step in bold and underlined.
-func (w *Wizard) breadcrumb() string {
+// current step in bold and underlined, wrapped between steps when it is
+// too long for one line. It is one empty line on the other screens.
+func (w *Wizard) breadcrumb() []string {
 	t := w.e.theme
 	var now int
 	switch w.step {
@@ -128,19 +136,45 @@ func (w *Wizard) breadcrumb() string {
 	case flow.StepSetPassword:
 		now = len(w.e.crumbs) - 1
 	default:
-		return ""
+		return []string{""}
 	}
 	parts := make([]string, len(w.e.crumbs))
 	for i, c := range w.e.crumbs {
 		if i == now && t.plain {
-			parts[i] = c + plainNow
+			parts[i] = w.e.t("tui.plain.current", "Text", c)
 		} else if i == now {
 			parts[i] = t.crumbNow.Render(c)
 		} else {
 			parts[i] = t.crumb.Render(c)
 		}
 	}
-	return strings.Join(parts, t.crumb.Render(" > "))
+	sep := t.crumb.Render(" > ")
+	lines := []string{""}
+	for i, p := range parts {
+		last := &lines[len(lines)-1]
+		switch {
+		case i == 0:
+			*last = p
+		case lipgloss.Width(*last+sep+p) > columnWidth-1:
+			*last += t.crumb.Render(" >")
+			lines = append(lines, p)
+		default:
+			*last += sep + p
+		}
+	}
+	return lines
+}
+
+// maxNoticeLines is the room of the notice above the footer's rule.
+const maxNoticeLines = 2
+
+// noticeLines is how many lines n takes once wrapped, as footer draws it.
+func (w *Wizard) noticeLines(n *notice) int {
+	text := n.text
+	if w.e.theme.plain {
+		text = announce(w.e, text, n.err)
+	}
+	return len(strings.Split(lipgloss.NewStyle().Width(columnWidth-2).Render(text), "\n"))
 }
 
 // footer is the notice, a rule carrying the support code, and the keys.
@@ -149,9 +183,9 @@ func (w *Wizard) footer() []string {
 	var n string
 	switch {
 	case w.notice != nil && t.plain:
-		n = announce(w.notice.text, w.notice.err)
+		n = announce(w.e, w.notice.text, w.notice.err)
 	case w.e.busy && t.plain:
-		n = announce("One moment...", false)
+		n = announce(w.e, w.e.t("tui.busy"), false)
 	case w.notice != nil:
 		n = w.notice.text
 		if w.notice.err {
@@ -161,16 +195,17 @@ func (w *Wizard) footer() []string {
 		}
 	case w.e.busy:
 		// A step can take a second (the same time for every login): say so.
-		n = t.info.Render("One moment...")
+		n = t.info.Render(w.e.t("tui.busy"))
 	}
 	note := strings.Split(lipgloss.NewStyle().Width(columnWidth-2).Render(n), "\n")
 	for i := range note {
 		note[i] = " " + note[i]
 	}
-	if len(note) > 2 {
-		note = note[:2]
+	if len(note) > maxNoticeLines {
+		w.cut = fmt.Sprintf("a notice of %d lines", len(note))
+		note = note[:maxNoticeLines]
 	}
-	ref := " Support code: " + w.e.st.Ref + " "
+	ref := " " + w.e.t("tui.support_code", "Ref", w.e.st.Ref) + " "
 	if t.plain {
 		for i := range note {
 			note[i] = strings.TrimRight(note[i], " ")
@@ -185,27 +220,34 @@ func (w *Wizard) footer() []string {
 func (w *Wizard) keys() string {
 	t := w.e.theme
 	hs := append([]hint{}, w.screen.Keys()...)
-	hs = append(hs, hint{"Esc", "start over", 2})
+	e := w.e
+	hs = append(hs, hint{e.t("tui.key.esc"), e.t("tui.hint.start_over"), 2})
 	switch {
 	case w.opts.Origin.Channel == flow.Kiosk:
 	case w.opts.Remote:
-		hs = append(hs, hint{"Ctrl+C", "hang up", 3})
+		hs = append(hs, hint{e.t("tui.key.ctrl_c"), e.t("tui.hint.hang_up"), 3})
 	default:
-		hs = append(hs, hint{"Ctrl+C", "quit", 3})
+		hs = append(hs, hint{e.t("tui.key.ctrl_c"), e.t("tui.hint.quit"), 3})
 	}
 	if w.phone != nil {
-		hs = append(hs, hint{"F2", "phone", 1})
+		hs = append(hs, hint{"F2", e.t("tui.hint.phone"), 1})
 	}
 	order := make([]int, len(hs))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return hs[order[a]].prio < hs[order[b]].prio })
+	// A key is "Enter next" between " · ", or "Enter: next" between ", "
+	// in plain mode.
+	shown, sep := func(h hint) string { return h.key + " " + h.what }, 3
+	if t.plain {
+		shown, sep = func(h hint) string { return w.e.t("tui.plain.key", "Key", h.key, "What", h.what) }, 2
+	}
 	keep := map[int]bool{}
 	width := 0
 	for _, i := range order {
-		wd := lipgloss.Width(hs[i].key+" "+hs[i].what) + 3
-		if width+wd > columnWidth-2+3 {
+		wd := lipgloss.Width(shown(hs[i])) + sep
+		if width+wd > columnWidth-2+sep {
 			continue
 		}
 		width += wd
@@ -220,7 +262,7 @@ func (w *Wizard) keys() string {
 		}
 	}
 	if t.plain {
-		return plainKeys(kept)
+		return plainKeys(w.e, kept)
 	}
 	return strings.Join(parts, t.hint.Render(" · "))
 }
@@ -238,13 +280,13 @@ func (w *Wizard) phoneBelow(height int) ([]string, *tea.Position) {
 		return nil, nil
 	}
 	t := w.e.theme
-	name := " Demo phone (F2) "
+	name := " " + w.e.t("tui.phone.name_f2") + " "
 	if w.phone.active() {
-		name = " Demo phone (F2 back to the form) "
+		name = " " + w.e.t("tui.phone.name_back") + " "
 	}
 	head := t.rule.Render(ruleChar+ruleChar) + t.heading.Render(name) + t.rule.Render(strings.Repeat(ruleChar, columnWidth-2-lipgloss.Width(name)))
 	if t.plain {
-		head = strings.TrimSpace(name) + ":"
+		head = w.e.t("tui.phone.heading", "Name", strings.TrimSpace(name))
 	}
 	content, cur := w.phone.lines(columnWidth-4, height-1)
 	out := []string{head}
@@ -261,11 +303,9 @@ func (w *Wizard) phoneBelow(height int) ([]string, *tea.Position) {
 func (w *Wizard) phoneBeside(height int) (string, *tea.Position) {
 	t := w.e.theme
 	width := min(phoneWidth, w.width-columnWidth-2)
-	name := "Demo phone"
+	name := w.e.t("tui.phone.name_f2")
 	if w.phone.active() {
-		name += " (F2 back to the form)"
-	} else {
-		name += " (F2)"
+		name = w.e.t("tui.phone.name_back")
 	}
 	content, cur := w.phone.lines(width-4, height-4)
 	inner := append([]string{t.heading.Render(name), ""}, content...)

@@ -52,24 +52,24 @@ func (s *waiting) View(width, _ int) *body {
 	b := newBody(width)
 	b.add(t.heading.Render(s.m.Label))
 	if s.m.ID == flow.PushApp {
-		b.add("We've sent a notification to your authenticator app. Tap the number shown below.")
+		b.add(s.e.t("tui.waiting.push"))
 	} else {
-		b.add("We're calling your phone. Please answer it to continue.")
-		b.add("When the call asks for it, key in this number on the phone's keypad:")
+		b.add(s.e.t("tui.waiting.call"))
+		b.add(s.e.t("tui.waiting.keypad"))
 	}
 	b.blank()
 	if t.plain {
-		b.add(plainNumber + s.show)
+		b.add(s.e.t("tui.plain.number", "Number", s.show))
 		b.blank()
-		b.add(plainWaiting)
+		b.add(s.e.t("tui.plain.waiting"))
 		return b
 	}
 	b.raw(lipgloss.NewStyle().MarginLeft(2).Render(t.big.Render(s.show)))
 	b.blank()
-	b.add(s.spin.View() + " Waiting for your answer...")
+	b.add(s.spin.View() + " " + s.e.t("tui.waiting.spinner"))
 	return b
 }
 
 func (s *waiting) Keys() []hint {
-	return []hint{{"b", "other method", 1}}
+	return []hint{{"b", s.e.t("tui.hint.other_method"), 1}}
 }

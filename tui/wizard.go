@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Wizard is the reset as a Bubble Tea model: it holds one flow session and
@@ -38,6 +39,11 @@ type Wizard struct {
 	idleArmed bool
 
 	kiosk kioskState // see kiosk.go
+
+	// cut says what the last frame had to cut to fit (a line too wide,
+	// lines past the bottom), "" when nothing: every text should wrap, in
+	// every language. The tests read it.
+	cut string
 
 	term     string
 	noColor  bool
@@ -82,7 +88,8 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	opts.SignInURL = flow.Sanitize(opts.SignInURL, 512)
 	ctx, stop := context.WithCancel(context.Background())
 	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
-	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength}
+	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
+		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL}
 	if opts.Demo != nil {
 		w.phone = &phone{e: w.e, demo: opts.Demo} // begin resets it
 	}
@@ -146,6 +153,15 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return w, w.quit()
 	case retryMsg:
 		return w, w.restart(nil)
+	case newPasswordMsg:
+		if w.step != flow.StepSetPassword {
+			return w, nil
+		}
+		w.leave()
+		w.notice = nil
+		var cmd tea.Cmd
+		w.screen, cmd = newPassword(w.e)
+		return w, cmd
 	case result:
 		return w, w.handle(msg)
 	case tea.KeyPressMsg:
@@ -221,7 +237,7 @@ func (w *Wizard) begin() tea.Cmd {
 		w.phone.reset()
 	}
 	if err != nil {
-		fe := flowError(err, "")
+		fe := flowError(err, "", w.e.tr)
 		w.e.st = flow.State{Ref: fe.Ref}
 		w.screen = &refused{e: w.e, msg: fe.Message}
 		return nil
@@ -272,11 +288,11 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	if w.phone != nil {
 		cmds = append(cmds, w.phone.sync(r.inbox))
 	}
-	fe := flowError(r.err, r.state.Ref)
+	fe := flowError(r.err, r.state.Ref, w.e.tr)
 	if fe != nil && fe.Final || r.state.Step == flow.StepClosed {
-		n := &notice{text: "This reset has ended. Please start again.", err: true}
+		n := &notice{text: w.e.t("tui.ended"), err: true}
 		if fe != nil {
-			n.text = fe.Message + " (support code " + fe.Ref + ")"
+			n.text = w.e.t("tui.with_ref", "Message", fe.Message, "Ref", fe.Ref)
 		}
 		return tea.Batch(append(cmds, w.restart(n))...)
 	}
@@ -301,13 +317,22 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		for _, rule := range fe.Rules {
 			names = append(names, rule.Text)
 		}
-		return &notice{text: fe.Message + " Not met: " + strings.Join(names, "; ") + ".", err: true}
+		// As many of the rules as the notice holds, then how many more:
+		// they are all marked on the screen above.
+		n := &notice{text: w.e.t("tui.not_met", "Message", fe.Message, "Rules", strings.Join(names, "; ")), err: true}
+		for k := len(names) - 1; k > 0 && w.noticeLines(n) > maxNoticeLines; k-- {
+			n.text = w.e.tr.N("tui.not_met_more", len(names)-k, "Message", fe.Message, "Rules", strings.Join(names[:k], "; "))
+		}
+		if w.noticeLines(n) > maxNoticeLines {
+			n.text = fe.Message
+		}
+		return n
 	case fe != nil:
 		return &notice{text: fe.Message, err: true}
 	case r.op == "resend":
-		return &notice{text: "We've sent you a new code."}
+		return &notice{text: w.e.t("tui.resent")}
 	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && w.step != flow.StepChooseMethod:
-		return &notice{text: "Verification step 1 is done. Choose a second method."}
+		return &notice{text: w.e.t("tui.step_one_done")}
 	}
 	return nil
 }
@@ -328,9 +353,13 @@ func (w *Wizard) enter(r result) tea.Cmd {
 		w.screen, cmd = newWaiting(w.e, r.state)
 		cmd = tea.Batch(cmd, w.wait())
 	case flow.StepSetPassword:
-		w.screen, cmd = newPassword(w.e)
+		if r.unlockable {
+			w.screen = newUnlock(w.e)
+		} else {
+			w.screen, cmd = newPassword(w.e)
+		}
 	case flow.StepDone:
-		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL}
+		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked}
 	default:
 		w.screen, cmd = newIdentify(w.e)
 	}

@@ -23,6 +23,9 @@ type Config struct {
 	// session, on that session's goroutine. A model with a Close() method
 	// has it called once its program has ended, however it ended.
 	NewModel func(SessionInfo) tea.Model
+	// Lang is the language when the client sends no LC_ALL, LC_MESSAGES
+	// or LANG naming one offered (see package i18n); empty: English.
+	Lang string
 
 	// MaxSessions caps concurrent connections, handshakes included
 	// (default 200). Connections beyond it are closed at once.
@@ -97,6 +100,11 @@ type SessionInfo struct {
 	// Context ends when the connection does. It carries none of the
 	// connection's values (no user name, no key).
 	Context context.Context
+	// Language is the language of the session, a base tag ("en", "de",
+	// "fr"): the client's messages locale when it names a language
+	// offered, else Config.Lang, else English. The server's own words
+	// (a missing terminal, a time limit, a restart) are in it too.
+	Language string
 }
 
 // MessagesLocale is the locale that governs messages, by the POSIX order:

@@ -35,7 +35,7 @@ func (s *Server) scope(next ssh.Handler) ssh.Handler {
 		}
 		cs.markStarted()
 		if !s.enter() {
-			fmt.Fprint(sess.Stderr(), restartingText)
+			fmt.Fprint(sess.Stderr(), "\n"+s.printer(sess).T("sshserver.restarting")+"\n")
 			_ = sess.Exit(1)
 			return
 		}
@@ -70,7 +70,7 @@ func (s *Server) recoverPanics(next ssh.Handler) ssh.Handler {
 				cs.log.Error("session_panic", "where", "handler",
 					"panic", flow.Sanitize(fmt.Sprint(r), 200), "stack", string(debug.Stack()))
 				cs.setExit(1, "panic")
-				fmt.Fprintf(sess.Stderr(), "\nsspr stopped after an internal error (ref %s). Please connect again.\n", cs.id[:8])
+				fmt.Fprint(sess.Stderr(), "\n"+s.printer(sess).T("sshserver.internal_error", "Ref", cs.id[:8])+"\n")
 			}
 		}()
 		next(sess)
@@ -91,7 +91,7 @@ func (s *Server) requireTerminal(next ssh.Handler) ssh.Handler {
 		if _, _, ok := sess.Pty(); !ok {
 			cs.deny("denied_no_pty")
 			cs.setExit(1, "no_pty")
-			fmt.Fprint(sess.Stderr(), "sspr needs a terminal: connect with ssh -t\n")
+			fmt.Fprint(sess.Stderr(), s.printer(sess).T("sshserver.need_terminal")+"\n")
 			return
 		}
 		next(sess)

@@ -5,14 +5,22 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // RestartNotice is what every session is shown when the server begins to
 // shut down.
 const RestartNotice = "The service is restarting. If you were setting your password, it will finish; otherwise please connect again in a minute."
 
-// restartingText is written after a program quit for a shutdown.
-const restartingText = "\nsspr is restarting. Please connect again in a moment.\n"
+// localNotice words a notice for the session's language: the server's
+// own notices are in the catalogues, any other text is shown as given.
+func localNotice(text string, tr *i18n.Printer) string {
+	if text == RestartNotice {
+		return tr.T("sshserver.restart_notice")
+	}
+	return text
+}
 
 // noticeMsg asks a session's guard to show text over the screen.
 type noticeMsg struct{ text string }

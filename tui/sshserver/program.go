@@ -14,6 +14,7 @@ import (
 	"charm.land/ssh"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Why a program was asked to stop from outside.
@@ -79,15 +80,17 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		Env: append([]string(nil), env...), Context: ctx,
 	}
 	info.Lang, info.LCAll, info.LCMessages = clientLocale(sess.Environ())
+	info.Language = s.language(info)
+	tr := i18n.For(info.Language)
 	model := s.cfg.NewModel(info)
 	if model == nil {
 		cs.log.Error("session_failed", "why", "no model")
 		cs.setExit(1, "no_model")
-		fmt.Fprint(sess, "\nsspr cannot start right now. Please try again later.\n")
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.cannot_start")+"\n")
 		return
 	}
 
-	g := &guard{model: model, cs: cs, width: w}
+	g := &guard{model: model, cs: cs, width: w, tr: tr}
 	p := tea.NewProgram(g,
 		tea.WithInput(sess),
 		tea.WithOutput(sess),
@@ -109,7 +112,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	if !s.register(run) {
 		g.close()
 		cs.setExit(1, stopShutdown)
-		fmt.Fprint(sess, restartingText)
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.restarting")+"\n")
 		return
 	}
 	defer s.unregister(run)
@@ -140,11 +143,11 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	}
 	switch {
 	case g.failed:
-		fmt.Fprintf(sess, "\nsspr stopped after an internal error (ref %s). Please connect again.\n", cs.id[:8])
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.internal_error", "Ref", cs.id[:8])+"\n")
 	case reason == stopMaxTime:
-		fmt.Fprint(sess, "\nThis session reached its time limit. Please connect again.\n")
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.time_limit")+"\n")
 	case reason == stopShutdown:
-		fmt.Fprint(sess, restartingText)
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.restarting")+"\n")
 	}
 	// Let the bytes that restore the client's terminal leave before the
 	// session closes.
@@ -238,6 +241,7 @@ type guard struct {
 	model tea.Model
 	cs    *connState
 	quit  func()
+	tr    *i18n.Printer // the session's language
 	// Set and read on the program's goroutine only:
 	failed bool
 	width  int    // of the window, for the notice
@@ -263,7 +267,7 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		return m, tea.Quit
 	case noticeMsg:
 		if g.notice == "" {
-			g.notice = msg.text
+			g.notice = localNotice(msg.text, g.tr)
 		}
 		return m, nil
 	case tea.WindowSizeMsg:

@@ -1,0 +1,395 @@
+package tui
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
+)
+
+// flatText is s with every run of white space (no-break spaces included)
+// one space, so a sentence is found however the screen wrapped it.
+func flatText(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u00a0", " ")), " ")
+}
+
+// waitText waits until the view holds every string, wrapped or not.
+func (h *harness) waitText(want ...string) string {
+	h.t.Helper()
+	return h.waitView(strings.Join(want, " + "), func(v string) bool {
+		flat := flatText(v)
+		for _, s := range want {
+			if !strings.Contains(flat, flatText(s)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (h *harness) cut() string {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	return h.rec.cut
+}
+
+// frame checks the frame on screen at 80x24: nothing cut to fit, no line
+// wider than 80 columns, 24 lines (at most, in plain mode), and in plain
+// mode no escape sequence and no box drawing.
+func (h *harness) frame(name string, plain bool) {
+	h.t.Helper()
+	if c := h.cut(); c != "" {
+		h.t.Errorf("%s: the frame was cut to fit: %s\n%s", name, c, h.view())
+	}
+	raw := h.rawView()
+	lines := strings.Split(raw, "\n")
+	if (!plain && len(lines) != 24) || len(lines) > 24 {
+		h.t.Errorf("%s: %d lines", name, len(lines))
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 80 {
+			h.t.Errorf("%s: line %d is %d columns", name, i, w)
+		}
+	}
+	if plain {
+		if strings.ContainsRune(raw, 0x1b) {
+			h.t.Errorf("%s: an escape sequence in plain mode: %q", name, raw)
+		}
+		if strings.IndexFunc(raw, func(r rune) bool { return r >= 0x2500 && r <= 0x257f }) >= 0 {
+			h.t.Errorf("%s: box drawing in plain mode:\n%s", name, raw)
+		}
+	}
+	h.t.Logf("%s:\n%s", name, h.view())
+}
+
+// audioLinks is a fake CaptchaAudioURL that records the tokens it is given.
+type audioLinks struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (a *audioLinks) url(token string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tokens = append(a.tokens, token)
+	return "https://reset.example.com/captcha/" + token + ".wav"
+}
+
+func (a *audioLinks) last() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.tokens) == 0 {
+		return ""
+	}
+	return a.tokens[len(a.tokens)-1]
+}
+
+// TestEveryScreenInEveryLanguage walks every screen in every language of
+// the catalogues (English, German, French), styled and plain, at 80x24 with the demo phone below: the texts
+// come from the catalogue of the session's language, and every one wraps
+// to fit, nothing cut.
+func TestEveryScreenInEveryLanguage(t *testing.T) {
+	// Every catalogue, a locale for each language but English.
+	for _, lang := range i18n.Languages() {
+		if lang != i18n.Default {
+			lang += "_" + strings.ToUpper(lang) + ".UTF-8" // de_DE.UTF-8
+		}
+		for _, plain := range []bool{false, true} {
+			name := lang
+			if plain {
+				name += " plain"
+			}
+			t.Run(name, func(t *testing.T) { walkLanguage(t, lang, plain) })
+		}
+	}
+}
+
+func walkLanguage(t *testing.T, lang string, plain bool) {
+	tr := i18n.For(lang)
+	opts := func() Options {
+		links := &audioLinks{}
+		return Options{Origin: flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:2200", Lang: lang}, Remote: true,
+			SignInURL: "https://myapps.example.com", Plain: plain, CaptchaAudioURL: links.url}
+	}
+	label := func(m flow.MethodID) string { return m.LabelIn(tr) }
+
+	// The first screen with the CAPTCHA and its audio link, then with the
+	// longest notice under it.
+	h := start(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, opts(), true)
+	h.waitText(tr.T("tui.title"), tr.T("tui.identify.login"), tr.T("tui.identify.answer"), tr.T("tui.demo_banner"),
+		"https://reset.example.com/captcha/")
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("identify", plain)
+	h.typeText("alice")
+	h.enter()
+	h.typeText("00000")
+	h.enter()
+	h.waitText(tr.T("flow.captcha.wrong"))
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("identify, wrong picture", plain)
+
+	h = start(t, testConfig(), opts(), true)
+	h.waitText(tr.T("tui.identify.title"), tr.T("tui.identify.intro"), tr.T("tui.key.enter"))
+	h.frame("identify without CAPTCHA", plain)
+	h.typeText("alice")
+	h.waitFor("[alice")
+	h.enter()
+	h.waitText(tr.T("tui.methods.prompt"), label(flow.TextMobile), label(flow.EmailAltern), tr.T("tui.support_code", "Ref", ""))
+	h.frame("methods", plain)
+	h.choose(label(flow.TextMobile))
+	h.waitText(tr.T("tui.number.intro_text", "Hint", "*****80"), tr.T("tui.number.field"), "["+tr.T("tui.number.other")+"]")
+	h.typeText("4155550180")
+	h.waitFor("[4155550180 ")
+	h.frame("number", plain)
+	h.enter()
+	h.waitText(tr.T("tui.code.sent_text"), tr.T("tui.code.field"), tr.T("tui.phone.text_to", "To", "+14155550180"))
+	h.frame("code (text)", plain)
+	if d, _ := h.out.last(); d.Lang != tr.Lang() || !strings.Contains(flatText(h.view()), flatText(d.Text[:20])) {
+		t.Errorf("the text %+v is not in %s or not on the phone", d, tr.Lang())
+	}
+	h.press(tea.KeyTab)
+	h.press(tea.KeyTab)
+	h.waitView("the focus on the second link", func(string) bool { return h.cursor() != nil && h.cursor().X > 2 || h.cursor().Y > 12 })
+	h.enter()
+	h.waitText(tr.T("tui.methods.prompt"))
+	h.choose(label(flow.CallMobile))
+	h.waitText(tr.T("tui.number.intro_call_mobile", "Hint", "*****80"))
+	h.typeText("4155550180")
+	h.enter()
+	h.waitText(tr.T("tui.waiting.call"), tr.T("tui.waiting.keypad"), tr.T("tui.phone.incoming", "To", "+14155550180"))
+	h.frame("waiting (call)", plain)
+	number := h.langShownNumber(tr, plain)
+	h.typeText(number)
+	h.enter()
+	h.waitText(tr.T("tui.password.new"), tr.T("tui.password.confirm"), tr.T("tui.password.needs"))
+	h.typeText("Abc")
+	h.waitText(tr.T("flow.rule.upper"), tr.N("flow.rule.min_length", 14))
+	h.frame("password", plain)
+	h.typeText("-Vrilk-Tosquen-9")
+	h.enter()
+	h.typeText("Abc-Vrilk-Tosquen-9x")
+	h.enter()
+	h.waitText(tr.T("flow.password.mismatch"))
+	h.frame("password, refused", plain)
+	h.typeText("Abc-Vrilk-Tosquen-9")
+	h.enter()
+	h.waitText(tr.T("tui.done.title"), tr.T("tui.done.signin_url", "URL", "https://myapps.example.com"))
+	h.frame("done", plain)
+
+	h = start(t, testConfig(), opts(), true)
+	h.waitText(tr.T("tui.identify.title"))
+	h.typeText("carol")
+	h.enter()
+	h.choose(label(flow.PushApp))
+	h.waitText(tr.T("tui.waiting.push"), tr.T("tui.phone.push_title"))
+	h.frame("waiting (push)", plain)
+	h.press('b')
+	h.waitText(tr.T("tui.methods.prompt"), tr.T("tui.phone.push_closed"))
+	h.choose(label(flow.TOTPApp))
+	h.waitText(tr.T("tui.code.totp"), tr.T("tui.phone.totp_for", "Login", "carol"))
+	h.frame("code (authenticator)", plain)
+
+	// A locked account: unlock it and keep the password.
+	h = start(t, testConfig(), opts(), true)
+	h.waitText(tr.T("tui.identify.title"))
+	h.typeText("dave")
+	h.enter()
+	h.choose(label(flow.EmailAltern))
+	h.waitText(tr.T("tui.code.sent_email", "Hint", "d***@example.com"))
+	h.typeText(h.out.code(t))
+	h.enter()
+	h.waitText(tr.T("tui.unlock.title"), tr.T("tui.unlock.keep"), tr.T("tui.unlock.new"))
+	h.frame("unlock", plain)
+	h.enter()
+	h.waitText(tr.T("tui.done.unlocked_title"), tr.T("tui.done.unlocked_signin_url", "URL", "https://myapps.example.com"))
+	h.frame("done (unlocked)", plain)
+
+	// No session: the refusal, in the language of the origin.
+	cfg := testConfig()
+	cfg.Limits.SessionsPerSource = flow.Rate{Count: 1, Per: time.Hour}
+	h = start(t, cfg, opts(), false)
+	h.waitText(tr.T("tui.identify.title"))
+	h.press(tea.KeyEscape)
+	h.waitText(tr.T("tui.refused.title"), tr.T("tui.refused.retry"), tr.T("flow.sessions.too_many", "When", tr.N("flow.when.minutes", 60)))
+	h.frame("refused", plain)
+
+	h = start(t, testConfig(), opts(), false, 60, 10)
+	h.waitText(tr.T("tui.enlarge"))
+}
+
+// langShownNumber reads the number of the waiting screen in any language.
+func (h *harness) langShownNumber(tr *i18n.Printer, plain bool) string {
+	h.t.Helper()
+	if !plain {
+		return h.shownNumber2()
+	}
+	prefix := flatText(tr.T("tui.plain.number", "Number", ""))
+	m := regexp.MustCompile(regexp.QuoteMeta(prefix) + ` (\d+)`).FindStringSubmatch(flatText(h.view()))
+	if m == nil {
+		h.t.Fatalf("no number on the waiting screen:\n%s", h.view())
+	}
+	return m[1]
+}
+
+// shownNumber2 reads the number in the box of the waiting screen, in any
+// language.
+func (h *harness) shownNumber2() string {
+	h.t.Helper()
+	for _, l := range strings.Split(h.view(), "\n") {
+		f := strings.Fields(strings.Trim(strings.TrimSpace(l), "│|"))
+		if len(f) == 1 && len(f[0]) == 2 && f[0][0] >= '1' && f[0][0] <= '9' {
+			return f[0]
+		}
+	}
+	h.t.Fatalf("no number on the waiting screen:\n%s", h.view())
+	return ""
+}
+
+// TestCaptchaAudioLink: with CaptchaAudioURL set the first screen shows the
+// link of a one-time token, a new one with every new picture; the token
+// speaks the picture once; without the option there is no link.
+func TestCaptchaAudioLink(t *testing.T) {
+	links := &audioLinks{}
+	cfg := flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}
+	h := start(t, cfg, Options{CaptchaAudioURL: links.url}, false)
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" && links.last() != "" })
+	first := links.last()
+	h.waitText("Can't read it? Listen: https://reset.example.com/captcha/" + first + ".wav")
+	h.frame("identify with the audio link", false)
+	if len(first) != 32 {
+		t.Fatalf("token %q", first)
+	}
+	h.press('r', tea.ModCtrl)
+	h.waitView("a new token", func(string) bool { return links.last() != first })
+	second := links.last()
+	h.waitText("Listen: https://reset.example.com/captcha/" + second + ".wav")
+	if strings.Contains(h.view(), first) {
+		t.Fatal("the old link is still shown")
+	}
+	var wav strings.Builder
+	if ok, _ := h.eng.CaptchaAudio(first, "en", &wav); ok {
+		t.Fatal("the token of the old picture still speaks")
+	}
+	if ok, err := h.eng.CaptchaAudio(second, "en", &wav); !ok || err != nil || wav.Len() < 1000 {
+		t.Fatalf("the shown token does not speak: ok=%v err=%v len=%d", ok, err, wav.Len())
+	}
+	if ok, _ := h.eng.CaptchaAudio(second, "en", &wav); ok {
+		t.Fatal("a token spoke twice")
+	}
+
+	// Plain mode shows it too.
+	links = &audioLinks{}
+	h = start(t, cfg, plainOpts(Options{CaptchaAudioURL: links.url}), false)
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" && links.last() != "" })
+	h.waitText("Can't read it? Listen: https://reset.example.com/captcha/" + links.last() + ".wav")
+	h.frame("identify with the audio link, plain", true)
+
+	// Without the option, or with the CAPTCHA off, no link.
+	h = start(t, cfg, Options{}, false)
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	if strings.Contains(h.view(), "Listen") {
+		t.Fatalf("a link without CaptchaAudioURL:\n%s", h.view())
+	}
+	links = &audioLinks{}
+	h = start(t, testConfig(), Options{CaptchaAudioURL: links.url}, false)
+	h.waitFor("Who are you?")
+	if strings.Contains(h.view(), "Listen") || links.last() != "" {
+		t.Fatalf("a link with the CAPTCHA off:\n%s", h.view())
+	}
+}
+
+// TestUnlockOrNewPassword: a verified person with a locked account chooses
+// between unlocking and a new password; choosing a new password goes to
+// the password screen and resets it as usual.
+func TestUnlockOrNewPassword(t *testing.T) {
+	h := start(t, testConfig(), Options{}, true)
+	h.identify("dave")
+	h.choose("Email my alternate email")
+	h.waitFor("Enter your verification code")
+	h.typeText(h.out.code(t))
+	h.enter()
+	h.waitFor("Your account is locked.", "(*) Unlock my account and keep my password", "( ) Choose a new password")
+	h.press(tea.KeyDown)
+	h.waitFor("(*) Choose a new password")
+	h.enter()
+	h.setPassword("Abc-Vrilk-Tosquen-9")
+	h.waitFor("Your password has been reset")
+	if h.dir.password("dave") != "Abc-Vrilk-Tosquen-9" {
+		t.Fatal("the password was not set")
+	}
+	h.dir.mu.Lock()
+	unlocked := h.dir.unlocked["dave"]
+	h.dir.mu.Unlock()
+	if unlocked {
+		t.Fatal("unlocked though a new password was chosen")
+	}
+
+	h = start(t, testConfig(), Options{}, true)
+	h.identify("dave")
+	h.choose("Email my alternate email")
+	h.waitFor("Enter your verification code")
+	h.typeText(h.out.code(t))
+	h.enter()
+	h.waitFor("(*) Unlock my account and keep my password")
+	h.enter()
+	h.waitFor("Your account has been unlocked", "You can now sign in with your password.")
+	h.dir.mu.Lock()
+	unlocked = h.dir.unlocked["dave"]
+	h.dir.mu.Unlock()
+	if !unlocked || h.dir.password("dave") != "" {
+		t.Fatalf("unlocked %v, password %q", unlocked, h.dir.password("dave"))
+	}
+
+	// An account that is not locked goes straight to the password.
+	h = start(t, testConfig(), Options{}, true)
+	h.identify("alice")
+	h.choose("Email my alternate email")
+	h.waitFor("Enter your verification code")
+	h.typeText(h.out.code(t))
+	h.enter()
+	h.waitFor("Enter new password")
+	if strings.Contains(h.view(), "locked") {
+		t.Fatal("an unlock choice for an account that is not locked")
+	}
+}
+
+// TestLongestPasswordScreen: the password screen with every rule of the
+// default policy, a breached-password list and a weak password's reason,
+// under a refusal that names the rules not met, fits 80x24 in every
+// language, styled and plain, the demo phone below.
+func TestLongestPasswordScreen(t *testing.T) {
+	for _, lang := range i18n.Languages() {
+		for _, plain := range []bool{false, true} {
+			tr := i18n.For(lang)
+			h := start(t, breachConfig(t), Options{Plain: plain, Origin: flow.Origin{Channel: flow.Kiosk, Remote: "k1", Lang: lang}}, true)
+			h.waitText(tr.T("tui.identify.title"))
+			h.typeText("carol")
+			h.enter()
+			h.choose(flow.EmailAltern.LabelIn(tr))
+			h.waitText(tr.T("tui.code.field"))
+			h.typeText(h.out.code(t))
+			h.enter()
+			h.choose(flow.TOTPApp.LabelIn(tr))
+			h.waitText(tr.T("tui.code.totp"))
+			h.typeText(h.w.opts.Demo.(*outbox).totpNow(t, "carol"))
+			h.enter()
+			h.waitText(tr.T("tui.password.new"))
+			h.typeText("password1")
+			h.enter()
+			h.typeText("password2")
+			h.enter()
+			h.waitText(tr.T("flow.password.policy"), tr.T("flow.rule.breached"))
+			h.frame(lang+" password, refused", plain)
+			h.typeText("x") // a new password: its breach check is pending
+			h.waitText(tr.T("flow.rule.breached_pending"))
+			h.frame(lang+" password, refused, pending check", plain)
+		}
+	}
+}
