@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // UserRecord is an account as an administrator adds it. The password is
@@ -28,8 +30,11 @@ type UserInfo struct {
 	Mobile        string
 	Office        string
 	Authenticator bool
-	HasPassword   bool
-	Disabled      bool
+	// AuthenticatorEncrypted says the authenticator secret is stored
+	// encrypted rather than in plain text.
+	AuthenticatorEncrypted bool
+	HasPassword            bool
+	Disabled               bool
 }
 
 // ErrExists means a new account's login or email is already some account's
@@ -41,8 +46,18 @@ var ErrExists = errors.New("login or email already in use")
 func (d *Dir) AddUser(u UserRecord, password string) error {
 	r := record{Login: u.Login, DisplayName: u.DisplayName, Email: u.Email, Mobile: u.Mobile,
 		Office: u.Office, TOTPSecret: u.TOTPSecret, Disabled: u.Disabled}
+	if totp.IsSealed(r.TOTPSecret) {
+		return errors.New("add user: totp_secret: give the base32 secret, not an encrypted one")
+	}
 	if err := r.validate(); err != nil {
 		return fmt.Errorf("add user: %w", err)
+	}
+	if r.TOTPSecret != "" && d.key != nil {
+		sealed, err := d.key.Seal(r.Login, r.TOTPSecret)
+		if err != nil {
+			return fmt.Errorf("add user: %w", err)
+		}
+		r.TOTPSecret = sealed
 	}
 	if password == "" {
 		return errors.New("add user: the password is empty")
@@ -98,7 +113,74 @@ func (d *Dir) List() ([]UserInfo, error) {
 	out := make([]UserInfo, len(users))
 	for i, r := range users {
 		out[i] = UserInfo{Login: r.Login, DisplayName: r.DisplayName, Email: r.Email, Mobile: r.Mobile,
-			Office: r.Office, Authenticator: r.TOTPSecret != "", HasPassword: r.Password != "", Disabled: r.Disabled}
+			Office: r.Office, Authenticator: r.TOTPSecret != "", AuthenticatorEncrypted: totp.IsSealed(r.TOTPSecret),
+			HasPassword: r.Password != "", Disabled: r.Disabled}
 	}
 	return out, nil
+}
+
+// SetTOTPSecret enrols an authenticator app for the entry whose login is
+// login, replacing any secret it had: secret is the base32 secret, stored
+// encrypted when the Dir has a TOTP key. Nothing else changes.
+func (d *Dir) SetTOTPSecret(ctx context.Context, login, secret string) error {
+	if totp.IsSealed(secret) {
+		return fmt.Errorf("set authenticator of %q: give the base32 secret, not an encrypted one", login)
+	}
+	if err := checkTOTPSecret(secret); err != nil {
+		return fmt.Errorf("set authenticator of %q: %w", login, err)
+	}
+	err := d.update(ctx, func(users []record) ([]record, error) {
+		i, err := findLogin(users, login)
+		if err != nil {
+			return nil, err
+		}
+		stored := secret
+		if d.key != nil {
+			if stored, err = d.key.Seal(users[i].Login, secret); err != nil {
+				return nil, err
+			}
+		}
+		users[i].TOTPSecret = stored
+		return users, nil
+	})
+	if err != nil {
+		return fmt.Errorf("set authenticator of %q: %w", login, err)
+	}
+	return nil
+}
+
+// EncryptTOTPSecrets encrypts every authenticator secret still stored in
+// plain text with the Dir's key and reports how many it encrypted.
+func (d *Dir) EncryptTOTPSecrets(ctx context.Context) (int, error) {
+	if d.key == nil {
+		return 0, errors.New("encrypt authenticator secrets: no TOTP key is configured")
+	}
+	n := 0
+	err := d.update(ctx, func(users []record) ([]record, error) {
+		n = 0
+		for i := range users {
+			if users[i].TOTPSecret == "" || totp.IsSealed(users[i].TOTPSecret) {
+				continue
+			}
+			sealed, err := d.key.Seal(users[i].Login, users[i].TOTPSecret)
+			if err != nil {
+				return nil, err
+			}
+			users[i].TOTPSecret = sealed
+			n++
+		}
+		return users, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("encrypt authenticator secrets: %w", err)
+	}
+	return n, nil
+}
+
+// TOTPKeyID names the Dir's TOTP key (see totp.Key.ID); empty without one.
+func (d *Dir) TOTPKeyID() string {
+	if d.key == nil {
+		return ""
+	}
+	return d.key.ID()
 }

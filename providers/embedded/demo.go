@@ -60,6 +60,11 @@ func WriteDemo(path string, opts ...Option) (created bool, err error) {
 		}
 		users[i] = record{Login: u.Login, DisplayName: u.DisplayName, Email: u.Email, Mobile: u.Mobile,
 			Office: u.Office, TOTPSecret: u.TOTPSecret, Password: hash, Disabled: u.Disabled}
+		if u.TOTPSecret != "" && d.key != nil {
+			if users[i].TOTPSecret, err = d.key.Seal(u.Login, u.TOTPSecret); err != nil {
+				return false, fmt.Errorf("demo directory: %w", err)
+			}
+		}
 	}
 	data, err := encodeUsers(demoHeader, users)
 	if err != nil {

@@ -10,9 +10,13 @@
 //	    email: alice@example.com
 //	    mobile: +1 212 555 0101
 //	    office: +1 212 555 0111
-//	    totp_secret: ONZXA4RAMRSW23ZAMFWGSY3FEBVWK6JB
+//	    totp_secret: enc:v1:3f2a9c1e:<nonce, ciphertext and tag in base64url>
 //	    password: $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>
 //	    disabled: false
+//
+// Authenticator secrets are encrypted with AES-256-GCM when the Dir has a
+// TOTP key (WithTOTPKey); a plain base32 secret, as older files and the demo
+// without a key hold, is read as it is.
 //
 // Writes are read-modify-write under an in-process lock and an advisory
 // lock on "<file>.lock", so several sspr processes may share one file, and
@@ -31,6 +35,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // Dir is a users file; it implements flow.Directory. It is safe for
@@ -38,6 +43,9 @@ import (
 type Dir struct {
 	path   string
 	params Params
+	// key seals the authenticator secrets this Dir writes and opens those
+	// it reads; nil leaves new secrets plain.
+	key *totp.Key
 
 	// writing holds one token while this process writes; unlike a mutex,
 	// waiting for it honours a context.
@@ -60,6 +68,10 @@ type Option func(*Dir)
 // WithParams sets the argon2id cost of the hashes the Dir writes; tests
 // use a low one. Existing hashes are verified with their own parameters.
 func WithParams(p Params) Option { return func(d *Dir) { d.params = p } }
+
+// WithTOTPKey encrypts the authenticator secrets the Dir writes with k, and
+// decrypts those it reads. Without it, an encrypted secret fails to load.
+func WithTOTPKey(k *totp.Key) Option { return func(d *Dir) { d.key = k } }
 
 // Open reads and checks the users file at path. Errors name the entry and
 // the field that is wrong.
@@ -129,7 +141,7 @@ func (d *Dir) LookupUser(ctx context.Context, login string) (flow.User, error) {
 	case 1:
 		r := found[0]
 		return flow.User{ID: r.Login, Login: r.Login, DisplayName: r.DisplayName, Email: r.Email,
-			Mobile: r.Mobile, Office: r.Office, TOTPSecret: r.TOTPSecret, Disabled: r.Disabled,
+			Mobile: r.Mobile, Office: r.Office, TOTPSecret: r.secret, Disabled: r.Disabled,
 			Groups: append([]string(nil), r.Groups...)}, nil
 	}
 	return flow.User{}, fmt.Errorf("%w: %d entries match %q", flow.ErrUnknownUser, len(found), flow.Sanitize(login, 64))
@@ -202,11 +214,38 @@ func (d *Dir) load() ([]record, error) {
 		return nil, fmt.Errorf("read users file: %w", err)
 	}
 	users, err := parseUsers(data)
+	if err == nil {
+		err = d.openSecrets(users)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", d.path, err)
 	}
 	d.users, d.loaded = users, fi
 	return users, nil
+}
+
+// openSecrets sets the usable secret of every entry, decrypting the sealed
+// ones. One that cannot be opened fails the whole file, as any other bad
+// entry does, and the error says which entry and why.
+func (d *Dir) openSecrets(users []record) error {
+	for i := range users {
+		r := &users[i]
+		if !totp.IsSealed(r.TOTPSecret) {
+			r.secret = r.TOTPSecret
+			continue
+		}
+		secret, err := d.key.Open(r.Login, r.TOTPSecret)
+		if errors.Is(err, totp.ErrNoKey) {
+			err = fmt.Errorf("%w (directory.embedded.totp_key_file or SSPR_TOTP_KEY)", err)
+		} else if err == nil && checkTOTPSecret(secret) != nil {
+			err = totp.ErrTampered
+		}
+		if err != nil {
+			return fmt.Errorf("users[%d] (%q): totp_secret %w", i, flow.Sanitize(r.Login, 64), err)
+		}
+		r.secret = secret
+	}
+	return nil
 }
 
 // update changes the users file: under both locks it reads the file as it

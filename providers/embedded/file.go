@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // record is one entry of the users file as it is stored.
@@ -31,6 +32,10 @@ type record struct {
 	// Groups are the groups the user belongs to, for the policy on
 	// privileged accounts.
 	Groups []string `yaml:"groups,omitempty"`
+
+	// secret is the usable base32 secret: TOTPSecret, decrypted when it is
+	// sealed. Only Dir.load sets it; it is never written.
+	secret string
 }
 
 type usersFile struct {
@@ -76,7 +81,11 @@ func (r record) validate() error {
 			return fmt.Errorf("%s: %q is not a phone number; write it with its country code, e.g. +1 212 555 0100", ph.field, flow.Sanitize(ph.number, 32))
 		}
 	}
-	if r.TOTPSecret != "" {
+	if totp.IsSealed(r.TOTPSecret) {
+		if err := totp.CheckSealed(r.TOTPSecret); err != nil {
+			return fmt.Errorf("totp_secret: %w", err)
+		}
+	} else if r.TOTPSecret != "" {
 		if err := checkTOTPSecret(r.TOTPSecret); err != nil {
 			return fmt.Errorf("totp_secret: %w", err)
 		}

@@ -1,9 +1,11 @@
 // Package totp checks RFC 6238 authenticator codes (30 s step, six digits,
-// SHA-1, one step of skew either way) with github.com/pquerna/otp. The replay
+// SHA-1, one step of skew either way) with github.com/pquerna/otp, makes new
+// secrets for enrolment, and encrypts secrets at rest (Key). The replay
 // cache lives in the flow.Store, so a code is accepted once across instances.
 package totp
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -48,6 +50,18 @@ func skewOrder(skew int) []int {
 // Code returns the code for secret at t; the demo phone shows it.
 func Code(secret string, t time.Time) (string, error) {
 	return totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: Period, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+}
+
+// NewSecret makes a random 160-bit secret for account and the otpauth://
+// URI an authenticator app reads from a QR code, with this package's
+// parameters (30 s, six digits, SHA-1).
+func NewSecret(issuer, account string) (secret, uri string, err error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Period: Period,
+		SecretSize: 20, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return "", "", fmt.Errorf("new authenticator secret: %w", err)
+	}
+	return key.Secret(), key.URL(), nil
 }
 
 var _ flow.TOTP = Verifier{}

@@ -2,6 +2,7 @@ package totp
 
 import (
 	"encoding/base32"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +55,28 @@ func TestSkewZeroAcceptsOnlyTheCurrentStep(t *testing.T) {
 	prev, _ := Code(rfcSecret, now.Add(-30*time.Second))
 	if _, ok := (Verifier{Skew: 0}).Validate(rfcSecret, prev, now); ok {
 		t.Error("skew 0 accepted the previous step")
+	}
+}
+
+func TestNewSecretRoundTrip(t *testing.T) {
+	secret, uri, err := NewSecret("sspr", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secret) != 32 || !strings.HasPrefix(uri, "otpauth://totp/sspr:alice?") || !strings.Contains(uri, "secret="+secret) ||
+		!strings.Contains(uri, "period=30") || !strings.Contains(uri, "digits=6") || !strings.Contains(uri, "algorithm=SHA1") {
+		t.Fatalf("secret %q, uri %q", secret, uri)
+	}
+	now := time.Now()
+	code, err := Code(secret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := New().Validate(secret, code, now); !ok {
+		t.Fatal("a fresh secret's code does not validate")
+	}
+	other, _, _ := NewSecret("sspr", "alice")
+	if other == secret {
+		t.Fatal("two secrets are equal")
 	}
 }
