@@ -1,0 +1,163 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// oidPasswordModify is the RFC 3062 Password Modify extended operation.
+const oidPasswordModify = "1.3.6.1.4.1.4203.1.11.1"
+
+// Check connects to every URL, binds as the service account, reads what
+// the password change needs from the RootDSE and, when login is not
+// empty, looks it up. It writes one line per step ("ok    ..." or
+// "FAIL  ..." with the server's own words) and returns an error when a
+// step failed. It never writes a password.
+func (d *Directory) Check(ctx context.Context, login string, w io.Writer) error {
+	var failed []string
+	line := func(what string, err error) bool {
+		if err != nil {
+			fmt.Fprintf(w, "FAIL  %s: %v\n", what, unwrapNetwork(err))
+			failed = append(failed, what)
+			return false
+		}
+		fmt.Fprintf(w, "ok    %s\n", what)
+		return true
+	}
+	// Every URL is tried, so a failover server that is down shows too.
+	var conn *goldap.Conn
+	for _, u := range d.cfg.URLs {
+		c, err := d.pool.dial(ctx, u)
+		what := "connect " + u
+		if err == nil {
+			what += describeTLS(c)
+		}
+		if line(what, err) && conn == nil {
+			conn = c
+		} else if err == nil {
+			c.Close()
+		}
+	}
+	if conn == nil {
+		return fmt.Errorf("ldap check: no directory server answered")
+	}
+	defer conn.Close()
+	if !line("bind as "+d.cfg.BindDN, errors.Unwrap(d.pool.bind(ctx, conn))) {
+		return fmt.Errorf("ldap check: %s failed", strings.Join(failed, ", "))
+	}
+	line(d.passwordChangeStep(ctx, conn))
+	if login == "" {
+		fmt.Fprintf(w, "skip  lookup (give a login to look one up: sspr check LOGIN)\n")
+	} else {
+		line(d.lookupStep(ctx, login))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("ldap check: %s failed", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// describeTLS says how c is protected.
+func describeTLS(c *goldap.Conn) string {
+	st, ok := c.TLSConnectionState()
+	if !ok {
+		return " (not encrypted)"
+	}
+	return " (" + tlsVersion(st.Version) + ")"
+}
+
+func tlsVersion(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "TLS 1.3"
+	case 0x0303:
+		return "TLS 1.2"
+	}
+	return fmt.Sprintf("TLS 0x%04x", v)
+}
+
+// passwordChangeStep checks that the server offers what SetPassword uses.
+func (d *Directory) passwordChangeStep(ctx context.Context, c *goldap.Conn) (string, error) {
+	stop := watch(ctx, c, d.cfg.Timeout)
+	defer stop()
+	if d.cfg.Flavor == FlavorAD {
+		const what = "password change (unicodePwd)"
+		if _, ok := c.TLSConnectionState(); !ok {
+			return what, errNotTLS
+		}
+		ctrls, err := rootDSE(c, "supportedControl")
+		if err != nil {
+			return what, fmt.Errorf("reading the RootDSE: %w", err)
+		}
+		for _, oid := range []string{oidPolicyHints, oidPolicyHintsDeprecated} {
+			if slices.Contains(ctrls, oid) {
+				return what + " with the password policy hints control " + oid, nil
+			}
+		}
+		return what + " without a password policy hints control (the server lists none; history is not enforced on resets)", nil
+	}
+	const what = "password change (Password Modify extended operation)"
+	exts, err := rootDSE(c, "supportedExtension")
+	if err != nil {
+		return what, fmt.Errorf("reading the RootDSE: %w", err)
+	}
+	if !slices.Contains(exts, oidPasswordModify) {
+		return what, errors.New("the server does not list " + oidPasswordModify + " in supportedExtension")
+	}
+	return what, nil
+}
+
+// lookupStep looks login up with the configured filter and says what it
+// found; the TOTP secret's value is never shown.
+func (d *Directory) lookupStep(ctx context.Context, login string) (string, error) {
+	what := fmt.Sprintf("lookup %q with %s under %s", login, expandFilter(d.cfg.UserFilter, login), d.cfg.BaseDN)
+	entries, err := d.search(ctx, login)
+	if err != nil {
+		return what, err
+	}
+	switch len(entries) {
+	case 0:
+		return what, errors.New("no entry matches (people could not reset their password with this login)")
+	case 1:
+	default:
+		return what, fmt.Errorf("several entries match (%s, ...): the filter must match one entry per login", entries[0].DN)
+	}
+	u := d.user(entries[0], login)
+	var has []string
+	for _, f := range []struct {
+		name, attr, v string
+	}{
+		{"display name", d.cfg.Attributes.DisplayName, u.DisplayName}, {"email", d.cfg.Attributes.Email, u.Email},
+		{"mobile", d.cfg.Attributes.Mobile, u.Mobile}, {"office phone", d.cfg.Attributes.Office, u.Office},
+		{"authenticator app", d.cfg.Attributes.TOTPSecret, u.TOTPSecret},
+	} {
+		switch {
+		case f.attr == "":
+		case f.v == "":
+			has = append(has, "no "+f.name+" ("+f.attr+")")
+		default:
+			has = append(has, f.name+" ("+f.attr+")")
+		}
+	}
+	if d.cfg.Attributes.Groups != "" {
+		groups := "groups"
+		if len(u.Groups) == 1 {
+			groups = "group"
+		}
+		has = append(has, fmt.Sprintf("%d %s (%s)", len(u.Groups), groups, d.cfg.Attributes.Groups))
+	}
+	state := "active"
+	switch {
+	case u.Disabled:
+		state = "disabled"
+	case u.Locked:
+		state = "locked"
+	}
+	return fmt.Sprintf("%s: %s, %s; %s", what, u.ID, state, strings.Join(has, ", ")), nil
+}

@@ -1,0 +1,95 @@
+package ldap_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr-project/sspr/internal/testenv/slapd"
+)
+
+// debianACL is the access list Debian's slapd package installs.
+const debianACL = `access to attrs=userPassword by self write by anonymous auth by * none
+access to attrs=shadowLastChange by self write by * read
+access to * by * read
+`
+
+// The ldapmodify commands of docs/LDAP.md, applied to a slapd with
+// Debian's default rules, give the service account what a reset needs and
+// no more: it resets and unlocks, and reads no password hash.
+func TestDocsServiceAccountACL(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/LDAP.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "ldapmodify -Y EXTERNAL -H ldapi:/// <<'EOF'\n"
+	i := strings.Index(string(doc), start)
+	if i < 0 {
+		t.Fatal("docs/LDAP.md has no ldapmodify command")
+	}
+	ldif := string(doc[i+len(start):])
+	ldif = ldif[:strings.Index(ldif, "\nEOF\n")+1]
+
+	srv := slapd.StartWith(t, slapd.Options{ACL: debianACL, ConfigAccess: true})
+	tool, err := exec.LookPath("ldapmodify")
+	if err != nil {
+		t.Fatalf("ldapmodify not found (%v): install ldap-utils (scripts/test.sh does)", err)
+	}
+	cmd := exec.Command(tool, "-Q", "-Y", "EXTERNAL", "-H", srv.LDAPIURL)
+	cmd.Stdin = strings.NewReader(ldif)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the ldapmodify of docs/LDAP.md: %v\n%s\n%s", err, out, ldif)
+	}
+
+	// Debian's rule for userPassword was replaced, not shadowed.
+	out, err := exec.Command("ldapsearch", "-Q", "-LLL", "-o", "ldif_wrap=no", "-Y", "EXTERNAL", "-H", srv.LDAPIURL,
+		"-b", "olcDatabase={1}mdb,cn=config", "-s", "base", "olcAccess").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ldapsearch cn=config: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "to attrs=userPassword"); n != 1 {
+		t.Fatalf("%d rules for userPassword after the documented change:\n%s", n, out)
+	}
+	t.Logf("the rules after the documented change:\n%s", out)
+
+	d, _ := slapdDirectory(t, slapdConfig(srv))
+	ctx := context.Background()
+	u := slapdLookup(t, d, "bob")
+	if err := d.SetPassword(ctx, u, "Docs-ACL-Passw0rd-1"); err != nil {
+		t.Fatalf("SetPassword with the documented rights: %v", err)
+	}
+	if !srv.CanBind(u.ID, "Docs-ACL-Passw0rd-1") {
+		t.Fatal("the new password does not bind")
+	}
+	if err := d.Unlock(ctx, slapdLookup(t, d, "dave")); err != nil {
+		t.Fatalf("Unlock with the documented rights: %v", err)
+	}
+	if !srv.CanBind(slapd.UserDN("dave"), slapd.InitialPassword) {
+		t.Fatal("dave is still locked")
+	}
+	c := serviceConn(t, srv)
+	res, err := c.Search(goldap.NewSearchRequest(u.ID, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 5, false,
+		"(objectClass=*)", []string{"userPassword"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("service search: %v", err)
+	}
+	if v := res.Entries[0].GetAttributeValues("userPassword"); len(v) != 0 {
+		t.Fatal("with the documented rights the service account reads password hashes")
+	}
+	// A person still changes their own password (Debian's rule kept).
+	self, err := goldap.DialURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	if err := self.Bind(u.ID, "Docs-ACL-Passw0rd-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := self.PasswordModify(goldap.NewPasswordModifyRequest("", "Docs-ACL-Passw0rd-1", "Docs-ACL-Passw0rd-2")); err != nil {
+		t.Fatalf("a person changing their own password: %v", err)
+	}
+}
