@@ -1,0 +1,268 @@
+package metrics_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/metrics"
+	"github.com/sspr-project/sspr/providers/memstore"
+)
+
+type oneUser struct{}
+
+var ana = flow.User{ID: "uid=ana", Login: "ana", Mobile: "+1 212 555 0102"}
+
+func (oneUser) LookupUser(_ context.Context, login string) (flow.User, error) {
+	if login == "ana" {
+		return ana, nil
+	}
+	return flow.User{}, flow.ErrUnknownUser
+}
+
+func (oneUser) SetPassword(context.Context, flow.User, string) error { return nil }
+
+// phone keeps the texts; failNext makes the next delivery fail.
+type phone struct {
+	mu       sync.Mutex
+	texts    []string
+	failNext bool
+}
+
+func (p *phone) Deliver(_ context.Context, d flow.Delivery) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failNext {
+		p.failNext = false
+		return errors.New("provider down")
+	}
+	p.texts = append(p.texts, d.Text)
+	return nil
+}
+
+var codeRE = regexp.MustCompile(`(\d{8})`)
+
+func (p *phone) code() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return codeRE.FindString(p.texts[len(p.texts)-1])
+}
+
+// value is the value of the series name{labels} (a counter, a gauge or a
+// histogram's count), 0 when absent.
+func value(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+// A reset walked through the engine shows in the metrics with the right
+// labels: the session, its steps, a refusal, a failed and a good delivery,
+// the outcome; and a cancelled session next to it.
+func TestWalkedReset(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	var audit bytes.Buffer
+	ph := &phone{}
+	eng, err := flow.NewEngine(flow.Config{
+		CaptchaDisabled: true, SecretKey: bytes.Repeat([]byte{5}, 32),
+		Limits: flow.Limits{
+			SendGap:       time.Millisecond,
+			IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond, SendFloor: time.Millisecond, SendJitter: time.Millisecond,
+		},
+	}, flow.Deps{
+		Directory: oneUser{}, Store: memstore.New(),
+		SMS:   m.Sender("twilio", ph),
+		Audit: wrapped(m, &audit),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := m.Registry()
+	ctx := context.Background()
+
+	s, err := eng.Begin(ctx, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := eng.Begin(ctx, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, reg, "sspr_sessions_open", nil); got != 2 {
+		t.Fatalf("sessions open %v, want 2", got)
+	}
+	other.Cancel()
+	if err := s.Identify(ctx, "ana", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Choose(ctx, flow.TextMobile); err != nil {
+		t.Fatal(err)
+	}
+	ph.failNext = true
+	if err := s.ConfirmNumber(ctx, "+12125550102"); flow.ReasonOf(err) != flow.ReasonUnavailable {
+		t.Fatalf("the failed send: %v", err)
+	}
+	if err := s.ConfirmNumber(ctx, "+12125550102"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SubmitCode(ctx, "00000000"); flow.ReasonOf(err) != flow.ReasonCodeWrong {
+		t.Fatalf("a wrong code: %v", err)
+	}
+	if err := s.SubmitCode(ctx, ph.code()); err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Quartz-Meadow-Lantern-8417x"
+	if err := s.SetPassword(ctx, pw, pw); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"sspr_sessions_started_total", nil, 2},
+		{"sspr_sessions_open", nil, 0},
+		{"sspr_steps_total", map[string]string{"step": "identify", "result": "ok"}, 1},
+		{"sspr_steps_total", map[string]string{"step": "send", "result": "ok"}, 1},
+		{"sspr_steps_total", map[string]string{"step": "verify", "result": "ok"}, 1},
+		{"sspr_steps_total", map[string]string{"step": "set_password", "result": "ok"}, 1},
+		{"sspr_refusals_total", map[string]string{"step": "verify", "reason": "code_wrong"}, 1},
+		{"sspr_refusals_total", map[string]string{"step": "confirm_number", "reason": "unavailable"}, 1},
+		{"sspr_outcomes_total", map[string]string{"outcome": "reset"}, 1},
+		{"sspr_outcomes_total", map[string]string{"outcome": "cancelled"}, 1},
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "verification", "result": "ok"}, 1},
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "verification", "result": "error"}, 1},
+		// The notice after the reset.
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "notice", "result": "ok"}, 1},
+		{"sspr_delivery_duration_seconds", map[string]string{"provider": "twilio", "method": "sms"}, 3},
+	} {
+		if got := value(t, reg, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+
+	// The exposition names no person, session or address.
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, x := range []string{"ana", s.ID(), "192.0.2.9", pw} {
+		if strings.Contains(body, x) {
+			t.Errorf("the metrics hold %q", x)
+		}
+	}
+	if !strings.Contains(body, `sspr_outcomes_total{outcome="reset"} 1`) {
+		t.Errorf("exposition:\n%s", body)
+	}
+	// And every record still reached the audit log.
+	if n := strings.Count(audit.String(), "\n"); n < 8 {
+		t.Errorf("%d audit lines", n)
+	}
+}
+
+// A session never seen to end stops counting as open after SessionMaxAge.
+func TestOpenSessionsAge(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	m := metrics.New(metrics.Options{SessionMaxAge: time.Minute, Clock: clock})
+	eng, err := flow.NewEngine(flow.Config{CaptchaDisabled: true, SecretKey: bytes.Repeat([]byte{5}, 32)},
+		flow.Deps{Directory: oneUser{}, Store: memstore.New(), Audit: wrapped(m, io.Discard), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Begin(context.Background(), flow.Origin{Channel: flow.Local, Remote: "tty1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, m.Registry(), "sspr_sessions_open", nil); got != 1 {
+		t.Fatalf("open %v", got)
+	}
+	clock.add(2 * time.Minute)
+	if got := value(t, m.Registry(), "sspr_sessions_open", nil); got != 0 {
+		t.Fatalf("open %v after the max age", got)
+	}
+}
+
+func TestSenderResults(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	for _, err := range []error{nil, context.DeadlineExceeded, context.Canceled, errors.New("x")} {
+		s := m.Sender("demo", senderFunc(func(context.Context, flow.Delivery) error { return err }))
+		if got := s.Deliver(context.Background(), flow.Delivery{Method: flow.CallOffice, Kind: flow.KindNotice}); got != err {
+			t.Fatalf("Deliver returned %v, want %v", got, err)
+		}
+	}
+	for _, r := range []string{"ok", "timeout", "canceled", "error"} {
+		if got := value(t, m.Registry(), "sspr_deliveries_total", map[string]string{"provider": "demo", "method": "call_office", "kind": "notice", "result": r}); got != 1 {
+			t.Errorf("%s: %v", r, got)
+		}
+	}
+	m.Callback("twilio", "bad_signature")
+	m.Callback("twilio", "Weird Value!")
+	if got := value(t, m.Registry(), "sspr_provider_callbacks_total", map[string]string{"provider": "twilio", "event": "other"}); got != 1 {
+		t.Errorf("an odd label value was not folded: %v", got)
+	}
+}
+
+// wrapped is the audit logger as sspr wires it: flow's JSON lines, counted
+// on their way.
+func wrapped(m *metrics.Metrics, w io.Writer) *slog.Logger {
+	return slog.New(m.Audit(flow.NewAuditLogger(w).Handler()))
+}
+
+type senderFunc func(context.Context, flow.Delivery) error
+
+func (f senderFunc) Deliver(ctx context.Context, d flow.Delivery) error { return f(ctx, d) }
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}

@@ -1,0 +1,286 @@
+// Package web is sspr's HTTP side listener: what the terminal cannot carry
+// and what providers call back. It serves
+//
+//	GET  /healthz               200 while the store answers, 503 when not
+//	GET  /metrics               Prometheus metrics (optionally behind a bearer token)
+//	GET  /captcha/{token}.wav   the spoken CAPTCHA, once per token
+//	POST /hooks/...             provider webhooks, mounted by the caller
+//
+// and answers 404 or 405 to anything else. Links handed to people and
+// providers are built only from the configured public URL, never from a
+// request's Host header.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Timeouts and bounds of the listener. Providers post small forms; the
+// biggest answer is a CAPTCHA of about 120 KB.
+const (
+	DefaultMaxBody    = 64 << 10
+	maxHeaderBytes    = 16 << 10
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+	healthTimeout     = 3 * time.Second
+)
+
+// AudioCaptcha speaks a session's CAPTCHA once per token; *flow.Engine is
+// one.
+type AudioCaptcha interface {
+	CaptchaAudio(token, lang string, w io.Writer) (ok bool, err error)
+}
+
+// Pinger says whether the store answers; flow.Store is one.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is the side listener.
+type Config struct {
+	// PublicURL is the base URL people and providers reach the listener
+	// at, e.g. https://reset.example.com.
+	PublicURL string
+	// MetricsToken, when set, must come as "Authorization: Bearer <token>"
+	// with every GET /metrics.
+	MetricsToken string
+	// MaxBody bounds a request body (DefaultMaxBody when zero).
+	MaxBody int64
+	// Captcha serves the audio CAPTCHA; nil: 404.
+	Captcha AudioCaptcha
+	// Store is pinged by /healthz; nil: always healthy.
+	Store Pinger
+	// Metrics serves /metrics; nil: 404.
+	Metrics http.Handler
+	// Log receives errors, never a token or a secret; nil discards them.
+	Log *slog.Logger
+}
+
+// Server is the side listener.
+type Server struct {
+	cfg    Config
+	public string
+	log    *slog.Logger
+	mux    *http.ServeMux
+	srv    *http.Server
+
+	mu      sync.Mutex
+	mounted map[string]bool
+}
+
+// New checks cfg and builds the routes; Mount adds provider webhooks.
+func New(cfg Config) (*Server, error) {
+	public, err := CheckPublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, public: public, log: log, mux: http.NewServeMux(), mounted: map[string]bool{}}
+	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.mux.HandleFunc("GET /captcha/{file}", s.captcha)
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// CheckPublicURL accepts an absolute http(s) URL with no query, fragment or
+// credentials and returns it without a trailing slash. Empty is allowed
+// (no links are made).
+func CheckPublicURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("public URL %q: want an http:// or https:// URL with no query, e.g. https://reset.example.com", raw)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// AudioCaptchaURL is the link to the spoken CAPTCHA behind token:
+// publicURL + "/captcha/" + token + ".wav". It is empty when either is.
+func AudioCaptchaURL(publicURL, token string) string {
+	if publicURL == "" || token == "" {
+		return ""
+	}
+	return strings.TrimRight(publicURL, "/") + "/captcha/" + url.PathEscape(token) + ".wav"
+}
+
+// PublicURL returns the configured base URL, without a trailing slash.
+func (s *Server) PublicURL() string { return s.public }
+
+// Mount serves h at pattern, POST and a path under /hooks/ in the syntax of
+// http.ServeMux (e.g. "POST /hooks/ntfy/" or "POST /hooks/x/{token}"), for
+// a provider's webhooks. The body is bounded like every other request's.
+func (s *Server) Mount(pattern string, h http.Handler) (err error) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || method != http.MethodPost || !strings.HasPrefix(path, "/hooks/") || strings.ContainsAny(path, " \t") {
+		return fmt.Errorf("web: mount %q: want \"POST /hooks/<provider>/...\"", pattern)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mounted[pattern] {
+		return fmt.Errorf("web: %q is mounted already", pattern)
+	}
+	// ServeMux panics on a pattern it cannot take or that conflicts.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("web: mount %q: %v", pattern, p)
+		}
+	}()
+	s.mux.Handle(pattern, h)
+	s.mounted[pattern] = true
+	return nil
+}
+
+// Handler returns the routes with the limits and headers every answer
+// gets; Serve uses it.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'")
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		if r.ContentLength > s.cfg.MaxBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Serve answers on l until Shutdown; it returns nil after a shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, lets the requests under way finish until ctx
+// ends, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.cfg.Store != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		if err := s.cfg.Store.Ping(ctx); err != nil {
+			s.log.Warn("healthz", "result", "store_unavailable", "error", err.Error())
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "store unavailable\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Metrics == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if want := s.cfg.MetricsToken; want != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sspr metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
+	s.cfg.Metrics.ServeHTTP(w, r)
+}
+
+// captcha serves /captcha/<token>.wav once. The token is spent by the
+// first request, whatever happens to the answer.
+func (s *Server) captcha(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutSuffix(r.PathValue("file"), ".wav")
+	if !ok || s.cfg.Captcha == nil || !plainToken(token) {
+		http.NotFound(w, r)
+		return
+	}
+	var buf bytes.Buffer
+	found, err := s.cfg.Captcha.CaptchaAudio(token, acceptLanguage(r.Header.Get("Accept-Language")), &buf)
+	if !found {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.log.Error("captcha_audio", "error", err.Error())
+		http.Error(w, "the audio could not be made", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Disposition", `inline; filename="captcha.wav"`)
+	w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+	_, _ = buf.WriteTo(w)
+}
+
+// plainToken accepts what flow hands out: lower-case hex, 16 to 64 digits.
+func plainToken(t string) bool {
+	if len(t) < 16 || len(t) > 64 {
+		return false
+	}
+	for _, r := range t {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// acceptLanguage returns the first language of an Accept-Language header
+// ("pt-BR,pt;q=0.9" is "pt"), for the CAPTCHA's voice.
+func acceptLanguage(h string) string {
+	first, _, _ := strings.Cut(h, ",")
+	first, _, _ = strings.Cut(first, ";")
+	first, _, _ = strings.Cut(strings.TrimSpace(first), "-")
+	first = strings.ToLower(first)
+	if len(first) < 2 || len(first) > 3 {
+		return "en"
+	}
+	for _, r := range first {
+		if r < 'a' || r > 'z' {
+			return "en"
+		}
+	}
+	return first
+}

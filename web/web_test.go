@@ -1,0 +1,302 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/metrics"
+	"github.com/sspr-project/sspr/providers/memstore"
+	"github.com/sspr-project/sspr/providers/redisstore"
+	"github.com/sspr-project/sspr/web"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type noUsers struct{}
+
+func (noUsers) LookupUser(context.Context, string) (flow.User, error) {
+	return flow.User{}, flow.ErrUnknownUser
+}
+func (noUsers) SetPassword(context.Context, flow.User, string) error { return nil }
+
+// listener is a side listener on a loopback port, serving an engine with
+// the CAPTCHA on.
+type listener struct {
+	base string
+	eng  *flow.Engine
+	srv  *web.Server
+	log  *syncBuf
+}
+
+func start(t *testing.T, cfg web.Config, store flow.Store) *listener {
+	t.Helper()
+	eng, err := flow.NewEngine(flow.Config{SecretKey: bytes.Repeat([]byte{3}, 32)}, flow.Deps{Directory: noUsers{}, Store: memstore.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := &listener{base: "http://" + l.Addr().String(), eng: eng, log: &syncBuf{}}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = lis.base
+	}
+	cfg.Captcha = eng
+	cfg.Store = store
+	cfg.Log = slog.New(slog.NewTextHandler(lis.log, nil))
+	lis.srv, err = web.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lis.srv.Mount("POST /hooks/echo/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = w.Write(b)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- lis.srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := lis.srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve after Shutdown: %v", err)
+		}
+	})
+	return lis
+}
+
+func do(t *testing.T, method, url string, body io.Reader, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestRoutes(t *testing.T) {
+	l := start(t, web.Config{}, memstore.New())
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/healthz", 200},
+		{"HEAD", "/healthz", 200},
+		{"GET", "/", 404},
+		{"GET", "/admin", 404},
+		{"GET", "/healthz/", 404},
+		{"GET", "/metrics", 404}, // no metrics configured
+		{"POST", "/healthz", 405},
+		{"DELETE", "/captcha/0123456789abcdef0123456789abcdef.wav", 405},
+		{"GET", "/captcha/0123456789abcdef0123456789abcdef.wav", 404},
+		{"GET", "/captcha/0123456789abcdef0123456789abcdef.mp3", 404},
+		{"GET", "/captcha/..%2f..%2fetc%2fpasswd.wav", 404},
+		{"GET", "/hooks/echo/", 405},
+		{"POST", "/hooks/echo/x", 200},
+		{"POST", "/hooks/other", 404},
+	} {
+		resp, _ := do(t, tc.method, l.base+tc.path, nil)
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s %s: Cache-Control %q", tc.method, tc.path, cc)
+		}
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	l := start(t, web.Config{MaxBody: 1024}, memstore.New())
+	resp, body := do(t, "POST", l.base+"/hooks/echo/", strings.NewReader(strings.Repeat("a", 1024)))
+	if resp.StatusCode != 200 || len(body) != 1024 {
+		t.Fatalf("a body at the limit: %d, %d bytes back", resp.StatusCode, len(body))
+	}
+	resp, _ = do(t, "POST", l.base+"/hooks/echo/", strings.NewReader(strings.Repeat("a", 1025)))
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a body over the limit: %d, want 413", resp.StatusCode)
+	}
+	// Without a length given up front the handler meets the limit reading.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(bytes.Repeat([]byte("a"), 4096))
+		pw.Close()
+	}()
+	resp, _ = do(t, "POST", l.base+"/hooks/echo/", pr)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a chunked body over the limit: %d, want 413", resp.StatusCode)
+	}
+}
+
+// The spoken CAPTCHA is served once per link; the link is built from the
+// public URL, whatever Host the request names.
+func TestAudioCaptchaOnce(t *testing.T) {
+	l := start(t, web.Config{PublicURL: "https://reset.example.com/"}, memstore.New())
+	s, err := l.eng.Begin(context.Background(), flow.Origin{Channel: flow.SSH, Remote: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := s.CaptchaAudioToken()
+	if token == "" {
+		t.Fatal("no audio token")
+	}
+	link := web.AudioCaptchaURL(l.srv.PublicURL(), token)
+	if link != "https://reset.example.com/captcha/"+token+".wav" {
+		t.Fatalf("link %q", link)
+	}
+	local := l.base + strings.TrimPrefix(link, "https://reset.example.com")
+	resp, body := do(t, "GET", local, nil, "Host", "evil.example.net", "Accept-Language", "ru-RU,ru;q=0.9")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/wav" || !strings.HasPrefix(body, "RIFF") {
+		t.Fatalf("first fetch: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(len(body), 4)])
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", resp.Header.Get("Cache-Control"))
+	}
+	if len(body) < 10000 {
+		t.Errorf("the audio is %d bytes", len(body))
+	}
+	if resp, _ := do(t, "GET", local, nil); resp.StatusCode != 404 {
+		t.Fatalf("second fetch: %d, want 404", resp.StatusCode)
+	}
+	if strings.Contains(l.log.String(), token) {
+		t.Fatal("the token is in the log")
+	}
+	if web.AudioCaptchaURL("", token) != "" || web.AudioCaptchaURL("https://x", "") != "" {
+		t.Error("a link without a public URL or a token")
+	}
+}
+
+// /healthz says 503 while the store does not answer: here a Redis store
+// whose server is not there.
+func TestHealthWhenStoreIsDown(t *testing.T) {
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := dead.Addr().String()
+	dead.Close()
+	st, err := redisstore.New(redisstore.Config{Addrs: []string{addr}, DialTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	redisstore.LogTo(nil)
+	l := start(t, web.Config{}, st)
+	resp, body := do(t, "GET", l.base+"/healthz", nil)
+	if resp.StatusCode != 503 || !strings.Contains(body, "store unavailable") {
+		t.Fatalf("healthz with the store down: %d %q", resp.StatusCode, body)
+	}
+	if !strings.Contains(l.log.String(), "store_unavailable") {
+		t.Errorf("not logged:\n%s", l.log.String())
+	}
+	l2 := start(t, web.Config{}, memstore.New())
+	if resp, body := do(t, "GET", l2.base+"/healthz", nil); resp.StatusCode != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	l := start(t, web.Config{Metrics: m.Handler(), MetricsToken: "s3cret-metrics"}, memstore.New())
+	if resp, _ := do(t, "GET", l.base+"/metrics", nil); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, "GET", l.base+"/metrics", nil, "Authorization", "Bearer wrong"); resp.StatusCode != 401 {
+		t.Fatalf("wrong token: %d", resp.StatusCode)
+	}
+	resp, body := do(t, "GET", l.base+"/metrics", nil, "Authorization", "Bearer s3cret-metrics")
+	if resp.StatusCode != 200 || !strings.Contains(body, "sspr_sessions_open") {
+		t.Fatalf("right token: %d\n%s", resp.StatusCode, body)
+	}
+	open := start(t, web.Config{Metrics: m.Handler()}, memstore.New())
+	if resp, _ := do(t, "GET", open.base+"/metrics", nil); resp.StatusCode != 200 {
+		t.Fatalf("no token configured: %d", resp.StatusCode)
+	}
+}
+
+// A slow client cannot hold a connection open forever before its headers.
+func TestSlowHeadersCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the header timeout")
+	}
+	l := start(t, web.Config{}, memstore.New())
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"))
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(c)
+	if d := time.Since(start); err != nil || d > 8*time.Second {
+		t.Fatalf("the connection stayed open %s (%v)", d, err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	for _, bad := range []string{"reset.example.com", "ftp://x", "https://x/?q=1", "https://u:p@x", "https://x/#f"} {
+		if _, err := web.New(web.Config{PublicURL: bad}); err == nil {
+			t.Errorf("public URL %q accepted", bad)
+		}
+	}
+	s, err := web.New(web.Config{PublicURL: "https://reset.example.com/sspr/"})
+	if err != nil || s.PublicURL() != "https://reset.example.com/sspr" {
+		t.Fatalf("%v %q", err, s.PublicURL())
+	}
+	for _, bad := range []string{"GET /hooks/x", "POST /captcha/x", "POST hooks/x", "POST /hooks/{bad"} {
+		if err := s.Mount(bad, http.NotFoundHandler()); err == nil {
+			t.Errorf("Mount(%q) accepted", bad)
+		}
+	}
+	if err := s.Mount("POST /hooks/x/", http.NotFoundHandler()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mount("POST /hooks/x/", http.NotFoundHandler()); err == nil {
+		t.Error("mounted twice")
+	}
+}
