@@ -11,7 +11,15 @@ import (
 
 // check validates the config (done by loading it) and the files it names,
 // reporting each step; the first failure says precisely what is wrong.
-func check(cfg *Config, stdout io.Writer) error {
+// args may hold one login, which an LDAP directory looks up.
+func check(cfg *Config, stdout io.Writer, args ...string) error {
+	login := ""
+	if len(args) > 1 {
+		fmt.Fprintf(stdout, "FAIL  check takes at most one login, got %d arguments\n", len(args))
+		return exitError(2)
+	} else if len(args) == 1 {
+		login = args[0]
+	}
 	step := func(what string, err error) error {
 		if err != nil {
 			fmt.Fprintf(stdout, "FAIL  %s: %v\n", what, err)
@@ -30,23 +38,12 @@ func check(cfg *Config, stdout io.Writer) error {
 	if err := step("data_dir "+cfg.DataDir, writableDir(cfg.DataDir)); err != nil {
 		return err
 	}
-	if cfg.demo {
-		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path); err != nil {
-			return step("directory.embedded.path", err)
+	if cfg.Directory.LDAP != nil {
+		if err := checkLDAP(cfg.Directory.LDAP, login, stdout); err != nil {
+			return err
 		}
-	}
-	d, err := embedded.Open(cfg.Directory.Embedded.Path)
-	if err == nil {
-		var list []embedded.UserInfo
-		if list, err = d.List(); err == nil {
-			err = step(fmt.Sprintf("directory.embedded.path %s (%d users)", cfg.Directory.Embedded.Path, len(list)), nil)
-			if err != nil {
-				return err
-			}
-		}
-	}
-	if err != nil {
-		return step("directory.embedded.path "+cfg.Directory.Embedded.Path, err)
+	} else if err := checkEmbedded(cfg, stdout, step); err != nil {
+		return err
 	}
 	if err := step("delivery.demo.outbox "+cfg.Delivery.Demo.Outbox, appendable(cfg.Delivery.Demo.Outbox)); err != nil {
 		return err
@@ -63,10 +60,41 @@ func check(cfg *Config, stdout io.Writer) error {
 			return err
 		}
 	}
+	if err := checkDelivery(cfg, step); err != nil {
+		return err
+	}
+	if err := checkSMTP(cfg, step); err != nil {
+		return err
+	}
 	if fi, err := os.Stat(cfg.SSH.HostKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		return step("ssh.host_key "+cfg.SSH.HostKey, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
 	}
 	return step("ssh.host_key "+cfg.SSH.HostKey, nil)
+}
+
+// checkEmbedded opens the embedded directory (writing the demo one first
+// in the demo) and counts its users.
+func checkEmbedded(cfg *Config, stdout io.Writer, step func(what string, err error) error) error {
+	opts, err := embeddedOptions(cfg)
+	if err != nil {
+		return step("TOTP key", err)
+	}
+	if cfg.demo {
+		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path, opts...); err != nil {
+			return step("directory.embedded.path", err)
+		}
+	}
+	d, err := embedded.Open(cfg.Directory.Embedded.Path, opts...)
+	if err == nil {
+		var list []embedded.UserInfo
+		if list, err = d.List(); err == nil {
+			if err := step(fmt.Sprintf("directory.embedded.path %s (%d users)", cfg.Directory.Embedded.Path, len(list)), nil); err != nil {
+				return err
+			}
+			return checkTOTP(cfg, d, stdout, step)
+		}
+	}
+	return step("directory.embedded.path "+cfg.Directory.Embedded.Path, err)
 }
 
 func writableDir(dir string) error {

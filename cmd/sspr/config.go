@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // Config is the whole of sspr.yaml. Every key is documented in README.md.
@@ -35,6 +36,8 @@ type Config struct {
 	Notices       NoticesConfig   `yaml:"notices"`
 	Store         StoreConfig     `yaml:"store"`
 	Kiosk         KioskConfig     `yaml:"kiosk"`
+	HTTP          HTTPConfig      `yaml:"http"`
+	Methods       MethodsConfig   `yaml:"methods"`
 	Debug         DebugConfig     `yaml:"debug"`
 
 	// demo is true when no config file was given.
@@ -68,16 +71,25 @@ type CaptchaConfig struct {
 // DirectoryConfig says where users live.
 type DirectoryConfig struct {
 	Embedded EmbeddedConfig `yaml:"embedded"`
+	// LDAP, when set, replaces the embedded directory (ldap.go).
+	LDAP *LDAPConfig `yaml:"ldap"`
 }
 
 // EmbeddedConfig is the YAML user file.
 type EmbeddedConfig struct {
 	Path string `yaml:"path"`
+	// TOTPKeyFile holds the key that encrypts authenticator secrets at
+	// rest (or set SSPR_TOTP_KEY); without one they stay plain.
+	TOTPKeyFile string `yaml:"totp_key_file"`
 }
 
 // DeliveryConfig says how texts, calls, pushes and emails go out.
 type DeliveryConfig struct {
-	Demo DemoConfig `yaml:"demo"`
+	Demo   DemoConfig    `yaml:"demo"`
+	Twilio *TwilioConfig `yaml:"twilio"`
+	SMTP   *SMTPConfig   `yaml:"smtp"`
+	Ntfy   *NtfyConfig   `yaml:"ntfy"`
+	Duo    *DuoConfig    `yaml:"duo"`
 }
 
 // DemoConfig is the in-terminal phone and its outbox file.
@@ -145,6 +157,11 @@ type UIConfig struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// Plain draws every screen as plain lines for screen readers (also --plain).
 	Plain bool `yaml:"plain"`
+	// Lang is the language of the screens and messages (en, de, fr, or a
+	// locale such as de_DE.UTF-8): the default over SSH, where a client's
+	// LANG or LC_* naming a language offered wins, and the language of
+	// run and kiosk; empty: their environment, else English.
+	Lang string `yaml:"lang"`
 }
 
 // KioskConfig is `sspr kiosk`, the wizard on a shared local terminal.
@@ -264,6 +281,7 @@ func (c *Config) fillDefaults() {
 	c.Kiosk.fillDefaults()
 	join(&c.Kiosk.Log, "kiosk.log")
 	c.fillLimits()
+	c.fillDelivery()
 }
 
 // validate names the first wrong field, its value and what is allowed.
@@ -299,6 +317,8 @@ func (c *Config) validate() error {
 		return bad("ssh.max_session_time", c.SSH.MaxSessionTime.Duration, "at least 1m")
 	case c.UI.IdleTimeout.Duration < 10*time.Second || c.UI.IdleTimeout.Duration > time.Hour:
 		return bad("ui.idle_timeout", c.UI.IdleTimeout.Duration, "10s to 1h")
+	case c.UI.Lang != "" && !langOffered(c.UI.Lang):
+		return bad("ui.lang", fmt.Sprintf("%q", c.UI.Lang), "one of "+strings.Join(i18n.Languages(), ", ")+", or a locale of one of them")
 	case c.SignInURL != "" && !strings.HasPrefix(c.SignInURL, "https://") && !strings.HasPrefix(c.SignInURL, "http://"):
 		return bad("signin_url", fmt.Sprintf("%q", c.SignInURL), "an http:// or https:// URL")
 	}
@@ -308,10 +328,25 @@ func (c *Config) validate() error {
 	if err := c.SSH.validateSSHFront(bad); err != nil {
 		return err
 	}
+	if err := c.Directory.LDAP.validate(bad); err != nil {
+		return err
+	}
 	if err := c.Store.Redis.validate(bad); err != nil {
 		return err
 	}
 	if err := c.Kiosk.validate(bad); err != nil {
+		return err
+	}
+	if err := c.validateDelivery(bad); err != nil {
+		return err
+	}
+	if err := c.validateSMTP(bad); err != nil {
+		return err
+	}
+	if err := c.validatePush(bad); err != nil {
+		return err
+	}
+	if err := c.Directory.Embedded.validateTOTPKey(bad); err != nil {
 		return err
 	}
 	return c.validateLimits(bad)
@@ -678,3 +713,9 @@ func (c *Config) flowLimits() flow.Limits {
 }
 
 // End of the limits block.
+
+// langOffered reports whether l names a language sspr offers.
+func langOffered(l string) bool {
+	_, ok := i18n.Match(l)
+	return ok
+}

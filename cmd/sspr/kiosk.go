@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 	"github.com/sspr-project/sspr/tui"
 )
 
@@ -94,8 +95,8 @@ func kiosk(cfg *Config, stdout, stderr io.Writer) error {
 
 	once := func(ctx context.Context) (bool, error) {
 		w := tui.New(a.engine, tui.Options{
-			Origin:      flow.Origin{Channel: flow.Kiosk, Remote: name},
-			Demo:        a.phone,
+			Origin:      flow.Origin{Channel: flow.Kiosk, Remote: name, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
+			Demo:        a.demoPhone(),
 			SignInURL:   cfg.SignInURL,
 			IdleTimeout: cfg.Kiosk.Idle.Duration,
 			ExitKeys:    cfg.Kiosk.ExitKeys,

@@ -4,8 +4,8 @@
 //	sspr [--config FILE] [run]     the wizard in this terminal (the default)
 //	sspr [--config FILE] serve     the wizard over SSH
 //	sspr [--config FILE] kiosk     the wizard on this terminal, as a kiosk
-//	sspr [--config FILE] users add|verify|list
-//	sspr [--config FILE] check     validate the config and its files
+//	sspr [--config FILE] users add|verify|list|totp|encrypt-totp|ntfy-topic
+//	sspr [--config FILE] check [LOGIN]  validate the config and its files
 //	sspr [--config FILE] audit     a readable, filterable view of the audit trail
 //
 // --plain (or ui.plain in the config) draws plain screens for screen
@@ -38,7 +38,13 @@ commands:
         (the password is read from stdin, or asked for on a terminal)
   users verify LOGIN  read a password on stdin; exit 0 if it matches, 1 if not
   users list          list the users of the embedded directory
-  check               validate the config and say which field is wrong
+  users totp LOGIN    enrol or replace an authenticator app: shows its QR code,
+                      saves it once a code from the app matches
+  users encrypt-totp  encrypt the authenticator secrets still in plain text
+                      (directory.embedded.totp_key_file or SSPR_TOTP_KEY)
+  users ntfy-topic LOGIN  print the ntfy topic LOGIN's app subscribes to
+  check [LOGIN]       validate the config and say which field is wrong; with
+                      directory.ldap, connect, bind and look LOGIN up
   audit               the audit trail, one line per event (audit.path)
         [--file F] [--sid S] [--login L] [--result R] [--since 2h|TIME] [--json]
 
@@ -98,7 +104,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "users":
 		return users(cfg, rest, stdin, stdout, stderr)
 	case "check":
-		return check(cfg, stdout)
+		return check(cfg, stdout, rest...)
 	case "audit":
 		return auditView(cfg, rest, stdin, stdout, stderr)
 	}

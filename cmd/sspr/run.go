@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/user"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/i18n"
 	"github.com/sspr-project/sspr/tui"
 )
 
@@ -23,12 +26,25 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 	if u, err := user.Current(); err == nil {
 		remote = "local:" + u.Username
 	}
+	// The side listener (http.listen) serves while the wizard runs; its log
+	// would draw over the wizard, so it goes nowhere.
+	side, err := startSide(cfg, a, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), sideGrace)
+		defer cancel()
+		_ = side.stop(ctx)
+	}()
 	w := tui.New(a.engine, tui.Options{
-		Origin:      flow.Origin{Channel: flow.Local, Remote: remote},
-		Demo:        a.phone,
+		Origin:      flow.Origin{Channel: flow.Local, Remote: remote, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
+		Demo:        a.demoPhone(),
 		SignInURL:   cfg.SignInURL,
 		IdleTimeout: cfg.UI.IdleTimeout.Duration,
 		Plain:       cfg.UI.Plain,
+		// The spoken CAPTCHA, when the side listener serves it.
+		CaptchaAudioURL: audioLink(cfg),
 	})
 	defer w.Close()
 	if _, err := tea.NewProgram(w).Run(); err != nil {

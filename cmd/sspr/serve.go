@@ -45,7 +45,27 @@ func serve(cfg *Config, stderr io.Writer) error {
 		return err
 	}
 	defer stopDebug()
-	return serveOn(cfg, a.engine, a.phone, l, log, stop)
+	// The side listener (http.listen) lives as long as the SSH server: it
+	// starts first and stops once SSH has drained.
+	a.delivery.log.set(log.Handler())
+	side, err := startSide(cfg, a, log, func(err error) {
+		log.Error("http_failed", "error", err.Error())
+		select {
+		case stop <- syscall.SIGTERM:
+		default:
+		}
+	})
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+	err = serveOn(cfg, a.engine, a.demoPhone(), l, log, stop)
+	ctx, cancel := context.WithTimeout(context.Background(), sideGrace)
+	defer cancel()
+	if serr := side.stop(ctx); serr != nil && err == nil {
+		err = serr
+	}
+	return err
 }
 
 // drainer is what a shutdown needs of the engine: refuse new work and wait
@@ -67,15 +87,18 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		NewPerSource:       noCapIsNegative(*cfg.SSH.NewPerSource),
 		NewPerSourceWindow: cfg.SSH.NewPerSourceWindow.Duration,
 		ProxyTrusted:       cfg.SSH.proxyTrusted(),
+		Lang:               cfg.UI.Lang,
 		Logger:             log,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
 			return tui.New(eng, tui.Options{
-				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote},
+				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language},
 				Demo:        phone,
 				SignInURL:   cfg.SignInURL,
 				IdleTimeout: cfg.UI.IdleTimeout.Duration,
 				Remote:      true,
 				Plain:       cfg.UI.Plain,
+				// The spoken CAPTCHA, when the side listener serves it.
+				CaptchaAudioURL: audioLink(cfg),
 			})
 		},
 	})

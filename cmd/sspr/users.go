@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,48 +10,60 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
-	"github.com/pquerna/otp/totp"
 	"golang.org/x/term"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/embedded"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
-// users runs `sspr users add|verify|list` on the embedded directory.
+// users runs `sspr users add|verify|list|totp|encrypt-totp|ntfy-topic` on
+// the embedded directory.
 func users(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitError(2)
 	}
 	path := cfg.Directory.Embedded.Path
+	opts, err := embeddedOptions(cfg)
+	if err != nil {
+		return err
+	}
 	if cfg.demo {
-		if _, err := embedded.WriteDemo(path); err != nil {
+		if _, err := embedded.WriteDemo(path, opts...); err != nil {
 			return err
 		}
 	}
 	switch args[0] {
 	case "add":
-		return usersAdd(cfg, path, args[1:], stdin, stdout, stderr)
+		return usersAdd(cfg, path, opts, args[1:], stdin, stdout, stderr)
 	case "verify":
-		return usersVerify(path, args[1:], stdin, stderr)
+		return usersVerify(path, opts, args[1:], stdin, stderr)
 	case "list":
-		return usersList(path, stdout)
+		return usersList(path, opts, stdout)
+	case "totp":
+		return usersTOTP(cfg, path, opts, args[1:], stdin, stdout, stderr)
+	case "encrypt-totp":
+		return usersEncryptTOTP(path, opts, args[1:], stdout)
+	case "ntfy-topic":
+		return usersNtfyTopic(cfg, args[1:], stdout)
 	}
 	fmt.Fprintf(stderr, "sspr users: unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)
 }
 
 // openOrCreate opens the directory file, creating an empty one if needed.
-func openOrCreate(path string) (*embedded.Dir, error) {
-	d, err := embedded.Open(path)
+func openOrCreate(path string, opts ...embedded.Option) (*embedded.Dir, error) {
+	d, err := embedded.Open(path, opts...)
 	if errors.Is(err, os.ErrNotExist) {
-		return embedded.Create(path)
+		return embedded.Create(path, opts...)
 	}
 	return d, err
 }
 
-func usersAdd(cfg *Config, path string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func usersAdd(cfg *Config, path string, opts []embedded.Option, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "display name")
@@ -84,11 +97,9 @@ func usersAdd(cfg *Config, path string, args []string, stdin io.Reader, stdout, 
 	}
 	var uri string
 	if *withTOTP {
-		key, err := totp.Generate(totp.GenerateOpts{Issuer: "sspr", AccountName: login})
-		if err != nil {
+		if rec.TOTPSecret, uri, err = totp.NewSecret(totpIssuer, login); err != nil {
 			return fmt.Errorf("users add: authenticator: %w", err)
 		}
-		rec.TOTPSecret, uri = key.Secret(), key.URL()
 	}
 	pw, err := readNewPassword(stdin, stderr)
 	if err != nil {
@@ -114,7 +125,7 @@ func usersAdd(cfg *Config, path string, args []string, stdin io.Reader, stdout, 
 	if len(unmet) > 0 {
 		return fmt.Errorf("users add: the password does not meet the policy: %s", strings.Join(unmet, "; "))
 	}
-	d, err := openOrCreate(path)
+	d, err := openOrCreate(path, opts...)
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
@@ -182,11 +193,11 @@ func readPasswordLine(stdin io.Reader) (string, error) {
 	return line, nil
 }
 
-func usersVerify(path string, args []string, stdin io.Reader, stderr io.Writer) error {
+func usersVerify(path string, opts []embedded.Option, args []string, stdin io.Reader, stderr io.Writer) error {
 	if len(args) != 1 {
 		return errors.New("users verify: give one LOGIN; the password is read from stdin")
 	}
-	d, err := embedded.Open(path)
+	d, err := embedded.Open(path, opts...)
 	if err != nil {
 		return fmt.Errorf("users verify: %w", err)
 	}
@@ -205,8 +216,8 @@ func usersVerify(path string, args []string, stdin io.Reader, stderr io.Writer) 
 	return nil
 }
 
-func usersList(path string, stdout io.Writer) error {
-	d, err := embedded.Open(path)
+func usersList(path string, opts []embedded.Option, stdout io.Writer) error {
+	d, err := embedded.Open(path, opts...)
 	if err != nil {
 		return fmt.Errorf("users list: %w", err)
 	}
@@ -232,3 +243,200 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// Authenticator block: the TOTP key (directory.embedded.totp_key_file or
+// SSPR_TOTP_KEY), `sspr users totp` and `sspr users encrypt-totp`, and
+// their lines in `sspr check`.
+
+// totpIssuer names sspr in the authenticator app's list.
+const totpIssuer = "sspr"
+
+// totpKeyEnv is the environment variable that may hold the TOTP key.
+const totpKeyEnv = "SSPR_TOTP_KEY"
+
+// totpAttempts is how many codes `users totp` reads before it gives up.
+const totpAttempts = 3
+
+// validateTOTPKey refuses a key given both ways: which one wins would be a
+// guess.
+func (e *EmbeddedConfig) validateTOTPKey(bad func(field string, v any, allowed string) error) error {
+	if e.TOTPKeyFile != "" && os.Getenv(totpKeyEnv) != "" {
+		return bad("directory.embedded.totp_key_file", fmt.Sprintf("%q", e.TOTPKeyFile), "unset, or unset "+totpKeyEnv+": give the key one way")
+	}
+	return nil
+}
+
+// totpKey reads the key that encrypts authenticator secrets, and says where
+// it came from; nil when none is configured.
+func totpKey(cfg *Config) (*totp.Key, string, error) {
+	if path := cfg.Directory.Embedded.TOTPKeyFile; path != "" {
+		const field = "directory.embedded.totp_key_file"
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", field, err)
+		}
+		k, err := totp.ParseKey(b)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", field, path, err)
+		}
+		return k, field + " " + path, nil
+	}
+	if v := os.Getenv(totpKeyEnv); v != "" {
+		k, err := totp.ParseKey([]byte(v))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", totpKeyEnv, err)
+		}
+		return k, totpKeyEnv, nil
+	}
+	return nil, "", nil
+}
+
+// embeddedOptions are the options every opening of the embedded directory
+// takes: the TOTP key, when one is configured.
+func embeddedOptions(cfg *Config) ([]embedded.Option, error) {
+	k, _, err := totpKey(cfg)
+	if err != nil || k == nil {
+		return nil, err
+	}
+	return []embedded.Option{embedded.WithTOTPKey(k)}, nil
+}
+
+// openEmbedded opens directory.embedded.path with the TOTP key.
+func openEmbedded(cfg *Config) (*embedded.Dir, error) {
+	opts, err := embeddedOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return embedded.Open(cfg.Directory.Embedded.Path, opts...)
+}
+
+// usersTOTP enrols (or replaces) the authenticator app of one account: it
+// shows a new secret as a QR code and a URI, and saves it only once a code
+// from the app matches, so a failed scan never replaces a working app.
+func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("users totp: give one LOGIN; a code from the app is then read from stdin")
+	}
+	if cfg.Directory.LDAP != nil {
+		return errors.New("users totp: directory.ldap is configured; enrolment writes only to the embedded directory for now")
+	}
+	d, err := embedded.Open(path, opts...)
+	if err != nil {
+		return fmt.Errorf("users totp: %w", err)
+	}
+	ctx := context.Background()
+	u, err := d.LookupUser(ctx, args[0])
+	if err != nil {
+		return fmt.Errorf("users totp: %q: %w", flow.Sanitize(args[0], 64), err)
+	}
+	if !strings.EqualFold(u.Login, args[0]) {
+		// An email matched: the secret goes to that entry, named by login.
+		fmt.Fprintf(stderr, "%s is the email of %s\n", flow.Sanitize(args[0], 64), u.Login)
+	}
+	secret, uri, err := totp.NewSecret(totpIssuer, u.Login)
+	if err != nil {
+		return fmt.Errorf("users totp: %w", err)
+	}
+	qr, err := qrText(uri)
+	if err != nil {
+		return fmt.Errorf("users totp: QR code: %w", err)
+	}
+	verb := "Enrolling"
+	if u.TOTPSecret != "" {
+		verb = "Replacing"
+	}
+	fmt.Fprintf(stdout, "%s the authenticator app of %s. Scan this with the app, or enter the URI by hand:\n\n%s\n%s\n\n", verb, u.Login, qr, uri)
+	in := bufio.NewReaderSize(io.LimitReader(stdin, 4096), 256)
+	v := totp.New()
+	for try := 1; ; try++ {
+		fmt.Fprint(stderr, "Code the app shows now: ")
+		line, err := in.ReadString('\n')
+		code := strings.TrimSpace(line)
+		if code == "" && err != nil {
+			fmt.Fprintln(stderr)
+			fmt.Fprintln(stderr, "sspr users totp: no code given: nothing was saved")
+			return exitError(1)
+		}
+		if _, ok := v.Validate(secret, code, time.Now()); ok {
+			break
+		}
+		if try == totpAttempts {
+			fmt.Fprintf(stderr, "sspr users totp: %d codes did not match: nothing was saved\n", totpAttempts)
+			return exitError(1)
+		}
+		fmt.Fprintf(stderr, "That code does not match. Check that the app added the account %s:%s and that its clock is right, then try again.\n", totpIssuer, u.Login)
+	}
+	if err := d.SetTOTPSecret(ctx, u.ID, secret); err != nil {
+		return fmt.Errorf("users totp: %w", err)
+	}
+	if id := d.TOTPKeyID(); id != "" {
+		fmt.Fprintf(stdout, "saved: %s's authenticator app, encrypted with key %s, in %s\n", u.Login, id, path)
+	} else {
+		fmt.Fprintf(stdout, "saved: %s's authenticator app in %s\n", u.Login, path)
+		fmt.Fprintf(stderr, "warning: the secret is stored in plain text; set directory.embedded.totp_key_file or %s to encrypt it\n", totpKeyEnv)
+	}
+	return nil
+}
+
+// usersEncryptTOTP encrypts the authenticator secrets still stored in
+// plain text, after a key was configured.
+func usersEncryptTOTP(path string, opts []embedded.Option, args []string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return errors.New("users encrypt-totp: takes no arguments")
+	}
+	if len(opts) == 0 {
+		return fmt.Errorf("users encrypt-totp: no TOTP key: set directory.embedded.totp_key_file or %s", totpKeyEnv)
+	}
+	d, err := embedded.Open(path, opts...)
+	if err != nil {
+		return fmt.Errorf("users encrypt-totp: %w", err)
+	}
+	n, err := d.EncryptTOTPSecrets(context.Background())
+	if err != nil {
+		return fmt.Errorf("users encrypt-totp: %w", err)
+	}
+	fmt.Fprintf(stdout, "encrypted %d authenticator secrets with key %s in %s\n", n, d.TOTPKeyID(), path)
+	return nil
+}
+
+// checkTOTP is the authenticator part of `sspr check`: the key, and a
+// warning for every secret left in plain text.
+func checkTOTP(cfg *Config, d *embedded.Dir, stdout io.Writer, step func(what string, err error) error) error {
+	k, from, err := totpKey(cfg)
+	if err != nil {
+		return step("TOTP key", err)
+	}
+	if path := cfg.Directory.Embedded.TOTPKeyFile; path != "" {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			return step("directory.embedded.totp_key_file "+path, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
+		}
+	}
+	list, err := d.List()
+	if err != nil {
+		return step("directory.embedded.path", err)
+	}
+	plain, sealed := 0, 0
+	for _, u := range list {
+		switch {
+		case u.AuthenticatorEncrypted:
+			sealed++
+		case u.Authenticator:
+			plain++
+		}
+	}
+	if k != nil {
+		if err := step(fmt.Sprintf("TOTP key %s from %s (%d secrets encrypted)", k.ID(), from, sealed), nil); err != nil {
+			return err
+		}
+		if plain > 0 {
+			fmt.Fprintf(stdout, "WARN  %d authenticator secrets are still in plain text: run `sspr users encrypt-totp`\n", plain)
+		}
+		return nil
+	}
+	if plain > 0 {
+		fmt.Fprintf(stdout, "WARN  %d authenticator secrets are stored in plain text: no TOTP key (directory.embedded.totp_key_file or %s)\n", plain, totpKeyEnv)
+	}
+	return nil
+}
+
+// End of the authenticator block.

@@ -1,10 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // sspr runs the command line in-process with a config in a fresh data dir.
@@ -139,5 +152,241 @@ func TestCheck(t *testing.T) {
 	out, _, err = sspr(t, missing, "", "check")
 	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  directory.embedded.path") {
 		t.Fatalf("check of a missing directory: %v\n%s", err, out)
+	}
+}
+
+// ssprAnswering runs the command line in-process and answers its prompt:
+// once the otpauth URI is on stdout, answer gets the secret and returns
+// what to type (a line per code; stdin then ends).
+func ssprAnswering(t *testing.T, cfgPath string, answer func(secret string) string, args ...string) (string, string, error) {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		err := run(append([]string{"--config", cfgPath}, args...), inR, outW, &errb)
+		outW.Close()
+		inR.Close()
+		done <- err
+	}()
+	var out strings.Builder
+	sc := bufio.NewScanner(outR)
+	answered := false
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if u, err := url.Parse(line); !answered && err == nil && u.Scheme == "otpauth" {
+			answered = true
+			go func() {
+				_, _ = io.WriteString(inW, answer(u.Query().Get("secret")))
+				inW.Close()
+			}()
+		}
+	}
+	if !answered {
+		inW.Close()
+	}
+	err := <-done
+	return out.String(), errb.String(), err
+}
+
+// keyFile writes a TOTP key (base64) into a file of mode 0600.
+func keyFile(t *testing.T) string {
+	t.Helper()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "totp.key")
+	if err := os.WriteFile(p, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// currentCode is the code an app shows now for secret.
+func currentCode(t *testing.T, secret string) string {
+	code, err := totp.Code(secret, time.Now())
+	if err != nil {
+		t.Error(err)
+	}
+	return code
+}
+
+// wrongCode is a six-digit code valid at no step near now.
+func wrongCode(secret string) string {
+	now := time.Now()
+	for n := 0; ; n++ {
+		c := fmt.Sprintf("%06d", (n*7919+123456)%1000000)
+		if _, ok := totp.New().Validate(secret, c, now); !ok {
+			if _, ok := totp.New().Validate(secret, c, now.Add(30*time.Second)); !ok {
+				return c
+			}
+		}
+	}
+}
+
+func TestUsersTOTPEnrolsOnlyAfterAMatchingCode(t *testing.T) {
+	dataDir := t.TempDir()
+	key := keyFile(t)
+	cfg := writeConfig(t, "data_dir: "+dataDir+"\ndirectory:\n  embedded:\n    totp_key_file: "+key+"\n")
+	if _, _, err := sspr(t, cfg, "Long-Enough-Pass1\n", "users", "add", "kim", "--email", "kim@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dataDir, "users.yaml")
+
+	// Wrong codes, three times: nothing is saved.
+	before, _ := os.ReadFile(users)
+	out, stderr, err := ssprAnswering(t, cfg, func(s string) string {
+		w := wrongCode(s)
+		return w + "\n" + w + "\n" + w + "\n"
+	}, "users", "totp", "kim")
+	if exitCode(err) != 1 || !strings.Contains(stderr, "nothing was saved") {
+		t.Fatalf("wrong codes: %v\n%s\n%s", err, out, stderr)
+	}
+	if strings.Count(out, "█") < 50 || !strings.Contains(out, "otpauth://totp/sspr:kim?") {
+		t.Fatalf("no QR code or URI:\n%s", out)
+	}
+	if after, _ := os.ReadFile(users); !bytes.Equal(before, after) {
+		t.Fatal("a wrong code changed the users file")
+	}
+	// No code at all (stdin ends): nothing is saved.
+	if _, stderr, err := ssprAnswering(t, cfg, func(string) string { return "" }, "users", "totp", "kim"); exitCode(err) != 1 || !strings.Contains(stderr, "nothing was saved") {
+		t.Fatalf("no code: %v %s", err, stderr)
+	}
+
+	// A wrong code, then the right one: saved, encrypted.
+	var secret string
+	out, stderr, err = ssprAnswering(t, cfg, func(s string) string {
+		secret = s
+		return wrongCode(s) + "\n" + currentCode(t, s) + "\n"
+	}, "users", "totp", "kim@example.com")
+	if err != nil || !strings.Contains(out, "saved: kim's authenticator app, encrypted with key") || !strings.Contains(stderr, "does not match") {
+		t.Fatalf("enrolment: %v\n%s\n%s", err, out, stderr)
+	}
+	data, _ := os.ReadFile(users)
+	if strings.Contains(string(data), secret) || !strings.Contains(string(data), "totp_secret: enc:v1:") {
+		t.Fatalf("the secret is not encrypted at rest:\n%s", data)
+	}
+	if fi, err := os.Stat(users); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("users file mode %v %v", fi.Mode(), err)
+	}
+	c, err := loadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := openEmbedded(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := d.LookupUser(context.Background(), "kim"); err != nil || u.TOTPSecret != secret {
+		t.Fatalf("kim's secret after enrolment: %v", err)
+	}
+	if ok, err := d.VerifyPassword("kim", "Long-Enough-Pass1"); !ok || err != nil {
+		t.Fatalf("kim's password changed: %v %v", ok, err)
+	}
+
+	// Replacing: a failed try keeps the working secret.
+	out, _, err = ssprAnswering(t, cfg, func(s string) string { return "12345\n" }, "users", "totp", "kim")
+	if exitCode(err) != 1 || !strings.Contains(out, "Replacing the authenticator app of kim") {
+		t.Fatalf("replace with a bad code: %v\n%s", err, out)
+	}
+	if u, err := d.LookupUser(context.Background(), "kim"); err != nil || u.TOTPSecret != secret {
+		t.Fatalf("a failed replacement changed the secret: %v", err)
+	}
+
+	// An unknown account.
+	if _, _, err := ssprAnswering(t, cfg, func(string) string { return "" }, "users", "totp", "nobody"); err == nil || !strings.Contains(err.Error(), "unknown user") {
+		t.Fatalf("unknown login: %v", err)
+	}
+
+	// check reports the key and no plain secret.
+	out, _, err = sspr(t, cfg, "", "check")
+	if err != nil || !strings.Contains(out, "ok    TOTP key ") || !strings.Contains(out, "(1 secrets encrypted)") || strings.Contains(out, "WARN") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+}
+
+func TestUsersTOTPWithoutKeyStaysPlainAndCheckWarns(t *testing.T) {
+	dataDir := t.TempDir()
+	cfg := writeConfig(t, "data_dir: "+dataDir+"\n")
+	if _, _, err := sspr(t, cfg, "Long-Enough-Pass1\n", "users", "add", "lee"); err != nil {
+		t.Fatal(err)
+	}
+	var secret string
+	out, stderr, err := ssprAnswering(t, cfg, func(s string) string { secret = s; return currentCode(t, s) + "\n" }, "users", "totp", "lee")
+	if err != nil || !strings.Contains(out, "saved: lee's authenticator app in") || !strings.Contains(stderr, "stored in plain text") {
+		t.Fatalf("enrolment without a key: %v\n%s\n%s", err, out, stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dataDir, "users.yaml"))
+	if !strings.Contains(string(data), "totp_secret: "+secret) {
+		t.Fatalf("want the legacy plain form without a key:\n%s", data)
+	}
+	out, _, err = sspr(t, cfg, "", "check")
+	if err != nil || !strings.Contains(out, "WARN  1 authenticator secrets are stored in plain text") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+
+	// With a key from the environment, encrypt-totp seals it in place.
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	t.Setenv("SSPR_TOTP_KEY", hex.EncodeToString(raw))
+	out, _, err = sspr(t, cfg, "", "check")
+	if err != nil || !strings.Contains(out, "from SSPR_TOTP_KEY (0 secrets encrypted)") || !strings.Contains(out, "run `sspr users encrypt-totp`") {
+		t.Fatalf("check with a key and a plain secret: %v\n%s", err, out)
+	}
+	out, _, err = sspr(t, cfg, "", "users", "encrypt-totp")
+	if err != nil || !strings.Contains(out, "encrypted 1 authenticator secrets") {
+		t.Fatalf("encrypt-totp: %v\n%s", err, out)
+	}
+	data, _ = os.ReadFile(filepath.Join(dataDir, "users.yaml"))
+	if strings.Contains(string(data), secret) {
+		t.Fatalf("still plain after encrypt-totp:\n%s", data)
+	}
+	if _, _, err := sspr(t, cfg, "Long-Enough-Pass1\n", "users", "verify", "lee"); err != nil {
+		t.Fatalf("verify after encrypt-totp: %v", err)
+	}
+
+	// Without the key now, the directory refuses to load, and says why.
+	os.Unsetenv("SSPR_TOTP_KEY")
+	out, _, err = sspr(t, cfg, "", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "is encrypted, but no TOTP key is configured") {
+		t.Fatalf("check without the key: %v\n%s", err, out)
+	}
+	// A wrong key is named as such.
+	_, _ = rand.Read(raw)
+	t.Setenv("SSPR_TOTP_KEY", base64.StdEncoding.EncodeToString(raw))
+	out, _, err = sspr(t, cfg, "", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "encrypted with another key") || strings.Contains(out, secret) {
+		t.Fatalf("check with a wrong key: %v\n%s", err, out)
+	}
+}
+
+func TestTOTPKeyRefusals(t *testing.T) {
+	key := keyFile(t)
+	t.Setenv("SSPR_TOTP_KEY", "")
+	t.Setenv("SSPR_TOTP_KEY", "not a key")
+	cfg := writeConfig(t, "data_dir: "+t.TempDir()+"\n")
+	if _, _, err := sspr(t, cfg, "", "users", "list"); err == nil || !strings.Contains(err.Error(), "SSPR_TOTP_KEY: TOTP key: want 64 hex digits") || strings.Contains(err.Error(), "not a key") {
+		t.Fatalf("a bad key in the environment: %v", err)
+	}
+	both := writeConfig(t, "data_dir: "+t.TempDir()+"\ndirectory:\n  embedded:\n    totp_key_file: "+key+"\n")
+	if _, _, err := sspr(t, both, "", "users", "list"); err == nil || !strings.Contains(err.Error(), "directory.embedded.totp_key_file") {
+		t.Fatalf("a key given both ways: %v", err)
+	}
+	os.Unsetenv("SSPR_TOTP_KEY")
+	if _, _, err := sspr(t, both, "Long-Enough-Pass1\n", "users", "add", "ivy"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := sspr(t, both, "", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "lets others read it") {
+		t.Fatalf("a readable key file: %v\n%s", err, out)
+	}
+	if _, _, err := sspr(t, both, "", "users", "totp"); err == nil || !strings.Contains(err.Error(), "give one LOGIN") {
+		t.Fatalf("users totp without a login: %v", err)
 	}
 }

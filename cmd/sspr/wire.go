@@ -23,12 +23,23 @@ type app struct {
 	phone  *demo.Phone
 	audit  io.Closer
 	store  io.Closer
+	// ldap ends the LDAP directory's connections (nil without one).
+	ldap io.Closer
+	// delivery is the sender of each method, the metrics and the
+	// providers' webhooks (delivery.go).
+	delivery *deliveryWiring
 }
 
 func (a *app) Close() error {
 	a.engine.Config().Password.Breached.Close()
 	if a.store != nil {
 		a.store.Close()
+	}
+	if a.delivery != nil {
+		a.delivery.Close()
+	}
+	if a.ldap != nil {
+		a.ldap.Close()
 	}
 	return a.audit.Close()
 }
@@ -43,14 +54,20 @@ func wire(cfg *Config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	embeddedOpts, err := embeddedOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.demo {
-		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path); err != nil {
+		if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path, embeddedOpts...); err != nil {
 			return nil, fmt.Errorf("demo directory: %w", err)
 		}
 	}
-	dir, err := embedded.Open(cfg.Directory.Embedded.Path)
-	if err != nil {
-		return nil, fmt.Errorf("directory.embedded.path: %w", err)
+	var dir *embedded.Dir
+	if cfg.Directory.LDAP == nil {
+		if dir, err = embedded.Open(cfg.Directory.Embedded.Path, embeddedOpts...); err != nil {
+			return nil, fmt.Errorf("directory.embedded.path: %w", err)
+		}
 	}
 	// The demo phone's authenticator app holds the demo accounts.
 	secrets := map[string]string{}
@@ -78,10 +95,27 @@ func wire(cfg *Config) (*app, error) {
 		breached.Close()
 		return nil, fmt.Errorf("audit.path: %w", err)
 	}
+	// directory.ldap when set, else the embedded directory; it does not
+	// connect yet, so nothing needs closing on the error paths below.
+	directory, closeLDAP, err := chooseDirectory(cfg, dir, auditW)
+	if err != nil {
+		auditW.Close()
+		breached.Close()
+		return nil, err
+	}
 	store, closeStore, err := openStore(cfg)
 	if err != nil {
 		auditW.Close()
 		breached.Close()
+		return nil, err
+	}
+	delivery, err := buildDelivery(cfg, phone, store)
+	if err != nil {
+		auditW.Close()
+		breached.Close()
+		if closeStore != nil {
+			closeStore.Close()
+		}
 		return nil, err
 	}
 	eng, err := flow.NewEngine(flow.Config{
@@ -109,16 +143,17 @@ func wire(cfg *Config) (*app, error) {
 			Groups: cfg.Policy.Privileged.Groups,
 			Mode:   flow.PrivilegedMode(cfg.Policy.Privileged.Mode),
 		},
-		Notices: flow.Notices{Helpdesk: cfg.Notices.Helpdesk, Admins: cfg.Notices.Admins},
+		Notices: flow.Notices{Helpdesk: cfg.Notices.Helpdesk, Admins: cfg.Notices.Admins, Lang: cfg.UI.Lang},
 	}, flow.Deps{
-		Directory: dir,
+		Directory: directory,
 		Store:     store,
-		SMS:       phone,
-		Voice:     phone,
-		Email:     phone,
-		Push:      phone,
+		SMS:       delivery.sms,
+		Voice:     delivery.voice,
+		Email:     delivery.email,
+		Push:      delivery.push,
 		TOTP:      totp.New(),
-		Audit:     flow.NewAuditLogger(auditW),
+		// Every audit record is counted for the metrics on its way.
+		Audit: slog.New(delivery.metrics.Audit(flow.NewAuditLogger(auditW).Handler())),
 	})
 	if err != nil {
 		auditW.Close()
@@ -126,10 +161,12 @@ func wire(cfg *Config) (*app, error) {
 		if closeStore != nil {
 			closeStore.Close()
 		}
+		delivery.Close()
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	phone.SetApprover(eng)
-	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore}, nil
+	delivery.approver.set(eng)
+	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore, ldap: closeLDAP, delivery: delivery}, nil
 }
 
 // openStore returns the in-process store, or Redis when store.redis.addrs
