@@ -22,7 +22,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/sspr-bench.XXXXXX")
 PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}" ${SERVER_PID:-}; do kill "$p" 2>/dev/null || true; done
 	if [[ -f $T/sshd.pid ]]; then kill "$(cat "$T/sshd.pid")" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 	rm -rf "$T"
@@ -51,7 +51,7 @@ if ((QUICK)); then
 	RESET_TIME=4s
 	ACCOUNTS=3 # besides bob
 else
-	SIZES=(100 1000 2000 3000 4000 5000)
+	SIZES=(100 1000 2000 5000 7500 10000)
 	SSHD_SIZES=(100 300)
 	HOLD=5s
 	RESET_WORKERS=16
@@ -75,7 +75,7 @@ debug:
   listen: $SSPR_DEBUG
 ssh:
   listen: $2
-  max_sessions: 6000
+  max_sessions: 12000
   max_per_source: 0
   new_per_source: 0
   login_grace: 60s
@@ -123,18 +123,55 @@ load() { # name out-file sspr-load flags...
 	"$T/sspr-load" "$@" >"$out" 2>>"$T/load.log" || log "$name: sspr-load exited $? (see the JSON)"
 }
 
-# drive name addr wait pid sizes... : idle runs at each size while p99 < 100 ms,
-# then a reset run for sspr and sshd.
+# A server runs only while it is measured: each size gets a fresh process,
+# so that memory the Go runtime kept from a larger size before does not
+# hide in the baseline. start_<name> starts it and sets SERVER_PID.
+SERVER_PID=""
+start_floor() {
+	"$T/floor" -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>>"$T/floor.log" &
+	SERVER_PID=$!
+	wait_port "$FLOOR_ADDR"
+}
+start_floor_fullscreen() {
+	"$T/floor" -fullscreen -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>>"$T/floor-fullscreen.log" &
+	SERVER_PID=$!
+	wait_port "$FLOOR_ADDR"
+}
+start_sspr() {
+	"$T/sspr" --config "$T/sspr.yaml" serve 2>>"$T/sspr.log" &
+	SERVER_PID=$!
+	wait_port "$SSPR_ADDR"
+}
+stop_server() {
+	if [[ -n $SERVER_PID ]]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=""
+	fi
+}
+
+# drive name addr wait sizes... : idle runs at each size, each on a fresh
+# server, while p99 < 100 ms. sshd is started once (its sessions are
+# processes of their own) and passes its pid in SSHD_PID.
 drive() {
-	local name=$1 addr=$2 wait=$3 pid=$4
-	shift 4
+	local name=$1 addr=$2 wait=$3
+	shift 3
 	local extra=()
 	[[ $name == sshd ]] && extra=(-user root -key "$T/client_key")
 	[[ $name == floor* ]] && extra=(-debug "http://$FLOOR_DEBUG")
 	[[ $name == sspr ]] && extra=(-debug "http://$SSPR_DEBUG")
 	for n in "$@"; do
+		local pid
+		if [[ $name == sshd ]]; then
+			pid=$SSHD_PID
+		else
+			"start_$name"
+			pid=$SERVER_PID
+			sleep 1 # let the start-up settle before the baseline
+		fi
 		load "$name" "$T/res-$name-idle-$n.json" -addr "$addr" -mode idle -n "$n" -wait "$wait" -hold "$HOLD" \
 			-pid "$pid" -duration 120s "${extra[@]}"
+		[[ $name == sshd ]] || stop_server
 		if ! ((QUICK)); then
 			p99=$(sed -n '/"keystroke"/,/}/s/.*"p99_ms": \([0-9.]*\).*/\1/p' "$T/res-$name-idle-$n.json")
 			if [[ -z $p99 ]] || awk -v p="$p99" 'BEGIN {exit !(p >= 100)}'; then
@@ -145,32 +182,13 @@ drive() {
 	done
 }
 
-# --- the floor
-"$T/floor" -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>"$T/floor.log" &
-FLOOR_PID=$!
-PIDS+=("$FLOOR_PID")
-wait_port "$FLOOR_ADDR"
-drive floor "$FLOOR_ADDR" "sspr-floor>" "$FLOOR_PID" "${SIZES[@]}"
-kill "$FLOOR_PID"
-wait "$FLOOR_PID" 2>/dev/null || true
-
-# --- the floor drawn on the alternate screen, as sspr is
-"$T/floor" -fullscreen -listen "$FLOOR_ADDR" -host-key "$T/floor_host_key" -debug "$FLOOR_DEBUG" 2>"$T/floor-fullscreen.log" &
-FLOOR_PID=$!
-PIDS+=("$FLOOR_PID")
-wait_port "$FLOOR_ADDR"
-drive floor_fullscreen "$FLOOR_ADDR" "sspr-floor>" "$FLOOR_PID" "${SIZES[@]}"
-kill "$FLOOR_PID"
-
-# --- sspr serve
-"$T/sspr" --config "$T/sspr.yaml" serve 2>"$T/sspr.log" &
-SSPR_PID=$!
-PIDS+=("$SSPR_PID")
-wait_port "$SSPR_ADDR"
-drive sspr "$SSPR_ADDR" "Who are you?" "$SSPR_PID" "${SIZES[@]}"
+drive floor "$FLOOR_ADDR" "sspr-floor>" "${SIZES[@]}"
+drive floor_fullscreen "$FLOOR_ADDR" "sspr-floor>" "${SIZES[@]}"
+drive sspr "$SSPR_ADDR" "Who are you?" "${SIZES[@]}"
+start_sspr
 load sspr "$T/res-sspr-reset.json" -addr "$SSPR_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
 	-outbox "$T/data/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3
-kill "$SSPR_PID"
+stop_server
 
 # --- OpenSSH sshd with ForceCommand sspr run
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
@@ -212,7 +230,7 @@ CONF
 	SSHD_PID=$(cat "$T/sshd.pid")
 	sizes=()
 	for n in "${SSHD_SIZES[@]}"; do ((n <= SSHD_MAX)) && sizes+=("$n"); done
-	drive sshd "$SSHD_ADDR" "Who are you?" "$SSHD_PID" "${sizes[@]}"
+	drive sshd "$SSHD_ADDR" "Who are you?" "${sizes[@]}"
 	load sshd "$T/res-sshd-reset.json" -addr "$SSHD_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
 		-outbox "$T/data-run/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3 -user root -key "$T/client_key"
 	kill "$SSHD_PID"

@@ -62,6 +62,10 @@ func load(path string) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parse(path, b)
+}
+
+func parse(path string, b []byte) (*run, error) {
 	var r run
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -76,12 +80,69 @@ func main() {
 	sshdVersion := flag.String("sshd-version", "", "sshd -V")
 	jsonOut := flag.String("json", "results.json", "JSON `file` to write")
 	mdOut := flag.String("md", "results.md", "markdown `file` to write")
+	from := flag.String("from", "", "rebuild the report from the runs kept in this results.json `file` instead of -dir")
 	flag.Parse()
+	runDate := time.Now().UTC().Format(time.RFC3339)
+	var prior map[string]struct {
+		Idle  map[string]json.RawMessage `json:"idle"`
+		Reset json.RawMessage            `json:"reset"`
+	}
+	if *from != "" {
+		b, err := os.ReadFile(*from)
+		var top map[string]json.RawMessage
+		if err == nil {
+			err = json.Unmarshal(b, &top)
+		}
+		prior = map[string]struct {
+			Idle  map[string]json.RawMessage `json:"idle"`
+			Reset json.RawMessage            `json:"reset"`
+		}{}
+		if raw, ok := top["date"]; ok {
+			_ = json.Unmarshal(raw, &runDate)
+		}
+		for _, name := range []string{"floor", "floor_fullscreen", "sspr", "sshd"} {
+			if raw, ok := top[name]; ok && err == nil {
+				v := prior[name]
+				err = json.Unmarshal(raw, &v)
+				prior[name] = v
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		// The machine line of a rebuilt report describes this machine.
+		var meta struct {
+			Quick bool `json:"quick"`
+		}
+		_ = json.Unmarshal(b, &meta)
+		*quick = meta.Quick
+	}
 
 	names := []string{"floor", "floor_fullscreen", "sspr", "sshd"}
 	servers := map[string]*server{}
 	for _, name := range names {
 		s := &server{Idle: map[string]json.RawMessage{}, idle: map[int]*run{}}
+		if *from != "" {
+			for k, raw := range prior[name].Idle {
+				n, err := strconv.Atoi(k)
+				r, perr := parse(*from, raw)
+				if err != nil || perr != nil {
+					continue
+				}
+				s.idle[n], s.Idle[k] = r, raw
+				if r.Opened == n && r.Keystroke.Count > 0 && r.Keystroke.P99ms < 100 && n > s.LargestHeld {
+					s.LargestHeld = n
+				}
+			}
+			if raw := prior[name].Reset; len(raw) > 0 && string(raw) != "null" {
+				if r, err := parse(*from, raw); err == nil {
+					s.reset, s.Reset = r, raw
+				}
+			}
+			servers[name] = s
+			continue
+		}
 		files, _ := filepath.Glob(filepath.Join(*dir, "res-"+name+"-idle-*.json"))
 		for _, f := range files {
 			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "res-"+name+"-idle-"), ".json"))
@@ -104,12 +165,17 @@ func main() {
 		servers[name] = s
 	}
 
-	// Ratios at the largest size both servers ran; memory as PSS, which
+	// Ratios at the largest size both servers ran and held (p99 keystroke
+	// under 100 ms): past that, a server thrashes and its own figures grow
+	// with the overload rather than with the sessions. Memory as PSS, which
 	// counts a page shared by n processes as 1/n in each.
+	held := func(r *run, n int) bool {
+		return r.Opened == n && r.Keystroke.Count > 0 && r.Keystroke.P99ms < 100
+	}
 	common := func(a, b *server) *int {
 		var best *int
 		for n, r := range a.idle {
-			if o := b.idle[n]; o != nil && r.Server != nil && o.Server != nil && (best == nil || n > *best) {
+			if o := b.idle[n]; o != nil && r.Server != nil && o.Server != nil && held(r, n) && held(o, n) && (best == nil || n > *best) {
 				n := n
 				best = &n
 			}
@@ -132,7 +198,12 @@ func main() {
 	fl, sp, sd := servers["floor"], servers["sspr"], servers["sshd"]
 	if n := common(sp, fl); n != nil {
 		ratios["idle_memory_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, fl.idle[*n].Server.PSSPerSessionKB), *n, "<= 1.25"}
-		ratios["keystroke_p99_vs_floor"] = ratioAt{ratio(sp.idle[*n].Keystroke.P99ms, fl.idle[*n].Keystroke.P99ms), *n, "<= 1.5 (at 1000 sessions)"}
+		// The keystroke target is set at 1,000 open sessions.
+		k := *n
+		if sp.idle[1000] != nil && fl.idle[1000] != nil {
+			k = 1000
+		}
+		ratios["keystroke_p99_vs_floor"] = ratioAt{ratio(sp.idle[k].Keystroke.P99ms, fl.idle[k].Keystroke.P99ms), k, "<= 1.5 (at 1000 sessions)"}
 		ratios["idle_cpu_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.IdleCPUPerSession, fl.idle[*n].Server.IdleCPUPerSession), *n, "<= 1"}
 	}
 	if ff := servers["floor_fullscreen"]; len(ff.idle) > 0 {
@@ -147,7 +218,7 @@ func main() {
 		var floorRate float64
 		var at int
 		for n, r := range fl.idle {
-			if n > at {
+			if n > at && held(r, n) {
 				floorRate, at = r.SessionsPerS, n
 			}
 		}
@@ -159,7 +230,7 @@ func main() {
 		plain[k] = r.Value
 	}
 	out := map[string]any{
-		"date":    time.Now().UTC().Format(time.RFC3339),
+		"date":    runDate,
 		"quick":   *quick,
 		"machine": machine(*sshdVersion),
 		"notes": []string{

@@ -6,7 +6,7 @@
 //	sspr-load -addr 127.0.0.1:2222 -mode idle -n 100 -pid 1234
 //	sspr-load -addr 127.0.0.1:2222 -mode reset -n 4 -outbox data/outbox.log
 //
-// It only dials loopback addresses, opens at most 5000 sessions and stops
+// It only dials loopback addresses, opens at most 10000 sessions and stops
 // after -duration whatever it is doing. The result is JSON on stdout.
 package main
 
@@ -26,7 +26,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-const maxSessions = 5000
+const maxSessions = 10000
 
 type options struct {
 	addr     string
@@ -140,7 +140,7 @@ func main() {
 	fs := flag.NewFlagSet("sspr-load", flag.ExitOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:2222", "server `host:port` (loopback only)")
 	fs.StringVar(&o.mode, "mode", "idle", "idle or reset")
-	fs.IntVar(&o.n, "n", 10, "concurrent sessions (at most 5000)")
+	fs.IntVar(&o.n, "n", 10, "concurrent sessions (at most 10000)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "hard stop")
 	fs.StringVar(&o.wait, "wait", "Who are you?", "text of the first frame")
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "idle mode: how long to sit with every session open (the idle measurement)")

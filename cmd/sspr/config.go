@@ -53,12 +53,16 @@ type SSHConfig struct {
 
 	// SSH front block: limits per source, grace periods and the PROXY
 	// protocol; defaults in fillSSHFront, checks in validateSSHFront.
-	MaxPerSource       *int                `yaml:"max_per_source"` // 0: no cap
-	NewPerSource       *int                `yaml:"new_per_source"` // 0: no cap
-	NewPerSourceWindow Duration            `yaml:"new_per_source_window"`
-	LoginGrace         Duration            `yaml:"login_grace"`
-	ShutdownGrace      Duration            `yaml:"shutdown_grace"`
-	ProxyProtocol      ProxyProtocolConfig `yaml:"proxy_protocol"`
+	MaxPerSource       *int     `yaml:"max_per_source"` // 0: no cap
+	NewPerSource       *int     `yaml:"new_per_source"` // 0: no cap
+	NewPerSourceWindow Duration `yaml:"new_per_source_window"`
+	LoginGrace         Duration `yaml:"login_grace"`
+	ShutdownGrace      Duration `yaml:"shutdown_grace"`
+	// FPS caps the frames per second of each session (default 30): an
+	// echo waits for the next frame, and every frame tick wakes the
+	// session.
+	FPS           int                 `yaml:"fps"`
+	ProxyProtocol ProxyProtocolConfig `yaml:"proxy_protocol"`
 	// End of the SSH front block.
 }
 
@@ -291,6 +295,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Debug.validate(); err != nil {
 		return err
+	}
+	if c.SSH.FPS != 0 && (c.SSH.FPS < 10 || c.SSH.FPS > 120) {
+		return bad("ssh.fps", c.SSH.FPS, "10 to 120 frames per second")
 	}
 	switch {
 	case c.Policy.MethodsRequired != 1 && c.Policy.MethodsRequired != 2:

@@ -107,12 +107,25 @@ func TestConfigNamesTheWrongField(t *testing.T) {
 		{"signin_url: javascript:alert(1)\n", "signin_url"},
 		{"sigin_url: https://x\n", "field sigin_url not found"},
 		{"ui:\n  idle_timeout: 1s\n", "ui.idle_timeout: 1s"},
+		{"ssh:\n  fps: 5\n", "ssh.fps: 5"},
+		{"ssh:\n  fps: 500\n", "ssh.fps: 500"},
+		{"ui:\n  lang: pt\n", "ui.lang"},
 	}
 	for _, c := range cases {
 		_, err := loadConfig(writeConfig(t, c.body))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want it to say %q", c.body, err, c.want)
 		}
+	}
+}
+
+func TestFPSAndLangAccepted(t *testing.T) {
+	c, err := loadConfig(writeConfig(t, "ssh:\n  fps: 60\nui:\n  lang: de_DE.UTF-8\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SSH.FPS != 60 || c.UI.Lang == "" {
+		t.Fatalf("fps %d, lang %q", c.SSH.FPS, c.UI.Lang)
 	}
 }
 
