@@ -39,7 +39,7 @@ func check(cfg *Config, stdout io.Writer, args ...string) error {
 		return err
 	}
 	if cfg.Directory.LDAP != nil {
-		if err := checkLDAP(cfg.Directory.LDAP, login, stdout); err != nil {
+		if err := checkLDAP(cfg, login, stdout); err != nil {
 			return err
 		}
 	} else if err := checkEmbedded(cfg, stdout, step); err != nil {

@@ -35,6 +35,10 @@ type LDAPConfig struct {
 	PoolSize         int            `yaml:"pool_size"`
 	UnlockOnReset    *bool          `yaml:"unlock_on_reset"`
 	Attributes       LDAPAttributes `yaml:"attributes"`
+	// TOTPKeyFile holds the key that seals the authenticator secrets in
+	// attributes.totp_secret (or set SSPR_TOTP_KEY); without one, `sspr
+	// users totp` writes them plain.
+	TOTPKeyFile string `yaml:"totp_key_file"`
 }
 
 // LDAPAttributes is directory.ldap.attributes: which attribute holds what.
@@ -63,11 +67,14 @@ func (l *LDAPConfig) validate(bad func(field string, v any, allowed string) erro
 	switch {
 	case n > 1:
 		return bad("directory.ldap.bind_password", "given more than once", "one of bind_password, bind_password_file, bind_password_env")
+	case l.TOTPKeyFile != "" && os.Getenv(totpKeyEnv) != "":
+		return bad("directory.ldap.totp_key_file", fmt.Sprintf("%q", l.TOTPKeyFile), "unset, or unset "+totpKeyEnv+": give the key one way")
 	case l.BindPasswordEnv != "" && strings.ContainsAny(l.BindPasswordEnv, "= \t"):
 		return bad("directory.ldap.bind_password_env", fmt.Sprintf("%q", l.BindPasswordEnv), "the name of an environment variable")
 	}
 	for _, f := range []struct{ field, path string }{
 		{"ca_file", l.CAFile}, {"cert_file", l.CertFile}, {"key_file", l.KeyFile}, {"bind_password_file", l.BindPasswordFile},
+		{"totp_key_file", l.TOTPKeyFile},
 	} {
 		if f.path == "" {
 			continue
@@ -122,15 +129,23 @@ func (l *LDAPConfig) bindPassword() (string, error) {
 	return l.BindPassword, nil
 }
 
-// openLDAP builds the LDAP directory; it does not connect (the first reset
-// does, and `sspr check` tells whether it can). log receives what an
-// operator must fix, such as a filter that matches several entries.
-func openLDAP(l *LDAPConfig, log *slog.Logger) (*ldap.Directory, error) {
+// openLDAP builds the LDAP directory of cfg, with the TOTP key when one is
+// configured; it does not connect (the first reset does, and `sspr check`
+// tells whether it can). log receives what an operator must fix, such as a
+// filter that matches several entries or a secret that does not open.
+func openLDAP(cfg *Config, log *slog.Logger) (*ldap.Directory, error) {
+	l := cfg.Directory.LDAP
 	pw, err := l.bindPassword()
 	if err != nil {
 		return nil, err
 	}
-	d, err := ldap.New(l.providerConfig(pw), log)
+	key, _, err := ldapTOTPKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pc := l.providerConfig(pw)
+	pc.TOTPKey = key
+	d, err := ldap.New(pc, log)
 	if err != nil {
 		return nil, fmt.Errorf("directory.%w", err) // "directory.ldap: ca_file: ..."
 	}
@@ -144,18 +159,21 @@ func chooseDirectory(cfg *Config, dir *embedded.Dir, log io.Writer) (flow.Direct
 	if cfg.Directory.LDAP == nil {
 		return dir, nil, nil
 	}
-	d, err := openLDAP(cfg.Directory.LDAP, flow.NewAuditLogger(log))
+	d, err := openLDAP(cfg, flow.NewAuditLogger(log))
 	if err != nil {
 		return nil, nil, err
 	}
 	return d, d, nil
 }
 
-// checkLDAP is the directory part of `sspr check` with directory.ldap:
-// connect to every URL, bind, and look login up when one is given, one
-// line per step with the server's own words when a step fails.
-func checkLDAP(l *LDAPConfig, login string, stdout io.Writer) error {
-	d, err := openLDAP(l, nil)
+// checkLDAP is the directory part of `sspr check` with directory.ldap: the
+// TOTP key, then connect to every URL, bind, and look login up when one is
+// given, one line per step with the server's own words when a step fails.
+func checkLDAP(cfg *Config, login string, stdout io.Writer) error {
+	if err := checkLDAPTOTP(cfg, stdout); err != nil {
+		return err
+	}
+	d, err := openLDAP(cfg, nil)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAIL  %v\n", err)
 		return exitError(1)
@@ -165,6 +183,41 @@ func checkLDAP(l *LDAPConfig, login string, stdout io.Writer) error {
 	defer cancel()
 	if err := d.Check(ctx, login, stdout); err != nil {
 		return exitError(1)
+	}
+	return nil
+}
+
+// checkLDAPTOTP is the authenticator part of `sspr check` with
+// directory.ldap: the key and its file's mode, and a warning when secrets
+// would be written in plain text (or a key would go unused).
+func checkLDAPTOTP(cfg *Config, stdout io.Writer) error {
+	l := cfg.Directory.LDAP
+	k, from, err := ldapTOTPKey(cfg)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL  TOTP key: %v\n", err)
+		return exitError(1)
+	}
+	if path := l.TOTPKeyFile; path != "" {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			fmt.Fprintf(stdout, "FAIL  directory.ldap.totp_key_file %s: mode %v lets others read it; chmod 600\n", path, fi.Mode().Perm())
+			return exitError(1)
+		}
+	}
+	attr := l.Attributes.TOTPSecret
+	if attr == "-" {
+		attr = ""
+	}
+	switch {
+	case attr != "" && k != nil:
+		fmt.Fprintf(stdout, "ok    TOTP key %s from %s (seals directory.ldap.attributes.totp_secret %s)\n", k.ID(), from, attr)
+	case attr != "":
+		ignored := ""
+		if cfg.Directory.Embedded.TOTPKeyFile != "" {
+			ignored = " (directory.embedded.totp_key_file is not used with directory.ldap)"
+		}
+		fmt.Fprintf(stdout, "WARN  directory.ldap.attributes.totp_secret (%s) is set but no TOTP key is configured: `sspr users totp` stores secrets in plain text; set directory.ldap.totp_key_file or %s%s\n", attr, totpKeyEnv, ignored)
+	case k != nil:
+		fmt.Fprintf(stdout, "WARN  TOTP key %s from %s is not used: directory.ldap.attributes.totp_secret is not set\n", k.ID(), from)
 	}
 	return nil
 }

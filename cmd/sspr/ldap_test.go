@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/slapd"
 	"github.com/sspr-project/sspr/providers/ldap"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // ldapYAML is a config whose directory is srv over LDAPS. passwordKey is
@@ -210,5 +215,212 @@ func TestLDAPCheck(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("check took %v with slapd down", d)
+	}
+}
+
+// rawTOTPOf is the value stored in the TOTP attribute of uid's entry, read
+// as slapd's rootdn.
+func rawTOTPOf(t *testing.T, srv *slapd.Server, uid string) string {
+	t.Helper()
+	v := srv.Attr(slapd.UserDN(uid), slapd.TOTPAttribute)
+	switch len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	}
+	t.Fatalf("%s has %d values of %s", uid, len(v), slapd.TOTPAttribute)
+	return ""
+}
+
+// `sspr users totp` with directory.ldap: a wrong code writes nothing; a
+// matching one writes the secret sealed for the entry's DN, which the
+// wired directory opens and a reset then verifies; legacy plain values keep
+// working; no secret reaches a log line or an error.
+func TestUsersTOTPWithLDAP(t *testing.T) {
+	srv := slapd.Start(t)
+	keyPath := keyFile(t)
+	kb, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := totp.ParseKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, ldapYAML(t, srv, "", "    totp_key_file: "+keyPath+"\ncaptcha:\n  enabled: false\n"))
+	var logs strings.Builder // every stderr and error, searched for secrets at the end
+
+	// Three wrong codes: nothing is written.
+	out, stderr, err := ssprAnswering(t, cfg, func(s string) string {
+		w := wrongCode(s)
+		return w + "\n" + w + "\n" + w + "\n"
+	}, "users", "totp", "bob")
+	fmt.Fprintln(&logs, stderr, err)
+	if exitCode(err) != 1 || !strings.Contains(stderr, "nothing was saved") || !strings.Contains(out, "Enrolling the authenticator app of bob") {
+		t.Fatalf("wrong codes: %v\n%s\n%s", err, out, stderr)
+	}
+	if got := rawTOTPOf(t, srv, "bob"); got != "" {
+		t.Fatal("wrong codes wrote the attribute")
+	}
+
+	// A wrong code, then the right one, with bob's mail as the login.
+	var secret string
+	out, stderr, err = ssprAnswering(t, cfg, func(s string) string {
+		secret = s
+		return wrongCode(s) + "\n" + currentCode(t, s) + "\n"
+	}, "users", "totp", "bob@example.com")
+	fmt.Fprintln(&logs, stderr, err)
+	want := "saved: bob's authenticator app, encrypted with key " + key.ID() + ", in " + slapd.TOTPAttribute + " of " + slapd.UserDN("bob")
+	if err != nil || !strings.Contains(out, want) || !strings.Contains(stderr, "does not match") || !strings.Contains(stderr, "bob@example.com is the email of bob") {
+		t.Fatalf("enrolment: %v\n%s\n%s", err, out, stderr)
+	}
+	raw := rawTOTPOf(t, srv, "bob")
+	if !strings.HasPrefix(raw, totp.SealedPrefix+key.ID()+":") || strings.Contains(raw, secret) {
+		t.Fatalf("the stored value is not sealed with key %s (%d bytes)", key.ID(), len(raw))
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Fatalf("a warning with a key:\n%s", stderr)
+	}
+
+	// The directory as the wizard wires it opens the secret.
+	c, err := loadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auditLog bytes.Buffer
+	d, err := openLDAP(c, flow.NewAuditLogger(&auditLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if u, err := d.LookupUser(ctx, "bob"); err != nil || u.TOTPSecret != secret {
+		t.Fatalf("bob after enrolment: %v (secret returned: %v)", err, u.TOTPSecret == secret)
+	}
+	// alice's seeded plain value is still hers.
+	if u, err := d.LookupUser(ctx, "alice"); err != nil || u.TOTPSecret != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("alice's plain secret: %v", err)
+	}
+
+	// A reset through the wired engine checks the app's code against it.
+	a, err := wire(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	s, err := a.engine.Begin(ctx, flow.Origin{Channel: flow.Local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Identify(ctx, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Choose(ctx, flow.TOTPApp); err != nil {
+		t.Fatalf("the app is not offered to bob: %v", err)
+	}
+	if err := s.SubmitCode(ctx, wrongCode(secret)); err == nil {
+		t.Fatal("a wrong code passed")
+	}
+	if err := s.SubmitCode(ctx, currentCode(t, secret)); err != nil {
+		t.Fatalf("the app's code was refused: %v", err)
+	}
+	if st := s.State(); st.Step != flow.StepChooseMethod || st.Verification != 2 {
+		t.Fatalf("after the app: step %v, verification %d; want the second method", st.Step, st.Verification)
+	}
+
+	// Replacing alice's plain secret: a failed try keeps it.
+	out, stderr, err = ssprAnswering(t, cfg, func(string) string { return "12345\n" }, "users", "totp", "alice")
+	fmt.Fprintln(&logs, stderr, err)
+	if exitCode(err) != 1 || !strings.Contains(out, "Replacing the authenticator app of alice") {
+		t.Fatalf("replace with a bad code: %v\n%s", err, out)
+	}
+	if got := rawTOTPOf(t, srv, "alice"); got != "JBSWY3DPEHPK3PXP" {
+		t.Fatal("a failed replacement changed alice's value")
+	}
+
+	// An unknown login.
+	_, stderr, err = ssprAnswering(t, cfg, func(string) string { return "" }, "users", "totp", "nobody")
+	fmt.Fprintln(&logs, stderr, err)
+	if err == nil || !strings.Contains(err.Error(), "unknown user") {
+		t.Fatalf("unknown login: %v", err)
+	}
+
+	// check: the key, and bob's app as sealed.
+	out, _, err = sspr(t, cfg, "", "check", "bob")
+	if err != nil || !strings.Contains(out, "ok    TOTP key "+key.ID()+" from directory.ldap.totp_key_file "+keyPath) ||
+		!strings.Contains(out, "authenticator app ("+slapd.TOTPAttribute+", sealed with key "+key.ID()+")") || strings.Contains(out, "WARN") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	fmt.Fprintln(&logs, out, auditLog.String())
+
+	// A value sealed for bob's DN, copied to twin1, does not open there:
+	// twin1 has no app, the lookup works, and the log says why.
+	srv.Modify(slapd.UserDN("twin1"), func(m *goldap.ModifyRequest) { m.Replace(slapd.TOTPAttribute, []string{raw}) })
+	if u, err := d.LookupUser(ctx, "twin1"); err != nil || u.TOTPSecret != "" {
+		t.Fatalf("twin1 with bob's sealed value: %v (has a secret: %v)", err, u.TOTPSecret != "")
+	}
+	if !strings.Contains(auditLog.String(), "cannot be used") || !strings.Contains(auditLog.String(), slapd.UserDN("twin1")) {
+		t.Fatalf("the log does not say why:\n%s", auditLog.String())
+	}
+	fmt.Fprintln(&logs, auditLog.String())
+	if l := logs.String(); strings.Contains(l, secret) || strings.Contains(l, raw) {
+		t.Fatalf("a log line or error holds the secret:\n%s", l)
+	}
+}
+
+// Without a TOTP key, enrolment writes the plain secret and says so, and
+// check warns; a key given twice, a key file others can read, and no TOTP
+// attribute are refused with the field named.
+func TestUsersTOTPWithLDAPRefusals(t *testing.T) {
+	srv := slapd.Start(t)
+	plain := writeConfig(t, ldapYAML(t, srv, "", ""))
+	var secret string
+	out, stderr, err := ssprAnswering(t, plain, func(s string) string { secret = s; return currentCode(t, s) + "\n" }, "users", "totp", "twin2")
+	if err != nil || !strings.Contains(out, "saved: twin2's authenticator app in "+slapd.TOTPAttribute+" of "+slapd.UserDN("twin2")) ||
+		!strings.Contains(stderr, "warning: the secret is stored in plain text; set directory.ldap.totp_key_file or SSPR_TOTP_KEY") {
+		t.Fatalf("enrolment without a key: %v\n%s\n%s", err, out, stderr)
+	}
+	if got := rawTOTPOf(t, srv, "twin2"); got != secret {
+		t.Fatal("without a key the stored value is not the plain secret")
+	}
+	if strings.Contains(stderr, secret) {
+		t.Fatal("stderr holds the secret")
+	}
+	out, _, err = sspr(t, plain, "", "check")
+	if err != nil || !strings.Contains(out, "WARN  directory.ldap.attributes.totp_secret (employeeNumber) is set but no TOTP key is configured") {
+		t.Fatalf("check without a key: %v\n%s", err, out)
+	}
+
+	// No attribute: refused before a secret is made.
+	noAttr := writeConfig(t, strings.Replace(ldapYAML(t, srv, "", ""), "totp_secret: employeeNumber", `totp_secret: "-"`, 1))
+	out, _, err = sspr(t, noAttr, "", "users", "totp", "bob")
+	if err == nil || !strings.Contains(err.Error(), "directory.ldap.attributes.totp_secret is not set") || strings.Contains(out, "otpauth://") {
+		t.Fatalf("no TOTP attribute: %v\n%s", err, out)
+	}
+
+	// The key given twice.
+	keyPath := keyFile(t)
+	withKey := writeConfig(t, ldapYAML(t, srv, "", "    totp_key_file: "+keyPath+"\n"))
+	t.Setenv("SSPR_TOTP_KEY", strings.Repeat("ab", 32))
+	if _, _, err := sspr(t, withKey, "", "users", "totp", "bob"); err == nil || !strings.Contains(err.Error(), "directory.ldap.totp_key_file") {
+		t.Fatalf("a key given both ways: %v", err)
+	}
+	os.Unsetenv("SSPR_TOTP_KEY")
+	// A key file others can read.
+	if err := os.Chmod(keyPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = sspr(t, withKey, "", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  directory.ldap.totp_key_file "+keyPath+": mode -rw-r--r-- lets others read it") {
+		t.Fatalf("a readable key file: %v\n%s", err, out)
+	}
+	// A bad key.
+	if err := os.WriteFile(keyPath, []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = sspr(t, withKey, "", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  TOTP key: directory.ldap.totp_key_file "+keyPath+": TOTP key: want 64 hex digits") || strings.Contains(out, "not a key") {
+		t.Fatalf("a bad key: %v\n%s", err, out)
 	}
 }

@@ -38,8 +38,8 @@ commands:
         (the password is read from stdin, or asked for on a terminal)
   users verify LOGIN  read a password on stdin; exit 0 if it matches, 1 if not
   users list          list the users of the embedded directory
-  users totp LOGIN    enrol or replace an authenticator app: shows its QR code,
-                      saves it once a code from the app matches
+  users totp LOGIN    enrol or replace an authenticator app (in directory.ldap
+                      when set): shows its QR code, saves it once a code matches
   users encrypt-totp  encrypt the authenticator secrets still in plain text
                       (directory.embedded.totp_key_file or SSPR_TOTP_KEY)
   users ntfy-topic LOGIN  print the ntfy topic LOGIN's app subscribes to

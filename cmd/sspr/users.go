@@ -20,7 +20,8 @@ import (
 )
 
 // users runs `sspr users add|verify|list|totp|encrypt-totp|ntfy-topic` on
-// the embedded directory.
+// the embedded directory; `users totp` writes to directory.ldap instead
+// when it is set.
 func users(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -244,9 +245,9 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// Authenticator block: the TOTP key (directory.embedded.totp_key_file or
-// SSPR_TOTP_KEY), `sspr users totp` and `sspr users encrypt-totp`, and
-// their lines in `sspr check`.
+// Authenticator block: the TOTP key (directory.embedded.totp_key_file,
+// directory.ldap.totp_key_file or SSPR_TOTP_KEY), `sspr users totp` and
+// `sspr users encrypt-totp`, and their lines in `sspr check`.
 
 // totpIssuer names sspr in the authenticator app's list.
 const totpIssuer = "sspr"
@@ -266,11 +267,24 @@ func (e *EmbeddedConfig) validateTOTPKey(bad func(field string, v any, allowed s
 	return nil
 }
 
-// totpKey reads the key that encrypts authenticator secrets, and says where
-// it came from; nil when none is configured.
+// totpKey reads the key that encrypts the embedded directory's
+// authenticator secrets, and says where it came from; nil when none is
+// configured.
 func totpKey(cfg *Config) (*totp.Key, string, error) {
-	if path := cfg.Directory.Embedded.TOTPKeyFile; path != "" {
-		const field = "directory.embedded.totp_key_file"
+	return readTOTPKey("directory.embedded.totp_key_file", cfg.Directory.Embedded.TOTPKeyFile)
+}
+
+// ldapTOTPKey is totpKey for directory.ldap, whose key file is its own
+// (directory.embedded is ignored when directory.ldap is set).
+func ldapTOTPKey(cfg *Config) (*totp.Key, string, error) {
+	return readTOTPKey("directory.ldap.totp_key_file", cfg.Directory.LDAP.TOTPKeyFile)
+}
+
+// readTOTPKey reads the key from the file path (named by field in errors)
+// or, when path is empty, from SSPR_TOTP_KEY. The errors never repeat the
+// key.
+func readTOTPKey(field, path string) (*totp.Key, string, error) {
+	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", field, err)
@@ -310,28 +324,75 @@ func openEmbedded(cfg *Config) (*embedded.Dir, error) {
 	return embedded.Open(cfg.Directory.Embedded.Path, opts...)
 }
 
-// usersTOTP enrols (or replaces) the authenticator app of one account: it
-// shows a new secret as a QR code and a URI, and saves it only once a code
-// from the app matches, so a failed scan never replaces a working app.
+// totpDirectory is what enrolling an authenticator app needs of a
+// directory: find the account, store its new secret (sealed when the
+// directory has a TOTP key), and name that key.
+type totpDirectory interface {
+	LookupUser(ctx context.Context, login string) (flow.User, error)
+	SetTOTPSecret(ctx context.Context, u flow.User, secret string) error
+	TOTPKeyID() string
+}
+
+// embeddedTOTP is the embedded directory as a totpDirectory: its entries
+// are named by login, which is the ID of the users it returns.
+type embeddedTOTP struct{ *embedded.Dir }
+
+func (e embeddedTOTP) SetTOTPSecret(ctx context.Context, u flow.User, secret string) error {
+	return e.Dir.SetTOTPSecret(ctx, u.ID, secret)
+}
+
+// totpTarget is the directory `users totp` writes to, with what its
+// messages say about it.
+type totpTarget struct {
+	dir totpDirectory
+	// where names the place u's secret is stored in.
+	where func(u flow.User) string
+	// keyField is the config key that would hold the TOTP key.
+	keyField string
+}
+
+// usersTOTP enrols (or replaces) the authenticator app of one account in
+// the configured directory: directory.ldap when it is set, else the
+// embedded one.
 func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		return errors.New("users totp: give one LOGIN; a code from the app is then read from stdin")
 	}
+	var target totpTarget
 	if cfg.Directory.LDAP != nil {
-		return errors.New("users totp: directory.ldap is configured; enrolment writes only to the embedded directory for now")
+		d, err := openLDAP(cfg, logger(stderr))
+		if err != nil {
+			return fmt.Errorf("users totp: %w", err)
+		}
+		defer d.Close()
+		attr := d.TOTPAttribute()
+		if attr == "" {
+			return errors.New("users totp: directory.ldap.attributes.totp_secret is not set: no attribute holds authenticator secrets (docs/LDAP.md)")
+		}
+		target = totpTarget{dir: d, keyField: "directory.ldap.totp_key_file",
+			where: func(u flow.User) string { return attr + " of " + u.ID }}
+	} else {
+		d, err := embedded.Open(path, opts...)
+		if err != nil {
+			return fmt.Errorf("users totp: %w", err)
+		}
+		target = totpTarget{dir: embeddedTOTP{d}, keyField: "directory.embedded.totp_key_file",
+			where: func(flow.User) string { return path }}
 	}
-	d, err := embedded.Open(path, opts...)
+	return enrolTOTP(context.Background(), target, args[0], stdin, stdout, stderr)
+}
+
+// enrolTOTP shows a new secret for login as a QR code and a URI, and saves
+// it only once a code from the app matches, so a failed scan never
+// replaces a working app.
+func enrolTOTP(ctx context.Context, t totpTarget, login string, stdin io.Reader, stdout, stderr io.Writer) error {
+	u, err := t.dir.LookupUser(ctx, login)
 	if err != nil {
-		return fmt.Errorf("users totp: %w", err)
+		return fmt.Errorf("users totp: %q: %w", flow.Sanitize(login, 64), err)
 	}
-	ctx := context.Background()
-	u, err := d.LookupUser(ctx, args[0])
-	if err != nil {
-		return fmt.Errorf("users totp: %q: %w", flow.Sanitize(args[0], 64), err)
-	}
-	if !strings.EqualFold(u.Login, args[0]) {
+	if !strings.EqualFold(u.Login, login) {
 		// An email matched: the secret goes to that entry, named by login.
-		fmt.Fprintf(stderr, "%s is the email of %s\n", flow.Sanitize(args[0], 64), u.Login)
+		fmt.Fprintf(stderr, "%s is the email of %s\n", flow.Sanitize(login, 64), u.Login)
 	}
 	secret, uri, err := totp.NewSecret(totpIssuer, u.Login)
 	if err != nil {
@@ -366,14 +427,14 @@ func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, 
 		}
 		fmt.Fprintf(stderr, "That code does not match. Check that the app added the account %s:%s and that its clock is right, then try again.\n", totpIssuer, u.Login)
 	}
-	if err := d.SetTOTPSecret(ctx, u.ID, secret); err != nil {
+	if err := t.dir.SetTOTPSecret(ctx, u, secret); err != nil {
 		return fmt.Errorf("users totp: %w", err)
 	}
-	if id := d.TOTPKeyID(); id != "" {
-		fmt.Fprintf(stdout, "saved: %s's authenticator app, encrypted with key %s, in %s\n", u.Login, id, path)
+	if id := t.dir.TOTPKeyID(); id != "" {
+		fmt.Fprintf(stdout, "saved: %s's authenticator app, encrypted with key %s, in %s\n", u.Login, id, t.where(u))
 	} else {
-		fmt.Fprintf(stdout, "saved: %s's authenticator app in %s\n", u.Login, path)
-		fmt.Fprintf(stderr, "warning: the secret is stored in plain text; set directory.embedded.totp_key_file or %s to encrypt it\n", totpKeyEnv)
+		fmt.Fprintf(stdout, "saved: %s's authenticator app in %s\n", u.Login, t.where(u))
+		fmt.Fprintf(stderr, "warning: the secret is stored in plain text; set %s or %s to encrypt it\n", t.keyField, totpKeyEnv)
 	}
 	return nil
 }

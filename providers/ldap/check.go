@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // oidPasswordModify is the RFC 3062 Password Modify extended operation.
@@ -139,6 +141,8 @@ func (d *Directory) lookupStep(ctx context.Context, login string) (string, error
 	} {
 		switch {
 		case f.attr == "":
+		case f.name == "authenticator app":
+			has = append(has, d.totpState(entries[0], f.attr))
 		case f.v == "":
 			has = append(has, "no "+f.name+" ("+f.attr+")")
 		default:
@@ -160,4 +164,19 @@ func (d *Directory) lookupStep(ctx context.Context, login string) (string, error
 		state = "locked"
 	}
 	return fmt.Sprintf("%s: %s, %s; %s", what, u.ID, state, strings.Join(has, ", ")), nil
+}
+
+// totpState says whether the entry has a usable authenticator secret in
+// attr, and whether it is sealed; never any part of the secret.
+func (d *Directory) totpState(e *goldap.Entry, attr string) string {
+	stored := e.GetAttributeValue(attr)
+	switch _, err := d.openTOTP(e.DN, stored); {
+	case stored == "":
+		return "no authenticator app (" + attr + ")"
+	case err != nil:
+		return "authenticator app (" + attr + ") that cannot be used: " + err.Error()
+	case totp.IsSealed(stored):
+		return "authenticator app (" + attr + ", sealed with key " + d.TOTPKeyID() + ")"
+	}
+	return "authenticator app (" + attr + ")"
 }

@@ -1,6 +1,8 @@
 // Package ldap is the directory of sspr on OpenLDAP or Active Directory:
 // it finds a person with a filter template, reads the attributes the
 // verification methods need, and sets the password as a service account.
+// It also writes an enrolled authenticator app's secret, sealed at rest
+// when a TOTP key is configured (totp.go).
 //
 // The differences between the two flavors (how a password is set, what
 // marks an account disabled or locked, the default attributes) sit behind
@@ -18,6 +20,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // The directory flavors.
@@ -61,6 +65,10 @@ type Config struct {
 	// UnlockOnReset lifts a lockout when the password is set; nil means
 	// true.
 	UnlockOnReset *bool
+	// TOTPKey seals the authenticator secrets SetTOTPSecret writes and
+	// opens the sealed ones a lookup reads (bound to the entry's DN); nil
+	// writes them plain. Plain values are read as they are either way.
+	TOTPKey *totp.Key
 }
 
 // Attributes name the directory attributes that hold a person's data. An
@@ -73,8 +81,9 @@ type Attributes struct {
 	// Mobile receives texts and calls; Office receives calls.
 	Mobile string
 	Office string
-	// TOTPSecret holds the base32 secret of an enrolled authenticator app;
-	// no standard attribute exists, so there is no default.
+	// TOTPSecret holds the secret of an enrolled authenticator app: plain
+	// base32, or sealed with Config.TOTPKey. No standard attribute exists,
+	// so there is no default.
 	TOTPSecret string
 	// Groups lists the groups of the entry (memberOf).
 	Groups string

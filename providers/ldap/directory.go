@@ -180,7 +180,7 @@ func (d *Directory) user(e *goldap.Entry, login string) flow.User {
 		Email:       get(a.Email),
 		Mobile:      get(a.Mobile),
 		Office:      get(a.Office),
-		TOTPSecret:  get(a.TOTPSecret),
+		TOTPSecret:  d.userTOTP(e.DN, get(a.TOTPSecret)),
 	}
 	if u.Login == "" {
 		u.Login = login

@@ -19,8 +19,10 @@ access to * by * read
 `
 
 // The ldapmodify commands of docs/LDAP.md, applied to a slapd with
-// Debian's default rules, give the service account what a reset needs and
-// no more: it resets and unlocks, and reads no password hash.
+// Debian's default rules, give the service account what a reset and an
+// enrolment need and no more: it resets, unlocks and writes the TOTP
+// attribute, and reads no password hash; nobody else reads the TOTP
+// attribute (Debian's rules let everyone read everything else).
 func TestDocsServiceAccountACL(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/LDAP.md")
 	if err != nil {
@@ -56,9 +58,18 @@ func TestDocsServiceAccountACL(t *testing.T) {
 	}
 	t.Logf("the rules after the documented change:\n%s", out)
 
-	d, _ := slapdDirectory(t, slapdConfig(srv))
+	cfg := slapdConfig(srv)
+	cfg.TOTPKey = newTOTPKey(t)
+	d, _ := slapdDirectory(t, cfg)
 	ctx := context.Background()
 	u := slapdLookup(t, d, "bob")
+	secret := newSecret(t, "bob")
+	if err := d.SetTOTPSecret(ctx, u, secret); err != nil {
+		t.Fatalf("SetTOTPSecret with the documented rights: %v", err)
+	}
+	if got := slapdLookup(t, d, "bob"); got.TOTPSecret != secret {
+		t.Fatal("the enrolled secret does not come back with the documented rights")
+	}
 	if err := d.SetPassword(ctx, u, "Docs-ACL-Passw0rd-1"); err != nil {
 		t.Fatalf("SetPassword with the documented rights: %v", err)
 	}
@@ -79,6 +90,38 @@ func TestDocsServiceAccountACL(t *testing.T) {
 	}
 	if v := res.Entries[0].GetAttributeValues("userPassword"); len(v) != 0 {
 		t.Fatal("with the documented rights the service account reads password hashes")
+	}
+	// The service account writes no other attribute.
+	m := goldap.NewModifyRequest(u.ID, nil)
+	m.Replace("mobile", []string{"+1 999 555 0000"})
+	if err := c.Modify(m); !goldap.IsErrorWithCode(err, goldap.LDAPResultInsufficientAccessRights) {
+		t.Fatalf("the service account changing a mobile number: %v, want Insufficient Access Rights", err)
+	}
+	// Nobody else reads the TOTP attribute: not a person, not even their
+	// own, and not an anonymous client.
+	for _, who := range []struct{ dn, password string }{
+		{slapd.UserDN("alice"), slapd.InitialPassword}, {u.ID, "Docs-ACL-Passw0rd-1"}, {"", ""},
+	} {
+		other, err := goldap.DialURL(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if who.dn != "" {
+			if err := other.Bind(who.dn, who.password); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, dn := range []string{slapd.UserDN("alice"), u.ID} {
+			res, err := other.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 5, false,
+				"(objectClass=*)", []string{slapd.TOTPAttribute, "mail"}, nil))
+			if err != nil || len(res.Entries) != 1 {
+				t.Fatalf("search of %s by %q: %v", dn, who.dn, err)
+			}
+			if v := res.Entries[0].GetAttributeValues(slapd.TOTPAttribute); len(v) != 0 {
+				t.Fatalf("%q reads the %s of %s with the documented rights", who.dn, slapd.TOTPAttribute, dn)
+			}
+		}
+		other.Close()
 	}
 	// A person still changes their own password (Debian's rule kept).
 	self, err := goldap.DialURL(srv.URL)

@@ -59,10 +59,15 @@ const (
 	DisabledTime = "000001010000Z"
 )
 
+// TOTPAttribute holds the seeded authenticator secrets (no standard
+// attribute exists; employeeNumber is unused here).
+const TOTPAttribute = "employeeNumber"
+
 // Person is one seeded entry under PeopleDN.
 type Person struct {
 	UID, CN, Mail, Mobile, Office string
-	// TOTP is held in employeeNumber (no standard attribute exists).
+	// TOTP is held in TOTPAttribute, plain, as a directory written before
+	// secrets were sealed holds it.
 	TOTP string
 	// LockedTime is pwdAccountLockedTime, when set.
 	LockedTime string
@@ -223,9 +228,10 @@ func run(tool string, args ...string) ([]byte, error) {
 }
 
 // ACL is the access list of the directory, as docs/LDAP.md gives it: the
-// service account may write userPassword (not read it) and
-// pwdAccountLockedTime, and read the people; a person may bind and change
-// their own password.
+// service account may write userPassword (not read it),
+// pwdAccountLockedTime and, under the people, the TOTP attribute (read and
+// write, for `sspr users totp`; nobody else may read it), and read the
+// people; a person may bind and change their own password.
 const ACL = `access to dn.base="" by * read
 access to dn.base="cn=Subschema" by * read
 access to attrs=userPassword
@@ -234,6 +240,9 @@ access to attrs=userPassword
   by anonymous auth
   by * none
 access to attrs=pwdAccountLockedTime
+  by dn.exact="` + ServiceDN + `" write
+  by * none
+access to dn.subtree="` + PeopleDN + `" attrs=` + TOTPAttribute + `
   by dn.exact="` + ServiceDN + `" write
   by * none
 access to dn.subtree="` + PeopleDN + `"
@@ -361,7 +370,7 @@ userPassword: %[7]s
 			fmt.Fprintf(&b, "telephoneNumber: %s\n", p.Office)
 		}
 		if p.TOTP != "" {
-			fmt.Fprintf(&b, "employeeNumber: %s\n", p.TOTP)
+			fmt.Fprintf(&b, "%s: %s\n", TOTPAttribute, p.TOTP)
 		}
 		if p.LockedTime != "" {
 			fmt.Fprintf(&b, "pwdAccountLockedTime: %s\n", p.LockedTime)
@@ -640,6 +649,9 @@ func (s *Server) Add(p Person) {
 	}
 	if p.Mobile != "" {
 		req.Attribute("mobile", []string{p.Mobile})
+	}
+	if p.TOTP != "" {
+		req.Attribute(TOTPAttribute, []string{p.TOTP})
 	}
 	if err := s.Root().Add(req); err != nil {
 		s.t.Fatalf("slapd: add %s: %v", p.UID, err)
