@@ -2,10 +2,10 @@ package redisstore
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"testing"
 
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/storetest"
 )
 
@@ -20,19 +20,7 @@ func benchRedis(b *testing.B) *Store {
 	r := &redisServer{bin: bin, dir: b.TempDir()}
 	b.Cleanup(r.Kill)
 	for attempt := 0; ; {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		portsMu.Lock()
-		taken := ports[r.port]
-		ports[r.port] = true
-		portsMu.Unlock()
-		if taken {
-			continue
-		}
+		r.port = testserver.FreePort(b)
 		if err = r.start(); err == nil {
 			break
 		}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 )
 
 // redisServer is a redis-server the test started on a loopback port, with
@@ -40,7 +41,7 @@ type redisServer struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *testserver.SyncBuffer
 }
 
 // startRedis starts a redis-server on a free loopback port and waits until it
@@ -59,39 +60,13 @@ func startRedis(t *testing.T, opts ...func(*redisServer)) *redisServer {
 	t.Cleanup(r.Kill)
 	// A free port can be taken between finding it and binding it; try again.
 	for attempt := 0; ; attempt++ {
-		r.port = freePort(t)
+		r.port = testserver.FreePort(t)
 		err := r.start()
 		if err == nil {
 			return r
 		}
 		if attempt == 4 {
 			t.Fatalf("redis-server: %v\n%s", err, r.out)
-		}
-	}
-}
-
-var (
-	portsMu sync.Mutex
-	ports   = map[int]bool{}
-)
-
-// freePort returns a loopback port that is free now and that no other
-// server of this test binary was given: a port handed out twice would have
-// two tests talking to one server.
-func freePort(t *testing.T) int {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !ports[port] {
-			ports[port] = true
-			return port
 		}
 	}
 }
@@ -127,7 +102,7 @@ func (r *redisServer) start() error {
 	args = append(args, portFlag, strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", r.dir, "--logfile", "", "--daemonize", "no")
 	args = append(args, r.args...)
-	r.out = &syncBuffer{}
+	r.out = &testserver.SyncBuffer{}
 	cmd := exec.Command(r.bin, args...)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
@@ -239,22 +214,4 @@ func (r *redisServer) signal(sig os.Signal) {
 	if err := r.cmd.Process.Signal(sig); err != nil {
 		r.t.Fatal(err)
 	}
-}
-
-// syncBuffer collects the server's log for a failure message.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -11,19 +11,14 @@ package mailpit
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"go/build"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/mail"
@@ -36,6 +31,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sspr-project/sspr/internal/testenv/testpki"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 )
 
 // TLSMode says how the server offers TLS on its SMTP port.
@@ -87,7 +85,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *testserver.SyncBuffer
 }
 
 // Binary returns the path of the mailpit binary, or an error saying how to
@@ -190,7 +188,7 @@ func (s *Server) args() []string {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.out = &syncBuffer{}
+	s.out = &testserver.SyncBuffer{}
 	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	cmd.Dir = s.dir
@@ -384,115 +382,31 @@ func (s *Server) getJSON(path string, v any) error {
 // makeCertificates writes a certificate authority (ca.pem) and a server
 // certificate for 127.0.0.1, ::1 and localhost signed by it.
 func (s *Server) makeCertificates() error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA("sspr test CA "+s.label, 24*time.Hour, x509.KeyUsageCRLSign)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "sspr test CA " + s.label},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	srv, err := ca.Issue("127.0.0.1", x509.ExtKeyUsageServerAuth, "127.0.0.1", "::1", "localhost")
 	if err != nil {
 		return err
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	write := func(name, typ string, der []byte) error {
-		return os.WriteFile(filepath.Join(s.dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 	}
 	s.CAFile = filepath.Join(s.dir, "ca.pem")
-	if err := write("ca.pem", "CERTIFICATE", caDER); err != nil {
+	if err := ca.WriteCert(s.CAFile); err != nil {
 		return err
 	}
-	if err := write("server.pem", "CERTIFICATE", der); err != nil {
+	if err := srv.WriteCert(filepath.Join(s.dir, "server.pem")); err != nil {
 		return err
 	}
-	return write("server-key.pem", "EC PRIVATE KEY", keyDER)
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	return n
+	return srv.WriteKey(filepath.Join(s.dir, "server-key.pem"), testpki.SEC1)
 }
 
 // httpClient bounds every API call, so a hung server fails the test
 // instead of holding it.
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
-var (
-	portsMu sync.Mutex
-	ports   = map[int]bool{}
-)
-
 // FreePort returns a loopback port that is free now and that no other
 // caller in this test binary was given.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !ports[port] {
-			ports[port] = true
-			return port
-		}
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child process and
-// the reads of a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	if b == nil {
-		return ""
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	return testserver.FreePort(t)
 }

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 )
 
 // The directory every server holds.
@@ -112,7 +114,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *testserver.SyncBuffer
 }
 
 // Options change the server a test gets.
@@ -392,7 +394,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	s.out = &syncBuffer{}
+	s.out = &testserver.SyncBuffer{}
 	// -d 0 keeps slapd in the foreground (a child the test can kill)
 	// without debug output.
 	urls := fmt.Sprintf("ldap://127.0.0.1:%d/ ldaps://127.0.0.1:%d/", s.port, s.tlsPort)
@@ -658,47 +660,9 @@ func (s *Server) Add(p Person) {
 	}
 }
 
-var (
-	portsMu sync.Mutex
-	ports   = map[int]bool{}
-)
-
 // FreePort returns a loopback port that is free now and that this test
 // binary has not handed out before.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !ports[port] {
-			ports[port] = true
-			return port
-		}
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	if b == nil {
-		return ""
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	return testserver.FreePort(t)
 }
