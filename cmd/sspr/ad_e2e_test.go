@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +27,7 @@ type adSession struct {
 	u       samba.User
 	tm      *tmuxTerm
 	dataDir string
-	srvLog  *syncLog
+	srv     *servedBinary
 	code    string
 }
 
@@ -91,27 +89,7 @@ signin_url: https://login.example.com
 		}
 	}
 
-	srv := exec.Command(bin, "--config", cfg, "serve")
-	srvLog := &syncLog{}
-	srv.Stdout, srv.Stderr = srvLog, srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	srv := serveBinary(t, bin, cfg, port)
 
 	tm := newTmux(t, fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
 	tm.waitFor("Email or Username")
@@ -130,7 +108,7 @@ signin_url: https://login.example.com
 	tm.text(code)
 	tm.keys("Enter")
 	tm.waitFor("Unlock my account and keep my password")
-	return &adSession{dc: dc, u: u, tm: tm, dataDir: dataDir, srvLog: srvLog, code: code}
+	return &adSession{dc: dc, u: u, tm: tm, dataDir: dataDir, srv: srv, code: code}
 }
 
 // secretsKept fails the test when the audit trail, the server log or the
@@ -143,7 +121,7 @@ func (s *adSession) secretsKept(t *testing.T, secrets ...string) {
 	}
 	secrets = append(secrets, s.u.Password, s.code, samba.ServicePassword)
 	for _, secret := range secrets {
-		if strings.Contains(string(audit), secret) || strings.Contains(s.srvLog.String(), secret) || strings.Contains(s.tm.history(), secret) {
+		if strings.Contains(string(audit), secret) || strings.Contains(s.srv.Log(), secret) || strings.Contains(s.tm.history(), secret) {
 			t.Fatal("the audit trail, the server log or the terminal holds a secret")
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -124,29 +124,7 @@ func TestEndToEndTextResetOverOpenSSH(t *testing.T) {
 		t.Fatalf("users add: %v\n%s", err, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "--config", cfg, "serve")
-	var srvLog strings.Builder
-	srv.Stdout, srv.Stderr = &srvLog, &srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	}()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	srv := serveBinary(t, bin, cfg, port)
 
 	tm := newTmux(t, fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
 	firstFrame := tm.waitFor("Email or Username")
@@ -222,17 +200,65 @@ func TestEndToEndTextResetOverOpenSSH(t *testing.T) {
 	}
 
 	// SIGTERM ends the server cleanly.
-	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := srv.Stop(15 * time.Second); err != nil {
+		t.Fatalf("sspr serve on SIGTERM: %v\n%s", err, srv.Log())
+	}
+}
+
+// servedBinary is the built binary's `sspr serve`, running for one test.
+type servedBinary struct {
+	cmd  *exec.Cmd
+	log  *syncLog
+	done chan error
+	once sync.Once
+	err  error
+}
+
+// serveBinary starts `bin --config cfg serve`, with env added to the
+// environment, and waits until it listens on port. The server is stopped
+// with SIGTERM when the test ends, unless Stop did it before.
+func serveBinary(t *testing.T, bin, cfg string, port int, env ...string) *servedBinary {
+	t.Helper()
+	cmd := exec.Command(bin, "--config", cfg, "serve")
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	s := &servedBinary{cmd: cmd, log: &syncLog{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("sspr serve exited with %v\n%s", err, srvLog.String())
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = s.Stop(15 * time.Second) })
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			return s
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("sspr serve did not stop on SIGTERM")
+		if i > 200 {
+			t.Fatalf("sspr serve never listened: %v\n%s", err, s.Log())
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// Log is what the server wrote so far.
+func (s *servedBinary) Log() string { return s.log.String() }
+
+// Stop sends SIGTERM and waits up to grace for the server to exit. It
+// returns how the server ended; past the grace, the server is killed and
+// the error says so.
+func (s *servedBinary) Stop(grace time.Duration) error {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case s.err = <-s.done:
+		case <-time.After(grace):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+			s.err = fmt.Errorf("sspr serve did not stop within %s of SIGTERM", grace)
+		}
+	})
+	return s.err
 }

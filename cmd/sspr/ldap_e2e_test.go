@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,29 +29,7 @@ func TestEndToEndLDAPResetOverOpenSSH(t *testing.T) {
 		t.Fatalf("sspr check: %v\n%s", err, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--config", cfg, "serve")
-	var srvLog syncLog
-	cmd.Stdout, cmd.Stderr = &srvLog, &srvLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	served := serveBinary(t, bin, cfg, port)
 
 	tm := newTmux(t, fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
 	tm.waitFor("Email or Username")
@@ -124,7 +99,7 @@ func TestEndToEndLDAPResetOverOpenSSH(t *testing.T) {
 		}
 	}
 	for _, secret := range []string{newPassword, slapd.InitialPassword, code, slapd.ServicePassword} {
-		if strings.Contains(string(audit), secret) || strings.Contains(srvLog.String(), secret) {
+		if strings.Contains(string(audit), secret) || strings.Contains(served.Log(), secret) {
 			t.Fatal("the audit trail or the server log holds a secret")
 		}
 	}

@@ -5,15 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,29 +67,7 @@ delivery:
 		t.Fatal("check published a message")
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "--config", cfg, "serve")
-	srvLog := &pushLog{}
-	srv.Stdout, srv.Stderr = srvLog, srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	}()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", sshPort))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	srv := serveBinary(t, bin, cfg, sshPort)
 
 	tm := newTmux(t, fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", sshPort))
 	tm.waitFor("Email or Username")
@@ -106,7 +81,7 @@ delivery:
 	defer wcancel()
 	msg, err := fake.Next(wctx, 0)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, srvLog.String())
+		t.Fatalf("%v\n%s", err, srv.Log())
 	}
 	key, err := os.ReadFile(filepath.Join(dataDir, "secret.key"))
 	if err != nil {
@@ -122,7 +97,7 @@ delivery:
 	shown := m[1]
 	status, body, err := fake.Tap(context.Background(), msg, shown)
 	if err != nil || status != http.StatusOK {
-		t.Fatalf("tap %s: %d %q %v\n%s", shown, status, body, err, srvLog.String())
+		t.Fatalf("tap %s: %d %q %v\n%s", shown, status, body, err, srv.Log())
 	}
 	// The app is proved; the second proof is the email.
 	tm.waitFor("Email my alternate email")
@@ -170,31 +145,13 @@ delivery:
 		secrets["approval token"] = a.URL[strings.LastIndex(a.URL, "/")+1:]
 	}
 	for name, s := range secrets {
-		for lname, text := range map[string]string{"audit": string(audit), "serve": srvLog.String(), "screen": tm.history()} {
+		for lname, text := range map[string]string{"audit": string(audit), "serve": srv.Log(), "screen": tm.history()} {
 			if strings.Contains(text, s) {
 				t.Errorf("the %s log holds the %s", lname, name)
 			}
 		}
 	}
-	if !strings.Contains(srvLog.String(), "answered_or_expired") {
-		t.Errorf("the replay is not in the serve log:\n%s", srvLog.String())
+	if !strings.Contains(srv.Log(), "answered_or_expired") {
+		t.Errorf("the replay is not in the serve log:\n%s", srv.Log())
 	}
-}
-
-// pushLog collects the server's output while it runs.
-type pushLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *pushLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *pushLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,29 +66,7 @@ methods:
 		t.Fatalf("check: %v\n%s", err, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "--config", cfg, "serve")
-	srvLog := &syncLog{}
-	srv.Stdout, srv.Stderr = srvLog, srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	}()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	srv := serveBinary(t, bin, cfg, port)
 
 	tm := newTmux(t, fmt.Sprintf("LANG=C.UTF-8 ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
 	tm.waitFor("Email or Username")
@@ -140,8 +115,8 @@ methods:
 		t.Fatal(err)
 	}
 	for _, secret := range []string{code, newPassword, relayPassword} {
-		if strings.Contains(string(audit), secret) || strings.Contains(srvLog.String(), secret) {
-			t.Fatalf("a secret is in the audit trail or the log:\n%s\n%s", audit, srvLog.String())
+		if strings.Contains(string(audit), secret) || strings.Contains(srv.Log(), secret) {
+			t.Fatalf("a secret is in the audit trail or the log:\n%s\n%s", audit, srv.Log())
 		}
 	}
 	if !strings.Contains(string(audit), `"step":"set_password","result":"ok"`) {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,32 +55,11 @@ delivery:
 		t.Fatalf("users add: %v\n%s", err, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "--config", cfg, "serve")
-	srv.Env = append(os.Environ(), "SSPR_E2E_TWILIO_TOKEN="+fake.AuthToken)
-	var srvLog syncLog
-	srv.Stdout, srv.Stderr = &srvLog, &srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	}()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", sshPort))
-		if err == nil {
-			c.Close()
-			if resp, err := http.Get(public + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-		}
-		if i > 400 {
-			t.Fatalf("sspr serve never listened: %v\n%s", err, srvLog.String())
-		}
-		time.Sleep(25 * time.Millisecond)
+	srv := serveBinary(t, bin, cfg, sshPort, "SSPR_E2E_TWILIO_TOKEN="+fake.AuthToken)
+	if resp, err := http.Get(public + "/healthz"); err != nil {
+		t.Fatalf("the side listener does not answer: %v\n%s", err, srv.Log())
+	} else {
+		resp.Body.Close()
 	}
 	sshCmd := fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", sshPort)
 
@@ -162,7 +139,7 @@ delivery:
 	secrets = append(secrets, strings.TrimPrefix(strings.SplitN(calls[0].URL, "?", 2)[0], public+"/hooks/twilio/voice/"))
 	res, err := fake.Answer(context.Background(), calls[0].SID, shown[1])
 	if err != nil {
-		t.Fatalf("answering the call: %v\n%s", err, srvLog.String())
+		t.Fatalf("answering the call: %v\n%s", err, srv.Log())
 	}
 	if len(res.Turns) != 3 || res.Turns[0].Status != 200 || res.Turns[1].Status != 200 || res.Turns[2].Status != 204 {
 		t.Fatalf("the call's webhooks: %+v", res.Turns)
@@ -192,18 +169,8 @@ delivery:
 	}
 
 	// SIGTERM ends both listeners.
-	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("sspr serve exited with %v\n%s", err, srvLog.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("sspr serve did not stop on SIGTERM")
+	if err := srv.Stop(15 * time.Second); err != nil {
+		t.Fatalf("sspr serve on SIGTERM: %v\n%s", err, srv.Log())
 	}
 	if _, err := http.Get(public + "/healthz"); err == nil {
 		t.Error("the side listener outlived sspr serve")
@@ -214,14 +181,14 @@ delivery:
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := srvLog.String() + string(audit)
+	logs := srv.Log() + string(audit)
 	for _, x := range append(secrets, fake.AuthToken, textPassword, callPassword) {
 		if strings.Contains(logs, x) {
 			t.Errorf("a secret of %d characters is in the logs", len(x))
 		}
 	}
-	if !strings.Contains(srvLog.String(), "twilio_call_keyed") {
-		t.Errorf("the server log does not show the call's keys arriving:\n%s", srvLog.String())
+	if !strings.Contains(srv.Log(), "twilio_call_keyed") {
+		t.Errorf("the server log does not show the call's keys arriving:\n%s", srv.Log())
 	}
 }
 
