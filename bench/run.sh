@@ -5,7 +5,7 @@
 # and bench/results.md.
 #
 #   bench/run.sh            the full run (100, 1000 and more sessions)
-#   bench/run.sh --quick    20 and 100 sessions, under a minute
+#   bench/run.sh --quick    20 and 100 sessions, about a minute
 #
 # Needs Go; installs openssh-server with apt-get when sshd is missing (as
 # root), and skips sshd when it cannot.
