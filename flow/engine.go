@@ -81,6 +81,13 @@ func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
 	return s, nil
 }
 
+// AnswerUnreachable is the answer a provider reports for a call or a push
+// that never reached the person: nobody answered, the line was busy, the
+// call failed, a machine answered. The person is told their phone could
+// not be reached and may choose another method; it is not a failed try,
+// for nobody tried (the send it took still counts against the budgets).
+const AnswerUnreachable = "unreach"
+
 // Approve hands a provider's answer (the digits keyed on the phone, the
 // number tapped in the app) to the session waiting on token, wherever it is.
 func (e *Engine) Approve(ctx context.Context, token, answer string) error {

@@ -656,6 +656,10 @@ func (s *Session) Wait(ctx context.Context) error {
 		reason, msg = ReasonApprovalTimeout, s.t("flow.approval.timeout")
 	case err != nil:
 		return s.storeFailed(err)
+	case answer == AnswerUnreachable:
+		s.voidChallenge()
+		s.step = StepChooseMethod
+		return s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
 	case s.known && hmac.Equal([]byte(answer), []byte(s.want)):
 		if err := s.checkSuspended(ctx, true); err != nil {
 			return err

@@ -73,10 +73,11 @@ func (c *Client) VoiceHandler(a Approver) http.Handler {
 		q := r.URL.Query()
 		if _, answering := q["say"]; answering {
 			if by := form.Get("AnsweredBy"); machineAnswers[by] {
-				// Nothing is said to a machine; it counts as no answer.
+				// Nothing is said to a machine; the phone counts as not
+				// reached.
 				c.observe("machine")
 				c.log.Info("twilio_call_machine", "call_sid", sid(form), "answered_by", flow.Sanitize(by, 32))
-				if err := a.Approve(r.Context(), token, ""); err != nil && !errors.Is(err, flow.ErrNoApproval) {
+				if err := a.Approve(r.Context(), token, flow.AnswerUnreachable); err != nil && !errors.Is(err, flow.ErrNoApproval) {
 					c.log.Error("twilio_approve_failed", "call_sid", sid(form), "error", err.Error())
 				}
 				writeTwiML(w, hangup)
@@ -107,8 +108,8 @@ func (c *Client) VoiceHandler(a Approver) http.Handler {
 }
 
 // StatusHandler serves POST StatusPath: the final status of a call (a call
-// nobody answered ends its wait at once, as a failed try) or of a text (a
-// failed one is logged). The signature is checked as for VoiceHandler.
+// nobody answered ends its wait at once: the person is told the phone
+// could not be reached) or of a text (a failed one is logged). The signature is checked as for VoiceHandler.
 func (c *Client) StatusHandler(a Approver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, ok := c.verified(w, r, "status")
@@ -125,7 +126,7 @@ func (c *Client) StatusHandler(a Approver) http.Handler {
 			case callFailed[st]:
 				c.observe(st)
 				c.log.Info("twilio_call_unanswered", "call_sid", sid(form), "status", st)
-				err := a.Approve(r.Context(), token, "")
+				err := a.Approve(r.Context(), token, flow.AnswerUnreachable)
 				if errors.Is(err, flow.ErrNoApproval) {
 					c.refuse(w, http.StatusNotFound, "status", "unknown_token", form)
 					return

@@ -190,7 +190,8 @@ func TestCallAnsweredWithAWrongNumber(t *testing.T) {
 }
 
 // A call nobody answers, a busy line or a failed call ends the wait at once
-// with a failed try; silence (keys gathered: none) too.
+// with "we couldn't reach you" and no failed try; silence after answering
+// (keys gathered: none) is a failed try.
 func TestCallNotAnswered(t *testing.T) {
 	r := newRig(t)
 	for _, status := range []string{"no-answer", "busy", "failed", "canceled"} {
@@ -201,8 +202,11 @@ func TestCallNotAnswered(t *testing.T) {
 		if err != nil || turn.Status != 204 {
 			t.Fatalf("%s: status callback answered %d, %v", status, turn.Status, err)
 		}
-		if err := result(t, done); flow.ReasonOf(err) != flow.ReasonApprovalWrong {
-			t.Fatalf("%s: Wait: %v, want a failed try", status, err)
+		if err := result(t, done); flow.ReasonOf(err) != flow.ReasonUnavailable {
+			t.Fatalf("%s: Wait: %v, want the phone not reached", status, err)
+		}
+		if st := s.State().Step; st != flow.StepChooseMethod {
+			t.Fatalf("%s: step %s, want choose_method", status, st)
 		}
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%s: the wait ended after %s", status, d)
@@ -219,8 +223,8 @@ func TestCallNotAnswered(t *testing.T) {
 	}
 }
 
-// An answering machine hears nothing and is hung up on; it counts as no
-// answer.
+// An answering machine hears nothing and is hung up on; the phone counts
+// as not reached.
 func TestCallAnsweredByAMachine(t *testing.T) {
 	r := newRig(t)
 	s, c, _ := r.calling("")
@@ -232,8 +236,8 @@ func TestCallAnsweredByAMachine(t *testing.T) {
 	if len(res.Said) != 0 || res.Gather != nil || !strings.Contains(res.Turns[0].Body, "<Hangup/>") {
 		t.Fatalf("a machine was spoken to: %+v", res)
 	}
-	if err := result(t, done); flow.ReasonOf(err) != flow.ReasonApprovalWrong {
-		t.Fatalf("Wait: %v, want a failed try", err)
+	if err := result(t, done); flow.ReasonOf(err) != flow.ReasonUnavailable {
+		t.Fatalf("Wait: %v, want the phone not reached", err)
 	}
 }
 
