@@ -126,7 +126,7 @@ func (d *Dir) SetTOTPSecret(ctx context.Context, login, secret string) error {
 	if totp.IsSealed(secret) {
 		return fmt.Errorf("set authenticator of %q: give the base32 secret, not an encrypted one", login)
 	}
-	if err := checkTOTPSecret(secret); err != nil {
+	if err := totp.CheckSecret(secret); err != nil {
 		return fmt.Errorf("set authenticator of %q: %w", login, err)
 	}
 	err := d.update(ctx, func(users []record) ([]record, error) {

@@ -237,7 +237,7 @@ func (d *Dir) openSecrets(users []record) error {
 		secret, err := d.key.Open(r.Login, r.TOTPSecret)
 		if errors.Is(err, totp.ErrNoKey) {
 			err = fmt.Errorf("%w (directory.embedded.totp_key_file or SSPR_TOTP_KEY)", err)
-		} else if err == nil && checkTOTPSecret(secret) != nil {
+		} else if err == nil && totp.CheckSecret(secret) != nil {
 			err = totp.ErrTampered
 		}
 		if err != nil {

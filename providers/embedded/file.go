@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +85,7 @@ func (r record) validate() error {
 			return fmt.Errorf("totp_secret: %w", err)
 		}
 	} else if r.TOTPSecret != "" {
-		if err := checkTOTPSecret(r.TOTPSecret); err != nil {
+		if err := totp.CheckSecret(r.TOTPSecret); err != nil {
 			return fmt.Errorf("totp_secret: %w", err)
 		}
 	}
@@ -123,23 +122,6 @@ func checkName(s string) error {
 		return errors.New("contains a space or a control character")
 	case flow.Sanitize(s, flow.MaxLoginLen) != s:
 		return errors.New("contains characters that cannot be typed or shown")
-	}
-	return nil
-}
-
-// checkTOTPSecret decodes a secret the way authenticator apps read it:
-// base32, any case, padding optional, at least 80 bits.
-func checkTOTPSecret(s string) error {
-	t := strings.ToUpper(s)
-	if n := len(t) % 8; n != 0 {
-		t += strings.Repeat("=", 8-n)
-	}
-	b, err := base32.StdEncoding.DecodeString(t)
-	if err != nil {
-		return errors.New("not valid base32")
-	}
-	if len(b) < 10 {
-		return fmt.Errorf("%d bits: at least 80 are needed", 8*len(b))
 	}
 	return nil
 }

@@ -2,10 +2,8 @@ package ldap
 
 import (
 	"context"
-	"encoding/base32"
 	"errors"
 	"fmt"
-	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -51,7 +49,7 @@ func (d *Directory) openTOTP(dn, stored string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if checkTOTPSecret(secret) != nil {
+	if totp.CheckSecret(secret) != nil {
 		return "", totp.ErrTampered
 	}
 	return secret, nil
@@ -86,7 +84,7 @@ func (d *Directory) SetTOTPSecret(ctx context.Context, u flow.User, secret strin
 	if totp.IsSealed(secret) {
 		return fmt.Errorf("ldap: setting the authenticator of %s: give the base32 secret, not a sealed one", u.ID)
 	}
-	if err := checkTOTPSecret(secret); err != nil {
+	if err := totp.CheckSecret(secret); err != nil {
 		return fmt.Errorf("ldap: setting the authenticator of %s: the secret is %w", u.ID, err)
 	}
 	stored := secret
@@ -100,24 +98,6 @@ func (d *Directory) SetTOTPSecret(ctx context.Context, u flow.User, secret strin
 	req.Replace(attr, []string{stored})
 	if err := d.do(ctx, true, func(c *goldap.Conn) error { return c.Modify(req) }); err != nil {
 		return fmt.Errorf("ldap: setting the authenticator of %s (%s): %w", u.ID, attr, unwrapNetwork(err))
-	}
-	return nil
-}
-
-// checkTOTPSecret decodes a secret the way authenticator apps read it:
-// base32, any case, padding optional, at least 80 bits. The error never
-// repeats the secret.
-func checkTOTPSecret(s string) error {
-	t := strings.ToUpper(s)
-	if n := len(t) % 8; n != 0 {
-		t += strings.Repeat("=", 8-n)
-	}
-	b, err := base32.StdEncoding.DecodeString(t)
-	if err != nil {
-		return errors.New("not valid base32")
-	}
-	if len(b) < 10 {
-		return fmt.Errorf("%d bits long: at least 80 are needed", 8*len(b))
 	}
 	return nil
 }

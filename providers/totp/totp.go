@@ -5,7 +5,10 @@
 package totp
 
 import (
+	"encoding/base32"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -65,3 +68,21 @@ func NewSecret(issuer, account string) (secret, uri string, err error) {
 }
 
 var _ flow.TOTP = Verifier{}
+
+// CheckSecret decodes a secret the way authenticator apps read it: base32,
+// any case, padding optional, at least 80 bits (RFC 4226's minimum). The
+// error never repeats the secret.
+func CheckSecret(s string) error {
+	t := strings.ToUpper(s)
+	if n := len(t) % 8; n != 0 {
+		t += strings.Repeat("=", 8-n)
+	}
+	b, err := base32.StdEncoding.DecodeString(t)
+	if err != nil {
+		return errors.New("not valid base32")
+	}
+	if len(b) < 10 {
+		return fmt.Errorf("%d bits long: at least 80 are needed", 8*len(b))
+	}
+	return nil
+}
