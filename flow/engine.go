@@ -84,8 +84,8 @@ func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
 // AnswerUnreachable is the answer a provider reports for a call or a push
 // that never reached the person: nobody answered, the line was busy, the
 // call failed, a machine answered. The person is told their phone could
-// not be reached and may choose another method; it is not a failed try,
-// for nobody tried (the send it took still counts against the budgets).
+// not be reached and may choose another method. It counts as a failed try,
+// as an unanswered call must.
 const AnswerUnreachable = "unreach"
 
 // Approve hands a provider's answer (the digits keyed on the phone, the

@@ -657,9 +657,9 @@ func (s *Session) Wait(ctx context.Context) error {
 	case err != nil:
 		return s.storeFailed(err)
 	case answer == AnswerUnreachable:
-		s.voidChallenge()
-		s.step = StepChooseMethod
-		return s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
+		// Counted like silence: a call nobody picks up must not become a
+		// free way to ring someone's phone.
+		reason, msg = ReasonApprovalTimeout, s.t("flow.delivery.failed")
 	case s.known && hmac.Equal([]byte(answer), []byte(s.want)):
 		if err := s.checkSuspended(ctx, true); err != nil {
 			return err

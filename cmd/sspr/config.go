@@ -103,11 +103,14 @@ type DemoConfig struct {
 
 // PolicyConfig holds the reset rules.
 type PolicyConfig struct {
-	MethodsRequired int              `yaml:"methods_required"`
-	Password        PasswordConfig   `yaml:"password"`
-	Code            CodeConfig       `yaml:"code"`
-	Email           *bool            `yaml:"email"`
-	Privileged      PrivilegedConfig `yaml:"privileged"`
+	MethodsRequired int            `yaml:"methods_required"`
+	Password        PasswordConfig `yaml:"password"`
+	Code            CodeConfig     `yaml:"code"`
+	Email           *bool          `yaml:"email"`
+	// Unlock offers a verified person whose account the directory has
+	// locked to unlock it and keep the password (default true).
+	Unlock     *bool            `yaml:"unlock"`
+	Privileged PrivilegedConfig `yaml:"privileged"`
 }
 
 // PasswordConfig is the password policy.

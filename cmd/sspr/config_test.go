@@ -230,6 +230,33 @@ notices:
 	}
 }
 
+// TestPolicyUnlock: policy.unlock reaches the engine; by default a locked
+// account may be unlocked without a new password.
+func TestPolicyUnlock(t *testing.T) {
+	for _, c := range []struct {
+		body     string
+		disabled bool
+	}{{"", false}, {"policy:\n  unlock: true\n", false}, {"policy:\n  unlock: false\n", true}} {
+		dir := t.TempDir()
+		cfg, err := loadConfig(writeConfig(t, "data_dir: "+dir+"\n"+c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg.Directory.Embedded.Path, []byte("users: []\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a, err := wire(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := a.engine.Config().UnlockDisabled
+		a.Close()
+		if got != c.disabled {
+			t.Errorf("%q: UnlockDisabled %v, want %v", c.body, got, c.disabled)
+		}
+	}
+}
+
 func TestLimitsNameTheWrongField(t *testing.T) {
 	cases := []struct{ body, want string }{
 		{"limits:\n  failures: 101\n", "limits.failures: 101 is not allowed (1 to 100)"},

@@ -136,6 +136,7 @@ func wire(cfg *Config) (*app, error) {
 		CodeMaxAttempts: cfg.Policy.Code.MaxAttempts,
 		ResendCooldown:  cfg.Policy.Code.ResendCooldown.Duration,
 		EmailEnabled:    boolOr(cfg.Policy.Email, true),
+		UnlockDisabled:  !boolOr(cfg.Policy.Unlock, true),
 		SecretKey:       key,
 		Limits:          cfg.flowLimits(),
 		Privileged: flow.Privileged{

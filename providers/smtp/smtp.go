@@ -419,8 +419,9 @@ func checkURL(s string) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("%q is not a URL", s)
-	case u.Scheme != "https" && u.Scheme != "http":
-		return fmt.Errorf("%q: want an http:// or https:// URL", s)
+	case u.Scheme != "https":
+		// A link in an email is followed from anywhere: https only.
+		return fmt.Errorf("%q: want an https:// URL", s)
 	case u.Host == "" || u.User != nil:
 		return fmt.Errorf("%q: want a host and no user name or password", s)
 	case s != flow.Sanitize(s, 2048) || strings.ContainsAny(s, " \"'<>"):

@@ -190,8 +190,8 @@ func TestCallAnsweredWithAWrongNumber(t *testing.T) {
 }
 
 // A call nobody answers, a busy line or a failed call ends the wait at once
-// with "we couldn't reach you" and no failed try; silence after answering
-// (keys gathered: none) is a failed try.
+// with "we couldn't reach you", as a failed try; silence after answering
+// (keys gathered: none) is a failed try too.
 func TestCallNotAnswered(t *testing.T) {
 	r := newRig(t)
 	for _, status := range []string{"no-answer", "busy", "failed", "canceled"} {
@@ -202,7 +202,7 @@ func TestCallNotAnswered(t *testing.T) {
 		if err != nil || turn.Status != 204 {
 			t.Fatalf("%s: status callback answered %d, %v", status, turn.Status, err)
 		}
-		if err := result(t, done); flow.ReasonOf(err) != flow.ReasonUnavailable {
+		if err := result(t, done); flow.ReasonOf(err) != flow.ReasonApprovalTimeout {
 			t.Fatalf("%s: Wait: %v, want the phone not reached", status, err)
 		}
 		if st := s.State().Step; st != flow.StepChooseMethod {
@@ -236,7 +236,7 @@ func TestCallAnsweredByAMachine(t *testing.T) {
 	if len(res.Said) != 0 || res.Gather != nil || !strings.Contains(res.Turns[0].Body, "<Hangup/>") {
 		t.Fatalf("a machine was spoken to: %+v", res)
 	}
-	if err := result(t, done); flow.ReasonOf(err) != flow.ReasonUnavailable {
+	if err := result(t, done); flow.ReasonOf(err) != flow.ReasonApprovalTimeout {
 		t.Fatalf("Wait: %v, want the phone not reached", err)
 	}
 }
