@@ -64,6 +64,7 @@ type Session struct {
 
 	verifiedAt time.Time
 	unlocked   bool
+	watch      string       // the watch on the last text sent (WatchDelivery)
 	audioToken string       // the one-time audio CAPTCHA link, if one was made
 	memo       passwordMemo // what the password checks found for the last candidate
 }
@@ -454,7 +455,21 @@ func (s *Session) issueCode(ctx context.Context) error {
 		Text:    s.t("flow.delivery.code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL)),
 		Subject: s.t("flow.subject.code"),
 	}
+	// A text may fail after the provider took it: a watch in the Store
+	// lets the provider say so (see WatchDelivery), from any instance.
+	s.dropWatch()
+	if s.method == TextMobile {
+		w := randomToken()
+		if err := s.e.deps.Store.CreateApproval(ctx, w, s.e.cfg.CodeTTL); err != nil {
+			s.code = nil
+			delete(s.sentAt, s.method)
+			s.refund(ctx, gaps)
+			return s.storeFailed(err)
+		}
+		s.watch, d.Token = w, w
+	}
 	if err := s.e.sender(s.method).Deliver(ctx, d); err != nil {
+		s.dropWatch()
 		s.code = nil
 		delete(s.sentAt, s.method)
 		s.refund(ctx, gaps)
@@ -685,6 +700,61 @@ func (s *Session) voidChallenge() {
 	}
 	s.token, s.shown, s.want = "", "", ""
 	s.code = nil
+	s.dropWatch()
+}
+
+// dropWatch voids the watch on the last text sent, which wakes a
+// WatchDelivery waiting on it.
+func (s *Session) dropWatch() {
+	if s.watch != "" {
+		_ = s.e.deps.Store.DeleteApproval(context.Background(), s.watch)
+		s.watch = ""
+	}
+}
+
+// WatchDelivery blocks while a code sent by text is on its way, and
+// returns when the provider reports that the text could not be delivered
+// (it answers the watch with AnswerUnreachable): the code stops working and
+// the session goes back to the method list with ReasonUnavailable and the
+// other methods on offer; that is not a failed try. A new code (Resend)
+// is watched in turn. It returns ctx's error when ctx ends first, and
+// waits for ctx when there is nothing (more) to watch.
+func (s *Session) WatchDelivery(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		token := s.watch
+		if s.step != StepEnterCode {
+			token = ""
+		}
+		s.mu.Unlock()
+		if token == "" {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		answer, err := s.e.deps.Store.AwaitApproval(ctx, token)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.mu.Lock()
+		if s.watch != token || s.step != StepEnterCode {
+			s.mu.Unlock()
+			continue // a new code was sent, or the step is over
+		}
+		if err != nil || answer != AnswerUnreachable {
+			// The watch expired with the code, or the Store failed: there
+			// is nothing more to learn about this text.
+			s.watch = ""
+			s.mu.Unlock()
+			continue
+		}
+		s.watch = ""
+		s.code = nil
+		s.step = StepChooseMethod
+		s.e.audit.Warn("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", "the provider could not deliver the text")
+		err = s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
+		s.mu.Unlock()
+		return err
+	}
 }
 
 func (s *Session) verifiedNow() error {

@@ -124,7 +124,9 @@ type Delivery struct {
 	// provider that has one (an email's subject line).
 	Subject string
 	// Token identifies a pending approval (calls and pushes); the provider
-	// reports the person's answer with Engine.Approve(token, answer).
+	// reports the person's answer with Engine.Approve(token, answer). On a
+	// text it is a watch: a provider that learns the text could not be
+	// delivered reports Engine.Approve(token, AnswerUnreachable).
 	Token string
 	// Choices are the numbers a push offers; one of them is on the screen.
 	Choices []string

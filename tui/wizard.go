@@ -349,6 +349,9 @@ func (w *Wizard) enter(r result) tea.Cmd {
 		w.screen = newNumber(w.e, r.state.Method)
 	case flow.StepEnterCode:
 		w.screen = newCode(w.e, r.state.Method)
+		if r.state.Method.ID == flow.TextMobile {
+			cmd = w.watchDelivery()
+		}
 	case flow.StepWaiting:
 		w.screen, cmd = newWaiting(w.e, r.state)
 		cmd = tea.Batch(cmd, w.wait())
@@ -374,6 +377,24 @@ func (w *Wizard) wait() tea.Cmd {
 	gen, s, demo := w.waitGen, w.e.sess, w.opts.Demo
 	return func() tea.Msg {
 		err := s.Wait(ctx)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		r := snapshot(s, demo, "wait", err)
+		r.wait = gen
+		return r
+	}
+}
+
+// watchDelivery runs Session.WatchDelivery while the code screen of a text
+// is up: a provider's report that the text was not delivered brings the
+// person back to the method list with the reason. It ends like wait.
+func (w *Wizard) watchDelivery() tea.Cmd {
+	ctx, stop := context.WithCancel(w.ctx)
+	w.waitStop = stop
+	gen, s, demo := w.waitGen, w.e.sess, w.opts.Demo
+	return func() tea.Msg {
+		err := s.WatchDelivery(ctx)
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}

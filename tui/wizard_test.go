@@ -40,6 +40,26 @@ func TestTextMethodFullReset(t *testing.T) {
 	}
 }
 
+// TestTextUndelivered: the provider's report that the text did not arrive
+// brings the person from the code screen back to the methods, with why.
+func TestTextUndelivered(t *testing.T) {
+	h := start(t, testConfig(), Options{}, false)
+	h.identify("alice")
+	h.choose("Text my mobile phone")
+	h.waitFor("complete mobile phone number (*****80)")
+	h.typeText("(415) 555-0180")
+	h.enter()
+	h.waitFor("Enter your verification code")
+	d, _ := h.out.last()
+	if d.Method != flow.TextMobile || d.Token == "" {
+		t.Fatalf("delivery %+v", d)
+	}
+	if err := h.eng.Approve(context.Background(), d.Token, flow.AnswerUnreachable); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("We couldn't reach you that way right now", "(*) Text my mobile phone", "Email my alternate email")
+}
+
 func TestCallAnsweredOnDemoPhone(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
 	h.waitFor("Demo mode: no real messages are sent", "Demo phone (F2)", "No messages yet.")

@@ -132,7 +132,9 @@ func (p *Phone) Deliver(ctx context.Context, d flow.Delivery) error {
 		p.forgetTokens(in.items[:n])
 		in.items = append([]flow.Delivery(nil), in.items[n:]...)
 	}
-	if d.Token != "" {
+	// Calls and pushes are answered on the phone; a text's token is only
+	// the watch on its delivery.
+	if d.Token != "" && (d.Method == flow.CallMobile || d.Method == flow.CallOffice || d.Method == flow.PushApp) {
 		p.tokens[d.Token] = d.SessionID
 	}
 	return nil

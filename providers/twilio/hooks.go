@@ -109,7 +109,9 @@ func (c *Client) VoiceHandler(a Approver) http.Handler {
 
 // StatusHandler serves POST StatusPath: the final status of a call (a call
 // nobody answered ends its wait at once: the person is told the phone
-// could not be reached) or of a text (a failed one is logged). The signature is checked as for VoiceHandler.
+// could not be reached, as a failed try) or of a text (a failed or
+// undelivered one is logged and ends the code screen with the same words,
+// through the watch flow keeps on it). The signature is checked as for VoiceHandler.
 func (c *Client) StatusHandler(a Approver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, ok := c.verified(w, r, "status")
@@ -153,6 +155,12 @@ func (c *Client) StatusHandler(a Approver) http.Handler {
 				c.observe("text_" + st)
 				c.log.Warn("twilio_text_"+st, "message_sid", flow.Sanitize(form.Get("MessageSid"), 40),
 					"error_code", flow.Sanitize(form.Get("ErrorCode"), 10))
+				// The person is still on the code screen: tell them.
+				if token := r.URL.Query().Get("token"); validToken(token) {
+					if err := a.Approve(r.Context(), token, flow.AnswerUnreachable); err != nil && !errors.Is(err, flow.ErrNoApproval) {
+						c.log.Error("twilio_approve_failed", "message_sid", flow.Sanitize(form.Get("MessageSid"), 40), "error", err.Error())
+					}
+				}
 			}
 			w.WriteHeader(http.StatusNoContent)
 			return

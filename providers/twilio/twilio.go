@@ -178,7 +178,13 @@ func (c *Client) text(ctx context.Context, d flow.Delivery) error {
 		form.Set("From", c.cfg.From)
 	}
 	if c.public != "" {
-		form.Set("StatusCallback", c.public+StatusPath)
+		cb := c.public + StatusPath
+		if d.Token != "" {
+			// The watch flow keeps on the text: a failure reported here
+			// reaches the person's screen, whichever instance gets it.
+			cb += "?" + url.Values{"token": {d.Token}}.Encode()
+		}
+		form.Set("StatusCallback", cb)
 	}
 	if !d.Expires.IsZero() {
 		// A code that arrives after it expired is of no use: Twilio drops

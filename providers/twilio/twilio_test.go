@@ -50,8 +50,8 @@ func TestTextCarriesTheCode(t *testing.T) {
 	if m.To != "+12125550102" || m.From != "+12125550100" || m.MessagingServiceSID != "" {
 		t.Errorf("text to %q from %q (service %q)", m.To, m.From, m.MessagingServiceSID)
 	}
-	if m.StatusCallback != r.public+twilio.StatusPath {
-		t.Errorf("StatusCallback %q, want %q", m.StatusCallback, r.public+twilio.StatusPath)
+	if !strings.HasPrefix(m.StatusCallback, r.public+twilio.StatusPath+"?token=") {
+		t.Errorf("StatusCallback %q, want %q with the watch's token", m.StatusCallback, r.public+twilio.StatusPath)
 	}
 	if m.ValidityPeriod == "" {
 		t.Error("no ValidityPeriod: an expired code could still be sent")
@@ -351,7 +351,8 @@ func TestAPIFailureAndTimeoutOfferOtherMethods(t *testing.T) {
 	}
 }
 
-// A text Twilio could not deliver is logged, and nothing else happens.
+// A text Twilio could not deliver, and that carries no watch (a notice),
+// is logged, and nothing else happens.
 func TestTextDeliveryReport(t *testing.T) {
 	r := newRig(t)
 	if err := r.client.Deliver(context.Background(), flow.Delivery{Method: flow.TextMobile, To: "+12125550102", Text: "hello"}); err != nil {
@@ -411,5 +412,54 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := twilio.New(good); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A code text Twilio reports undelivered ends the code screen at once: the
+// person is told they could not be reached, with the other methods, and
+// the code stops working. The status callback carries the watch's token.
+func TestTextUndeliveredReachesTheSession(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	s := r.identified("")
+	if err := s.Choose(ctx, flow.TextMobile); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmNumber(ctx, "+12125550102"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := r.fake.Messages()
+	m := msgs[len(msgs)-1]
+	if !strings.HasPrefix(m.StatusCallback, r.public+twilio.StatusPath+"?token=") {
+		t.Fatalf("StatusCallback %q", m.StatusCallback)
+	}
+	code := codeRE.FindStringSubmatch(m.Body)[1]
+	r.secret(code)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.WatchDelivery(wctx) }()
+	turn, err := r.fake.ReportText(ctx, m, "undelivered")
+	if err != nil || turn.Status != 204 {
+		t.Fatalf("report: %d %v", turn.Status, err)
+	}
+	select {
+	case err := <-errc:
+		var fe *flow.Error
+		if !errors.As(err, &fe) || fe.Reason != flow.ReasonUnavailable || !strings.Contains(fe.Message, "couldn't reach you") {
+			t.Fatalf("WatchDelivery: %v, want the couldn't-reach refusal", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the undelivered report did not reach the session")
+	}
+	if st := s.State().Step; st != flow.StepChooseMethod {
+		t.Fatalf("step %s, want choose_method", st)
+	}
+	if err := s.SubmitCode(ctx, code); flow.ReasonOf(err) != flow.ReasonOutOfOrder {
+		t.Fatalf("the code still works: %v", err)
+	}
+	// The same report again finds no watch, and is still answered 204.
+	if turn, err := r.fake.ReportText(ctx, m, "undelivered"); err != nil || turn.Status != 204 {
+		t.Fatalf("second report: %d %v", turn.Status, err)
 	}
 }
