@@ -293,13 +293,21 @@ func (d *Duo) poll(txid, token, shown string, expires time.Time, approve func(ct
 		default:
 			failures = 0
 			var answer string
-			switch st.Response.Result {
-			case "waiting":
+			switch {
+			case st.Response.Result == "waiting":
 				// Long-poll again below.
-			case "allow":
-				answer = shown
-				fallthrough
-			default: // "deny", including Duo's own timeout and fraud reports
+			case st.Response.Result == "deny" && st.Response.Status == "timeout":
+				// Duo gave up on an unanswered push. Say nothing, and let
+				// flow time the wait out as it does for a push nobody
+				// answers anywhere, a decoy's included: an early "wrong"
+				// here would tell a real account from a decoy.
+				d.log.Info("duo push answered", "token_ref", ref, "result", st.Response.Result, "status", st.Response.Status)
+				d.observe(outcome(st.Response.Result, st.Response.Status))
+				return
+			default: // "allow", or "deny" (including fraud reports)
+				if st.Response.Result == "allow" {
+					answer = shown
+				}
 				d.log.Info("duo push answered", "token_ref", ref, "result", st.Response.Result, "status", st.Response.Status)
 				d.observe(outcome(st.Response.Result, st.Response.Status))
 				actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)

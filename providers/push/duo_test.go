@@ -100,7 +100,7 @@ func TestDuoAllowVerifies(t *testing.T) {
 
 func TestDuoDenyFailsTheTry(t *testing.T) {
 	t.Parallel()
-	for _, answer := range []string{"deny", "timeout"} {
+	for _, answer := range []string{"deny"} {
 		t.Run(answer, func(t *testing.T) {
 			r := newDuoRig(t, time.Minute, nil)
 			s := r.identified(t)
@@ -115,6 +115,30 @@ func TestDuoDenyFailsTheTry(t *testing.T) {
 			}
 			noSecrets(t, r.logs(), duoSecrets)
 		})
+	}
+}
+
+// Duo's own timeout of an unanswered push reports nothing: the wait ends
+// when the approval expires, "no answer", as for a decoy's push, never
+// early as a wrong answer.
+func TestDuoTimeoutWaitsForTheApproval(t *testing.T) {
+	t.Parallel()
+	r := newDuoRig(t, 1500*time.Millisecond, nil)
+	s := r.identified(t)
+	start := time.Now()
+	p := r.pushed(t, s, 0)
+	done := wait(s)
+	if err := r.fake.Answer(p.Txid, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the wait ended at Duo's timeout (%v after the push): %v", time.Since(start), err)
+	case <-time.After(700 * time.Millisecond):
+	}
+	mustReason(t, within(t, done, 5*time.Second), flow.ReasonApprovalTimeout)
+	if !strings.Contains(r.log.String(), `status=timeout`) && !strings.Contains(r.log.String(), `"status":"timeout"`) {
+		t.Errorf("Duo's timeout is not logged:\n%s", r.log.String())
 	}
 }
 
