@@ -316,7 +316,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		// A real account talks to a provider here, a decoy does not.
 		defer s.e.padSend(ctx, time.Now())
 		send, next := s.issueCode, StepEnterCode
-		if id == PushApp {
+		if id.Answered() {
 			send, next = s.startApproval, StepWaiting
 		}
 		if err := send(ctx); err != nil {
@@ -393,7 +393,7 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 		return s.fail(ctx, k, ReasonNumberMismatch, s.t("flow.number.mismatch"))
 	}
 	s.event("confirm_number", "ok", "")
-	if s.method == TextMobile {
+	if !s.method.Answered() {
 		if err := s.issueCode(ctx); err != nil {
 			return err
 		}

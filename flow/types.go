@@ -39,6 +39,13 @@ const (
 // methodOrder is the order of the radio list, as Microsoft's portal shows it.
 var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern}
 
+// Answered reports whether m is answered on the phone or in the app (a
+// call or a push: the provider reports the answer with Engine.Approve)
+// rather than by typing a code.
+func (m MethodID) Answered() bool {
+	return m == CallMobile || m == CallOffice || m == PushApp
+}
+
 // Method is one entry of the radio list.
 type Method struct {
 	ID MethodID

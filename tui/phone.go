@@ -101,20 +101,10 @@ func (p *phone) latest() (flow.Delivery, bool) {
 	return p.inbox[len(p.inbox)-1], true
 }
 
-// isApproval reports whether d is a call or a push, which the person
-// answers on the phone; a text's token is only the watch on its delivery.
-func isApproval(d flow.Delivery) bool {
-	switch d.Method {
-	case flow.CallMobile, flow.CallOffice, flow.PushApp:
-		return d.Token != ""
-	}
-	return false
-}
-
 // ringing returns the call or push the wizard is waiting on, if unanswered.
 func (p *phone) ringing() (flow.Delivery, bool) {
 	d, ok := p.latest()
-	if !ok || !isApproval(d) || p.answered[d.Token] || p.e.st.Step != flow.StepWaiting {
+	if !ok || d.Token == "" || !d.Method.Answered() || p.answered[d.Token] || p.e.st.Step != flow.StepWaiting {
 		return flow.Delivery{}, false
 	}
 	return d, true
@@ -209,7 +199,7 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 	case has && d.Kind == flow.KindNotice:
 		head = wrap(deliveryTitle(e, d))
 		text = wrap(flow.Sanitize(d.Text, 1000))
-	case has && isApproval(d):
+	case has && d.Method.Answered() && d.Token != "":
 		head = wrap(callEnded(e, d, p.status))
 	case has && p.e.st.Step == flow.StepEnterCode && p.e.st.Method.ID == d.Method:
 		head = wrap(deliveryTitle(e, d))

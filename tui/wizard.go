@@ -349,9 +349,7 @@ func (w *Wizard) enter(r result) tea.Cmd {
 		w.screen = newNumber(w.e, r.state.Method)
 	case flow.StepEnterCode:
 		w.screen = newCode(w.e, r.state.Method)
-		if r.state.Method.ID == flow.TextMobile {
-			cmd = w.watchDelivery()
-		}
+		cmd = w.watchDelivery() // flow knows whether there is a delivery to watch
 	case flow.StepWaiting:
 		w.screen, cmd = newWaiting(w.e, r.state)
 		cmd = tea.Batch(cmd, w.wait())

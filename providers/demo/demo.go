@@ -134,7 +134,7 @@ func (p *Phone) Deliver(ctx context.Context, d flow.Delivery) error {
 	}
 	// Calls and pushes are answered on the phone; a text's token is only
 	// the watch on its delivery.
-	if d.Token != "" && (d.Method == flow.CallMobile || d.Method == flow.CallOffice || d.Method == flow.PushApp) {
+	if d.Token != "" && d.Method.Answered() {
 		p.tokens[d.Token] = d.SessionID
 	}
 	return nil
