@@ -1,7 +1,6 @@
 package flow_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/memstore"
 	"github.com/sspr-project/sspr/providers/totp"
 )
@@ -286,24 +286,6 @@ func (s *recSender) SetErr(err error) {
 	s.mu.Unlock()
 }
 
-// syncBuffer collects audit output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // rig is an Engine wired to fakes, the memory store and the real TOTP.
 type rig struct {
 	t     testing.TB
@@ -315,7 +297,7 @@ type rig struct {
 	voice *recSender
 	email *recSender
 	push  *recSender
-	audit *syncBuffer
+	audit *testserver.SyncBuffer
 }
 
 func testUsers() map[string]flow.User {
@@ -355,7 +337,7 @@ func newRig(t testing.TB, mutate ...func(*flow.Config)) *rig {
 		dir:   &fakeDir{users: testUsers()},
 		store: newTestStore(clock.Now),
 		sms:   &recSender{}, voice: &recSender{}, email: &recSender{}, push: &recSender{},
-		audit: &syncBuffer{},
+		audit: &testserver.SyncBuffer{},
 	}
 	eng, err := flow.NewEngine(cfg, flow.Deps{
 		Directory: r.dir, Store: r.store,

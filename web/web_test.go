@@ -8,33 +8,16 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/metrics"
 	"github.com/sspr-project/sspr/providers/memstore"
 	"github.com/sspr-project/sspr/providers/redisstore"
 	"github.com/sspr-project/sspr/web"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type noUsers struct{}
 
@@ -49,7 +32,7 @@ type listener struct {
 	base string
 	eng  *flow.Engine
 	srv  *web.Server
-	log  *syncBuf
+	log  *testserver.SyncBuffer
 }
 
 func start(t *testing.T, cfg web.Config, store flow.Store) *listener {
@@ -62,7 +45,7 @@ func start(t *testing.T, cfg web.Config, store flow.Store) *listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis := &listener{base: "http://" + l.Addr().String(), eng: eng, log: &syncBuf{}}
+	lis := &listener{base: "http://" + l.Addr().String(), eng: eng, log: &testserver.SyncBuffer{}}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = lis.base
 	}

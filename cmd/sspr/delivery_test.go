@@ -14,6 +14,7 @@ import (
 	"time"
 
 	faketwilio "github.com/sspr-project/sspr/internal/fakes/twilio"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/embedded"
 )
 
@@ -202,7 +203,7 @@ http:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncLog
+	var log testserver.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- serve(cfg, &log) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 )
 
 // The end-to-end path: the built binary serving over SSH, driven by the
@@ -208,7 +210,7 @@ func TestEndToEndTextResetOverOpenSSH(t *testing.T) {
 // servedBinary is the built binary's `sspr serve`, running for one test.
 type servedBinary struct {
 	cmd  *exec.Cmd
-	log  *syncLog
+	log  *testserver.SyncBuffer
 	done chan error
 	once sync.Once
 	err  error
@@ -223,7 +225,7 @@ func serveBinary(t *testing.T, bin, cfg string, port int, env ...string) *served
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	s := &servedBinary{cmd: cmd, log: &syncLog{}, done: make(chan error, 1)}
+	s := &servedBinary{cmd: cmd, log: &testserver.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

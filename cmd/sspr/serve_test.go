@@ -18,6 +18,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/demo"
 	"github.com/sspr-project/sspr/providers/embedded"
 	"github.com/sspr-project/sspr/providers/memstore"
@@ -65,24 +66,6 @@ func (d *slowDir) counts() (completed, abandoned int) {
 	return d.completed, d.abandoned
 }
 
-// syncLog is a log buffer safe for the server's goroutines and the test.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // servedWizard is serveOn running in the test, on the demo directory with
 // a slow directory write.
 type servedWizard struct {
@@ -93,7 +76,7 @@ type servedWizard struct {
 	stop   chan os.Signal
 	done   chan struct{} // closed when serveOn has returned err
 	err    error
-	log    *syncLog
+	log    *testserver.SyncBuffer
 }
 
 func serveWizard(t *testing.T, yaml string, delay time.Duration) *servedWizard {
@@ -128,7 +111,7 @@ func serveWizard(t *testing.T, yaml string, delay time.Duration) *servedWizard {
 		t.Fatal(err)
 	}
 	w := &servedWizard{cfg: cfg, dir: dir, outbox: outbox, addr: l.Addr().String(),
-		stop: make(chan os.Signal, 2), done: make(chan struct{}), log: &syncLog{}}
+		stop: make(chan os.Signal, 2), done: make(chan struct{}), log: &testserver.SyncBuffer{}}
 	go func() {
 		defer close(w.done)
 		w.err = serveOn(cfg, eng, phone, l, slog.New(slog.NewTextHandler(w.log, nil)), w.stop)

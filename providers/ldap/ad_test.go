@@ -23,6 +23,7 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/samba"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/ldap"
 )
 
@@ -49,27 +50,9 @@ func adConfig(dc *samba.DC) ldap.Config {
 	}
 }
 
-// adLog collects what the directory logs, to check that no secret is in it.
-type adLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *adLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *adLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func adDirectory(t *testing.T, cfg ldap.Config) (*ldap.Directory, *adLog) {
+func adDirectory(t *testing.T, cfg ldap.Config) (*ldap.Directory, *testserver.SyncBuffer) {
 	t.Helper()
-	log := &adLog{}
+	log := &testserver.SyncBuffer{}
 	d, err := ldap.New(cfg, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("ldap.New: %v", err)

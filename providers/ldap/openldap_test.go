@@ -15,6 +15,7 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/slapd"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/ldap"
 )
 
@@ -35,28 +36,10 @@ func slapdConfig(srv *slapd.Server) ldap.Config {
 	}
 }
 
-// slapdLog is a log that tests can read while the directory writes it.
-type slapdLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *slapdLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *slapdLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // slapdDirectory opens the provider on cfg and returns it with its log.
-func slapdDirectory(t *testing.T, cfg ldap.Config) (*ldap.Directory, *slapdLog) {
+func slapdDirectory(t *testing.T, cfg ldap.Config) (*ldap.Directory, *testserver.SyncBuffer) {
 	t.Helper()
-	log := &slapdLog{}
+	log := &testserver.SyncBuffer{}
 	d, err := ldap.New(cfg, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
 		t.Fatalf("ldap.New: %v", err)

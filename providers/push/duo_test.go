@@ -9,6 +9,7 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	fakeduo "github.com/sspr-project/sspr/internal/fakes/duo"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/push"
 )
 
@@ -21,7 +22,7 @@ type duoRig struct {
 	*rig
 	fake *fakeduo.Server
 	duo  *push.Duo
-	log  *logBuf
+	log  *testserver.SyncBuffer
 }
 
 func newDuoRig(t *testing.T, ttl time.Duration, mod func(*push.DuoConfig)) *duoRig {
@@ -29,7 +30,7 @@ func newDuoRig(t *testing.T, ttl time.Duration, mod func(*push.DuoConfig)) *duoR
 	fake := fakeduo.New(duoIKey, duoSKey)
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", fakeduo.Phone("DPFZRS9FB0D46QFTM891"))
-	log := &logBuf{}
+	log := &testserver.SyncBuffer{}
 	cfg := push.DuoConfig{Host: fake.Host, IKey: duoIKey, SKey: duoSKey, HTTPClient: fake.Client,
 		PollInterval: 20 * time.Millisecond, Log: newLogger(log)}
 	if mod != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	fakentfy "github.com/sspr-project/sspr/internal/fakes/ntfy"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/push"
 )
 
@@ -28,9 +29,9 @@ type ntfyRig struct {
 	fake  *fakentfy.Server
 	hooks *httptest.Server
 	ntfy  *push.Ntfy
-	log   *logBuf
+	log   *testserver.SyncBuffer
 	// events are what Observe was told, one line each.
-	events *logBuf
+	events *testserver.SyncBuffer
 }
 
 func newNtfyRig(t *testing.T, ttl time.Duration, mod func(*push.NtfyConfig)) *ntfyRig {
@@ -42,7 +43,7 @@ func newNtfyRig(t *testing.T, ttl time.Duration, mod func(*push.NtfyConfig)) *nt
 		handler.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	t.Cleanup(hooks.Close)
-	log, events := &logBuf{}, &logBuf{}
+	log, events := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	cfg := push.NtfyConfig{Server: fake.URL, Token: ntfyToken, PublicURL: hooks.URL, Key: ntfyKey, Log: newLogger(log),
 		Observe: func(e string) { _, _ = events.Write([]byte(e + "\n")) }}
 	if mod != nil {

@@ -1,16 +1,15 @@
 package push_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/memstore"
 	"github.com/sspr-project/sspr/providers/totp"
 )
@@ -37,33 +36,15 @@ type mailbox struct{}
 
 func (mailbox) Deliver(context.Context, flow.Delivery) error { return nil }
 
-// logBuf is a concurrency-safe buffer for log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // rig is a real engine (memory store) with push as its only sender.
 type rig struct {
 	eng   *flow.Engine
-	audit *logBuf
+	audit *testserver.SyncBuffer
 }
 
 func newRig(t *testing.T, push flow.Sender, ttl time.Duration) *rig {
 	t.Helper()
-	r := &rig{audit: &logBuf{}}
+	r := &rig{audit: &testserver.SyncBuffer{}}
 	eng, err := flow.NewEngine(flow.Config{CaptchaDisabled: true, MethodsRequired: 1, EmailEnabled: true, SecretKey: []byte(strings.Repeat("k", 32)), ApprovalTTL: ttl},
 		flow.Deps{Directory: oneUser{alice}, Store: memstore.New(), Push: push, Email: mailbox{}, TOTP: totp.New(), Audit: flow.NewAuditLogger(r.audit)})
 	if err != nil {
@@ -135,7 +116,7 @@ func mustReason(t *testing.T, err error, want flow.Reason) {
 	}
 }
 
-func newLogger(w *logBuf) *slog.Logger {
+func newLogger(w *testserver.SyncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

@@ -40,7 +40,7 @@ type redisServer struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	out    *testserver.SyncBuffer
 }
 
@@ -105,37 +105,23 @@ func (r *redisServer) start() error {
 	r.out = &testserver.SyncBuffer{}
 	cmd := exec.Command(r.bin, args...)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
-	if err := cmd.Start(); err != nil {
+	// The server on the port must be ours: another one (of another
+	// process) answering means ours could not bind and is exiting.
+	exited, err := testserver.Start(cmd, 10*time.Second, 20*time.Millisecond, func() (bool, error) {
+		pid, err := r.pid()
+		switch {
+		case err != nil:
+			return false, nil
+		case pid != cmd.Process.Pid:
+			return false, fmt.Errorf("port %d is taken by process %d", r.port, pid)
+		}
+		return true, nil
+	})
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	r.cmd, r.exited = cmd, exited
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			r.cmd = nil
-			return fmt.Errorf("exited at start")
-		default:
-		}
-		// The server on the port must be ours: another one (of another
-		// process) answering means ours could not bind and is exiting.
-		if pid, err := r.pid(); err == nil {
-			if pid == cmd.Process.Pid {
-				return nil
-			}
-			_ = cmd.Process.Kill()
-			<-exited
-			r.cmd = nil
-			return fmt.Errorf("port %d is taken by process %d", r.port, pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	<-exited
-	r.cmd = nil
-	return fmt.Errorf("no answer to PING within 10s")
+	return nil
 }
 
 // pid asks the server on the port for its process id (INFO server), in

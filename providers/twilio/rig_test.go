@@ -15,28 +15,11 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	faketwilio "github.com/sspr-project/sspr/internal/fakes/twilio"
+	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/providers/memstore"
 	"github.com/sspr-project/sspr/providers/twilio"
 	"github.com/sspr-project/sspr/web"
 )
-
-// syncBuf is a log destination safe for the server's goroutines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // oneUser is a directory of one account, ana, with a mobile and an office
 // phone.
@@ -64,7 +47,7 @@ type rig struct {
 	public string
 	// log holds the provider's and the listener's lines, audit the
 	// engine's.
-	log, audit *syncBuf
+	log, audit *testserver.SyncBuffer
 
 	mu      sync.Mutex
 	secrets []string
@@ -81,7 +64,7 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, fake: fake, public: "http://" + l.Addr().String(), log: &syncBuf{}, audit: &syncBuf{}, secrets: []string{token}}
+	r := &rig{t: t, fake: fake, public: "http://" + l.Addr().String(), log: &testserver.SyncBuffer{}, audit: &testserver.SyncBuffer{}, secrets: []string{token}}
 	log := slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := twilio.Config{
 		AccountSID: sid, AuthToken: token, From: "+12125550100", APIURL: fake.URL, PublicURL: r.public,

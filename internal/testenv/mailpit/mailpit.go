@@ -84,7 +84,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	out    *testserver.SyncBuffer
 }
 
@@ -192,28 +192,13 @@ func (s *Server) start() error {
 	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	cmd.Dir = s.dir
-	if err := cmd.Start(); err != nil {
+	// The server on the ports must be ours: its label proves it.
+	exited, err := testserver.Start(cmd, 20*time.Second, 50*time.Millisecond, func() (bool, error) { return s.ours() && s.smtpAnswers(), nil })
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	s.cmd, s.exited = cmd, exited
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			s.cmd = nil
-			return errors.New("exited at start")
-		default:
-		}
-		// The server on the ports must be ours: its label proves it.
-		if s.ours() && s.smtpAnswers() {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.kill()
-	return errors.New("did not answer within 20s")
+	return nil
 }
 
 // ours reports whether the HTTP port is served by this mailpit.

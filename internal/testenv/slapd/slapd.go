@@ -14,7 +14,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -113,7 +112,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	out    *testserver.SyncBuffer
 }
 
@@ -403,27 +402,12 @@ func (s *Server) start() error {
 	}
 	cmd := exec.Command(bin, "-d", "0", "-F", s.confDir, "-h", urls)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	if err := cmd.Start(); err != nil {
-		return err
+	exited, err := testserver.Start(cmd, 15*time.Second, 20*time.Millisecond, func() (bool, error) { return s.answers(), nil })
+	if err != nil {
+		return fmt.Errorf("slapd: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	s.cmd, s.exited = cmd, exited
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			s.cmd = nil
-			return errors.New("slapd exited at start")
-		default:
-		}
-		if s.answers() {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.killLocked()
-	return errors.New("slapd did not answer within 15s")
+	return nil
 }
 
 // answers reports whether both listeners serve the root DSE.

@@ -5,9 +5,13 @@ package testserver
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"net"
+	"os/exec"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -59,4 +63,39 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Start starts cmd, a server for a test, and asks ready every poll until it
+// reports true, for at most wait. It fails when the process exits first,
+// when ready returns an error (say, another process holds the port), or
+// when wait passes; a process still running is then killed and reaped, so
+// nothing is left behind. exited is closed once the process has ended.
+func Start(cmd *exec.Cmd, wait, poll time.Duration, ready func() (bool, error)) (exited <-chan struct{}, err error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop := func(err error) (<-chan struct{}, error) {
+		_ = cmd.Process.Kill()
+		<-done
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return nil, errors.New("exited at start")
+		default:
+		}
+		ok, err := ready()
+		if err != nil {
+			return stop(err)
+		}
+		if ok {
+			return done, nil
+		}
+		time.Sleep(poll)
+	}
+	return stop(fmt.Errorf("did not answer within %s", wait))
 }
