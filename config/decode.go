@@ -239,7 +239,7 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string, null bool) 
 	}
 	var te *yaml.TypeError
 	if !errors.As(err, &te) && reflect.PointerTo(t).Implements(textType) {
-		d.add(path, n.Line, "%q: %v", n.Value, err)
+		d.add(path, n.Line, "%q %v", n.Value, err)
 		return
 	}
 	switch {

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"time"
 )
 
@@ -20,9 +21,11 @@ type PasswordPolicy struct {
 }
 
 // Config holds the rules of the reset. Zero numbers and durations take the
-// defaults of DefaultConfig when passed through NewEngine; booleans mean
-// what they say (EmailEnabled false is no email), so start from
-// DefaultConfig to keep its switches.
+// defaults of DefaultConfig when passed through NewEngine, except those
+// whose zero is a setting of its own: ResendCooldown and Limits.SendGap
+// zero mean no wait. Booleans mean what they say (EmailEnabled false is no
+// email), so start from DefaultConfig to keep its switches. sspr.yaml
+// reaches it through Settings.
 type Config struct {
 	// MethodsRequired is 1 or 2 (Microsoft's one- and two-gate policies).
 	MethodsRequired int
@@ -64,6 +67,9 @@ type Config struct {
 	Privileged Privileged
 	// Notices are the messages sent after a reset.
 	Notices Notices
+	// PhoneRegion is the region (ISO 3166, e.g. US, DE) of phone numbers
+	// written without a country code.
+	PhoneRegion string
 }
 
 // DefaultConfig returns the rules sspr ships with.
@@ -84,6 +90,7 @@ func DefaultConfig() Config {
 		EmailEnabled:        true,
 		Limits:              DefaultLimits(),
 		Privileged:          Privileged{Mode: PrivilegedTwoMethods},
+		PhoneRegion:         DefaultRegion,
 	}
 }
 
@@ -114,9 +121,6 @@ func (c Config) withDefaults() Config {
 	if c.CodeMaxAttempts == 0 {
 		c.CodeMaxAttempts = d.CodeMaxAttempts
 	}
-	if c.ResendCooldown == 0 {
-		c.ResendCooldown = d.ResendCooldown
-	}
 	if c.ApprovalTTL == 0 {
 		c.ApprovalTTL = d.ApprovalTTL
 	}
@@ -132,6 +136,9 @@ func (c Config) withDefaults() Config {
 	c.Limits = c.Limits.withDefaults()
 	if c.Privileged.Mode == "" {
 		c.Privileged.Mode = d.Privileged.Mode
+	}
+	if c.PhoneRegion == "" {
+		c.PhoneRegion = d.PhoneRegion
 	}
 	return c
 }
@@ -167,14 +174,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_number_mismatches is %d: allowed are 1 to 100", c.MaxNumberMismatches)
 	case c.ResetWindow <= 0 || c.ResetWindow > 15*time.Minute:
 		return fmt.Errorf("reset_window is %s: allowed is up to 15m", c.ResetWindow)
+	case !ValidRegion(c.PhoneRegion):
+		return fmt.Errorf("phone region is %q: allowed is a region code such as US, DE or GB", c.PhoneRegion)
 	case len(c.SecretKey) < 32:
 		return fmt.Errorf("secret key has %d bytes: at least 32 are needed", len(c.SecretKey))
 	}
-	if err := c.Limits.validate(); err != nil {
-		return err
-	}
-	if err := c.Privileged.validate(); err != nil {
-		return err
-	}
-	return c.Notices.validate()
+	var es config.Errors
+	es = append(es, config.Under("limits", c.Limits.Validate())...)
+	es = append(es, config.Under("policy.privileged", c.Privileged.Validate())...)
+	es = append(es, config.Under("notices", c.Notices.Validate())...)
+	return es.Err()
 }

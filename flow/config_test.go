@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/memstore"
 )
@@ -104,5 +105,77 @@ func TestLabelsAndSteps(t *testing.T) {
 	}
 	if flow.ReasonOf(nil) != "" || flow.IsFinal(nil) {
 		t.Fatal("nil error")
+	}
+}
+
+// TestSettingsFromYAML: sspr.yaml's keys reach the engine, an explicit 0s
+// cooldown and send gap included: a second code can be asked for at once.
+func TestSettingsFromYAML(t *testing.T) {
+	st := flow.DefaultSettings()
+	err := config.Load([]byte(`
+captcha: {enabled: false}
+policy:
+  code: {resend_cooldown: 0s, ttl: 2m}
+  phone: {default_region: GB}
+limits:
+  send_gap: 0s
+  sessions_per_source: 1000/1s
+  identify_per_source: 1000/1s
+`), &st)
+	mustOK(t, err)
+	c := st.Config(testKey, nil, "")
+	if c.ResendCooldown != 0 || c.Limits.SendGap != 0 || c.CodeTTL != 2*time.Minute || c.PhoneRegion != "GB" || !c.CaptchaDisabled {
+		t.Fatalf("config %+v", c)
+	}
+	r := newRig(t, func(cfg *flow.Config) { cfg.ResendCooldown, cfg.Limits.SendGap = c.ResendCooldown, c.Limits.SendGap })
+	s := r.begin()
+	mustOK(t, s.Identify(bg, "erin", ""))
+	mustOK(t, s.Choose(bg, flow.EmailAltern))
+	mustOK(t, s.Resend(bg))
+	if r.email.Len() != 2 {
+		t.Fatalf("%d emails, want 2: the cooldown of 0s was not honoured", r.email.Len())
+	}
+	if eng := r.eng.Config(); eng.ResendCooldown != 0 || eng.Limits.SendGap != 0 {
+		t.Fatalf("the engine replaced explicit zeros: %v, %v", eng.ResendCooldown, eng.Limits.SendGap)
+	}
+}
+
+// TestSettingsRefusals: out-of-range values and a bad region are named by
+// their key path, all of them at once.
+func TestSettingsRefusals(t *testing.T) {
+	st := flow.DefaultSettings()
+	err := config.Load([]byte(`
+policy:
+  code: {ttl: 20s, resend_cooldown: 11m}
+  phone: {default_region: XX}
+  password: {min_length: 20, max_length: 16}
+limits:
+  failure_window: 0s
+  sends_per_account: [3/15m, 0/1h]
+  trusted_sources: ["10.0.0.0/33"]
+`), &st)
+	for _, want := range []string{
+		"policy.code.ttl: 20s is not allowed (30s to 10m)",
+		"policy.code.resend_cooldown: 11m is not allowed (0s to 10m)",
+		`policy.phone.default_region: "XX" is not a region code`,
+		"policy.password.max_length: is less than min_length",
+		"limits.failure_window: 0s is not allowed (1m to 24h)",
+		"limits.sends_per_account[1]: 0/1h is not allowed",
+		"limits.trusted_sources[0]:",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestPhoneRegion: a number typed without a country code is read in the
+// configured region when the stored one has none either.
+func TestPhoneRegion(t *testing.T) {
+	if !flow.SamePhone("020 7946 0018", "+44 20 7946 0018", "US") {
+		t.Error("a national number is read in the stored number's region")
+	}
+	if !flow.SamePhone("020 7946 0018", "020 7946 0018", "GB") || flow.SamePhone("020 7946 0018", "020 7946 0018", "US") {
+		t.Error("numbers without a country code must follow the configured region")
 	}
 }

@@ -48,12 +48,12 @@ func (e *Engine) decoyMethods(login string) ([]Method, proof) {
 	// whole factors (a phone with its text and call, the app with push and
 	// code) until there are enough, keeping the list's order.
 	for _, id := range methodOrder {
-		if countFactors(User{}, list()) >= e.proofFor(hasApp(list()), privileged).required {
+		if countFactors(User{}, list(), "") >= e.proofFor(hasApp(list()), privileged).required {
 			break
 		}
 		if !has[id] && e.available(id) {
 			for _, other := range methodOrder {
-				if factor(User{}, other) == factor(User{}, id) {
+				if factor(User{}, other, "") == factor(User{}, id, "") {
 					has[other] = true
 				}
 			}
@@ -75,12 +75,12 @@ func (e *Engine) decoySecret(acct string) string {
 // factor names what a method proves the person holds: text and call to one
 // number are one phone, push and code are one authenticator app. A reset
 // that needs two methods needs two different factors.
-func factor(u User, m MethodID) string {
+func factor(u User, m MethodID, region string) string {
 	switch m {
 	case TextMobile, CallMobile:
-		return phoneFactor(u.Mobile, "mobile")
+		return phoneFactor(u.Mobile, "mobile", region)
 	case CallOffice:
-		return phoneFactor(u.Office, "office")
+		return phoneFactor(u.Office, "office", region)
 	case PushApp, TOTPApp:
 		return "app"
 	}
@@ -89,21 +89,21 @@ func factor(u User, m MethodID) string {
 
 // phoneFactor is the number in E.164, so a mobile stored again as the office
 // phone counts once; a decoy has no numbers and keeps the kinds apart.
-func phoneFactor(number, kind string) string {
+func phoneFactor(number, kind, region string) string {
 	if number == "" {
 		return "phone:" + kind
 	}
-	if n, ok := e164(number, "US"); ok {
+	if n, ok := e164(number, region); ok {
 		return "phone:" + n
 	}
 	return "phone:" + number
 }
 
 // countFactors counts the different factors behind ms.
-func countFactors(u User, ms []Method) int {
+func countFactors(u User, ms []Method, region string) int {
 	seen := map[string]bool{}
 	for _, m := range ms {
-		seen[factor(u, m.ID)] = true
+		seen[factor(u, m.ID, region)] = true
 	}
 	return len(seen)
 }

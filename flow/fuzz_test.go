@@ -81,15 +81,15 @@ func FuzzConfirmNumber(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, typed string) {
-		_ = flow.SamePhone(typed, typed)
-		_ = flow.SamePhone(aliceMobile, typed)
+		_ = flow.SamePhone(typed, typed, flow.DefaultRegion)
+		_ = flow.SamePhone(aliceMobile, typed, flow.DefaultRegion)
 		_ = flow.MaskPhone(typed)
 
 		r := newRig(t)
 		s := r.identified("alice")
 		mustOK(t, s.Choose(bg, flow.TextMobile))
 		err := s.ConfirmNumber(bg, typed)
-		same := flow.SamePhone(flow.Sanitize(typed, flow.MaxPhoneLen), aliceMobile)
+		same := flow.SamePhone(flow.Sanitize(typed, flow.MaxPhoneLen), aliceMobile, flow.DefaultRegion)
 		if (err == nil) != same {
 			t.Fatalf("ConfirmNumber(%q) = %v, SamePhone says %v", typed, err, same)
 		}

@@ -1,10 +1,14 @@
 package flow
 
 import (
+	"errors"
+	"strconv"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"net"
 	"strings"
 	"time"
@@ -16,7 +20,22 @@ type Rate struct {
 	Per   time.Duration
 }
 
-func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, r.Per) }
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, config.FormatDuration(r.Per)) }
+
+// MarshalText writes a rate as sspr.yaml does: 3/15m.
+func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads "3/15m": at most 3 in any 15 minutes.
+func (r *Rate) UnmarshalText(b []byte) error {
+	count, per, ok := strings.Cut(string(b), "/")
+	c, err := strconv.Atoi(strings.TrimSpace(count))
+	d, derr := time.ParseDuration(strings.TrimSpace(per))
+	if !ok || err != nil || derr != nil {
+		return errors.New("is not a rate (use a count and a duration, e.g. 3/15m)")
+	}
+	*r = Rate{Count: c, Per: d}
+	return nil
+}
 
 // Limits are the throttles of the reset. All of them are counted in the
 // Store, so they hold across sessions and across every instance that
@@ -26,48 +45,48 @@ type Limits struct {
 	// numbers, wrong codes, wrong or unanswered calls and pushes, replayed
 	// authenticator codes) within FailureWindow pause self-service reset
 	// for the account for Suspension. The directory account is untouched.
-	Failures      int
-	FailureWindow time.Duration
-	Suspension    time.Duration
+	Failures      int           `yaml:"failures" range:"1..100" doc:"failed verifications of one method of one account (wrong number, code, call or push answer, replayed authenticator code) within limits.failure_window that pause self-service reset for the account"`
+	FailureWindow time.Duration `yaml:"failure_window" range:"1m..24h" doc:"the window of limits.failures"`
+	Suspension    time.Duration `yaml:"suspension" range:"1m..720h" doc:"how long self-service reset stays paused for that account; a successful reset clears the failure counts"`
 	// ConsecutiveFailures bounds the failures in a row of one
 	// authenticator (a phone, the app, a mailbox) of one account, whatever
 	// their pace; a success starts the count again. NIST SP 800-63B allows
 	// at most 100.
-	ConsecutiveFailures int
+	ConsecutiveFailures int `yaml:"consecutive_failures" range:"1..100" doc:"failures in a row of one authenticator of one account, whatever their pace, that pause it too; a success starts again (NIST SP 800-63B allows at most 100)"`
 
 	// SendGap is the least time between two sends on one channel (text,
 	// call, email, push) to one account, and between two sends to one
-	// destination.
-	SendGap time.Duration
+	// destination; 0 means none.
+	SendGap time.Duration `yaml:"send_gap" range:"0s..1h" doc:"least time between two sends on one channel to one account, and between two sends to one number or address; 0s: none"`
 	// SendsPerAccount bound the sends on one channel to one account.
-	SendsPerAccount []Rate
+	SendsPerAccount []Rate `yaml:"sends_per_account" range:"1..8" doc:"sends on one channel (text, call, email, push) to one account"`
 	// SendsPerDestination bound the sends to one phone number or email
 	// address, whichever accounts asked for them.
-	SendsPerDestination []Rate
+	SendsPerDestination []Rate `yaml:"sends_per_destination" range:"1..8" doc:"sends to one phone number or email address, whichever accounts ask"`
 	// SendsGlobal bounds every send of every account; when it is spent,
 	// sends are refused and an alert is logged.
-	SendsGlobal Rate
+	SendsGlobal Rate `yaml:"sends_global" doc:"all sends together; when spent, sends are refused and an alert (\"alert\":\"send_budget_spent\", level ERROR) is logged"`
 
 	// SessionsPerSource and IdentifyPerSource bound new sessions and
 	// identify attempts (each CAPTCHA answer) per source address, or per
 	// kiosk name.
-	SessionsPerSource Rate
-	IdentifyPerSource Rate
+	SessionsPerSource Rate `yaml:"sessions_per_source" doc:"new sessions per source address (or kiosk name)"`
+	IdentifyPerSource Rate `yaml:"identify_per_source" doc:"identify attempts per source, wrong CAPTCHA answers included"`
 	// TrustedSources are addresses, CIDR ranges or kiosk names with limits
 	// of their own (an office behind one NAT address, a kiosk used by
 	// many), so one busy source does not lock out the others.
-	TrustedSources  []string
-	TrustedSessions Rate
-	TrustedIdentify Rate
+	TrustedSources  []string `yaml:"trusted_sources" doc:"addresses, CIDR ranges or kiosk names (an office NAT, a kiosk) with limits of their own"`
+	TrustedSessions Rate     `yaml:"trusted_sessions_per_source" doc:"new sessions per trusted source"`
+	TrustedIdentify Rate     `yaml:"trusted_identify_per_source" doc:"identify attempts per trusted source"`
 
 	// IdentifyFloor is the least time the identify step takes, for a
 	// known and an unknown login alike, plus up to IdentifyJitter.
-	IdentifyFloor  time.Duration
-	IdentifyJitter time.Duration
+	IdentifyFloor  time.Duration `yaml:"identify_floor" range:"100ms..10s" doc:"least time the identify step takes, known login or not"`
+	IdentifyJitter time.Duration `yaml:"identify_jitter" range:"1ms..2s" doc:"up to this much more, at random"`
 	// SendFloor is the least time a step that sends takes (a real account
 	// talks to a provider there, a decoy does not), plus up to SendJitter.
-	SendFloor  time.Duration
-	SendJitter time.Duration
+	SendFloor  time.Duration `yaml:"send_floor" range:"50ms..5s" doc:"least time a step that sends takes, real account or decoy"`
+	SendJitter time.Duration `yaml:"send_jitter" range:"1ms..2s" doc:"up to this much more, at random"`
 }
 
 // consecutiveWindow is how long failures in a row are remembered: in
@@ -117,7 +136,6 @@ func (l Limits) withDefaults() Limits {
 	dur(&l.FailureWindow, d.FailureWindow)
 	dur(&l.Suspension, d.Suspension)
 	num(&l.ConsecutiveFailures, d.ConsecutiveFailures)
-	dur(&l.SendGap, d.SendGap)
 	if l.SendsPerAccount == nil {
 		l.SendsPerAccount = d.SendsPerAccount
 	}
@@ -136,65 +154,54 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// validate names the first field out of bounds.
-func (l Limits) validate() error {
-	rate := func(name string, r Rate) error {
-		if r.Count < 1 || r.Per <= 0 || r.Per > 30*24*time.Hour {
-			return fmt.Errorf("limits.%s is %s: allowed is a count of at least 1 per up to 720h", name, r)
+// Validate checks what the ranges of the fields cannot: that every rate
+// is well formed and every trusted source parses. Paths are relative to
+// the limits block. The ranges themselves are the fields' range tags,
+// checked when sspr.yaml is loaded; the engine itself only refuses values
+// it cannot work with (negative or zero where a count or window is needed).
+func (l Limits) Validate() error {
+	var es config.Errors
+	rate := func(name string, r Rate) {
+		if r.Count < 1 || r.Count > 1000000 || r.Per <= 0 || r.Per > 30*24*time.Hour {
+			es.Add(name, "%s is not allowed (a count of 1 to 1000000 per up to 720h, e.g. 3/15m)", r)
 		}
-		return nil
-	}
-	switch {
-	case l.Failures < 1 || l.Failures > 100:
-		return fmt.Errorf("limits.failures is %d: allowed are 1 to 100", l.Failures)
-	case l.FailureWindow <= 0 || l.FailureWindow > 24*time.Hour:
-		return fmt.Errorf("limits.failure_window is %s: allowed is up to 24h", l.FailureWindow)
-	case l.Suspension <= 0 || l.Suspension > 30*24*time.Hour:
-		return fmt.Errorf("limits.suspension is %s: allowed is up to 720h", l.Suspension)
-	case l.ConsecutiveFailures < 1 || l.ConsecutiveFailures > 100:
-		return fmt.Errorf("limits.consecutive_failures is %d: allowed are 1 to 100 (NIST SP 800-63B)", l.ConsecutiveFailures)
-	case l.SendGap < 0 || l.SendGap > time.Hour:
-		return fmt.Errorf("limits.send_gap is %s: allowed is 0s to 1h", l.SendGap)
-	case len(l.SendsPerAccount) == 0:
-		return fmt.Errorf("limits.sends_per_account is empty: at least one rate is needed")
-	case len(l.SendsPerDestination) == 0:
-		return fmt.Errorf("limits.sends_per_destination is empty: at least one rate is needed")
 	}
 	for i, r := range l.SendsPerAccount {
-		if err := rate(fmt.Sprintf("sends_per_account[%d]", i), r); err != nil {
-			return err
-		}
+		rate(fmt.Sprintf("sends_per_account[%d]", i), r)
 	}
 	for i, r := range l.SendsPerDestination {
-		if err := rate(fmt.Sprintf("sends_per_destination[%d]", i), r); err != nil {
-			return err
-		}
+		rate(fmt.Sprintf("sends_per_destination[%d]", i), r)
 	}
+	rate("sends_global", l.SendsGlobal)
+	rate("sessions_per_source", l.SessionsPerSource)
+	rate("identify_per_source", l.IdentifyPerSource)
+	rate("trusted_sessions_per_source", l.TrustedSessions)
+	rate("trusted_identify_per_source", l.TrustedIdentify)
 	for _, x := range []struct {
 		name string
-		r    Rate
-	}{
-		{"sends_global", l.SendsGlobal}, {"sessions_per_source", l.SessionsPerSource},
-		{"identify_per_source", l.IdentifyPerSource}, {"trusted_sessions_per_source", l.TrustedSessions},
-		{"trusted_identify_per_source", l.TrustedIdentify},
-	} {
-		if err := rate(x.name, x.r); err != nil {
-			return err
+		n    int
+	}{{"failures", l.Failures}, {"consecutive_failures", l.ConsecutiveFailures}, {"sends_per_account", len(l.SendsPerAccount)}, {"sends_per_destination", len(l.SendsPerDestination)}} {
+		if x.n < 1 {
+			es.Add(x.name, "%d is not allowed (at least 1)", x.n)
 		}
 	}
 	for _, x := range []struct {
 		name string
 		d    time.Duration
+		zero bool
 	}{
-		{"identify_floor", l.IdentifyFloor}, {"identify_jitter", l.IdentifyJitter},
-		{"send_floor", l.SendFloor}, {"send_jitter", l.SendJitter},
+		{"failure_window", l.FailureWindow, false}, {"suspension", l.Suspension, false}, {"send_gap", l.SendGap, true},
+		{"identify_floor", l.IdentifyFloor, true}, {"identify_jitter", l.IdentifyJitter, true},
+		{"send_floor", l.SendFloor, true}, {"send_jitter", l.SendJitter, true},
 	} {
-		if x.d < 0 || x.d > 10*time.Second {
-			return fmt.Errorf("limits.%s is %s: allowed is 0s to 10s", x.name, x.d)
+		if x.d < 0 || (x.d == 0 && !x.zero) {
+			es.Add(x.name, "%s is not allowed (a positive duration)", config.FormatDuration(x.d))
 		}
 	}
-	_, err := newTrustList(l.TrustedSources)
-	return err
+	if _, err := newTrustList(l.TrustedSources); err != nil {
+		es = append(es, config.Under("", err)...)
+	}
+	return es.Err()
 }
 
 // trustList is the parsed form of Limits.TrustedSources.
@@ -208,11 +215,11 @@ func newTrustList(sources []string) (*trustList, error) {
 	for i, src := range sources {
 		switch {
 		case src == "" || src != Sanitize(src, 128) || strings.ContainsAny(src, " \t"):
-			return nil, fmt.Errorf("limits.trusted_sources[%d] is %q: allowed are an address, a CIDR range or a kiosk name", i, Sanitize(src, 128))
+			return nil, &config.Error{Path: fmt.Sprintf("trusted_sources[%d]", i), Msg: fmt.Sprintf("%q is not allowed (an address, a CIDR range or a kiosk name)", Sanitize(src, 128))}
 		case strings.Contains(src, "/"):
 			_, n, err := net.ParseCIDR(src)
 			if err != nil {
-				return nil, fmt.Errorf("limits.trusted_sources[%d] is %q: not a CIDR range (e.g. 10.1.0.0/16)", i, src)
+				return nil, &config.Error{Path: fmt.Sprintf("trusted_sources[%d]", i), Msg: fmt.Sprintf("%q is not a CIDR range (e.g. 10.1.0.0/16)", src)}
 			}
 			t.nets = append(t.nets, n)
 		default:

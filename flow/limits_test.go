@@ -557,10 +557,10 @@ func TestLimitsValidate(t *testing.T) {
 		set   func(*flow.Config)
 		field string
 	}{
-		{func(c *flow.Config) { c.Limits.Failures = 101 }, "limits.failures"},
-		{func(c *flow.Config) { c.Limits.FailureWindow = 25 * time.Hour }, "limits.failure_window"},
+		{func(c *flow.Config) { c.Limits.Failures = -1 }, "limits.failures"},
+		{func(c *flow.Config) { c.Limits.FailureWindow = -time.Hour }, "limits.failure_window"},
 		{func(c *flow.Config) { c.Limits.Suspension = -time.Hour }, "limits.suspension"},
-		{func(c *flow.Config) { c.Limits.ConsecutiveFailures = 101 }, "limits.consecutive_failures"},
+		{func(c *flow.Config) { c.Limits.ConsecutiveFailures = -1 }, "limits.consecutive_failures"},
 		{func(c *flow.Config) { c.Limits.SendGap = -time.Second }, "limits.send_gap"},
 		{func(c *flow.Config) { c.Limits.SendsPerAccount = []flow.Rate{} }, "limits.sends_per_account"},
 		{func(c *flow.Config) { c.Limits.SendsPerAccount = []flow.Rate{{Count: 0, Per: time.Hour}} }, "limits.sends_per_account[0]"},
@@ -568,7 +568,7 @@ func TestLimitsValidate(t *testing.T) {
 		{func(c *flow.Config) { c.Limits.SendsGlobal = flow.Rate{Count: -1, Per: time.Hour} }, "limits.sends_global"},
 		{func(c *flow.Config) { c.Limits.TrustedSources = []string{"10.0.0.0/99"} }, "limits.trusted_sources[0]"},
 		{func(c *flow.Config) { c.Limits.TrustedSources = []string{"kiosk one"} }, "limits.trusted_sources[0]"},
-		{func(c *flow.Config) { c.Limits.IdentifyFloor = 11 * time.Second }, "limits.identify_floor"},
+		{func(c *flow.Config) { c.Limits.IdentifyFloor = -time.Second }, "limits.identify_floor"},
 		{func(c *flow.Config) { c.Limits.SendJitter = -time.Millisecond }, "limits.send_jitter"},
 		{func(c *flow.Config) { c.Privileged.Mode = "sometimes" }, "privileged.mode"},
 		{func(c *flow.Config) { c.Privileged.Groups = []string{" "} }, "privileged.groups[0]"},

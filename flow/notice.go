@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"strings"
 	"time"
 
@@ -16,26 +17,29 @@ type Notices struct {
 	// Helpdesk is how to reach the helpdesk, e.g. "+1 212 555 0100"; a
 	// notice says "If this wasn't you, call the helpdesk at <Helpdesk>".
 	// Empty, it says to call the IT helpdesk right away.
-	Helpdesk string
+	Helpdesk string `yaml:"helpdesk" doc:"how to reach the helpdesk, in the notice sent after every reset: \"If this wasn't you, call the helpdesk at ...\" (without it: \"call your IT helpdesk right away\")"`
 	// Admins are the email addresses told of every reset of a privileged
 	// account.
-	Admins []string
+	Admins []string `yaml:"admins" doc:"email addresses told of every reset of a privileged account"`
 	// Lang is the language of the administrators' notices, a tag or a
 	// locale ("de", "fr_FR.UTF-8"); empty or not offered means English.
 	// The person's own notices are in the session's language.
-	Lang string
+	Lang string `yaml:"-"`
 }
 
-func (n Notices) validate() error {
+// Validate checks the helpdesk text and the addresses; paths are relative
+// to the notices block.
+func (n Notices) Validate() error {
+	var es config.Errors
 	if n.Helpdesk != Sanitize(n.Helpdesk, 200) {
-		return fmt.Errorf("notices.helpdesk: control characters or more than 200 characters")
+		es.Add("helpdesk", "%q is not allowed (up to 200 characters, no control characters)", Sanitize(n.Helpdesk, 64))
 	}
 	for i, a := range n.Admins {
 		if at := strings.LastIndexByte(a, '@'); at < 1 || at == len(a)-1 || a != Sanitize(a, 320) || strings.ContainsAny(a, " \t,;<>") {
-			return fmt.Errorf("notices.admins[%d] is %q: allowed is an email address", i, Sanitize(a, 320))
+			es.Add(fmt.Sprintf("admins[%d]", i), "%q is not allowed (an email address)", Sanitize(a, 64))
 		}
 	}
-	return nil
+	return es.Err()
 }
 
 // noticeTimeout bounds each notice; a slow provider does not hold the
@@ -57,7 +61,7 @@ func (s *Session) notify(ctx context.Context) {
 	}
 	if s.user.Mobile != "" && s.e.deps.SMS != nil {
 		to := s.user.Mobile
-		if n, ok := e164(to, "US"); ok {
+		if n, ok := e164(to, s.e.cfg.PhoneRegion); ok {
 			to = n
 		}
 		s.deliverNotice(ctx, s.e.deps.SMS, TextMobile, to, text, "user", s.tr)

@@ -22,27 +22,38 @@ func e164(number, region string) (string, bool) {
 // code (+1 212 555 0100), since no region can be assumed for it.
 func E164(number string) (string, bool) { return e164(number, "") }
 
+// DefaultRegion is the region of numbers written without a country code
+// when policy.phone.default_region is not set.
+const DefaultRegion = "US"
+
 // regionOf returns the region of a stored number, for reading a typed one
-// that lacks the country code.
-func regionOf(stored string) string {
-	n, err := phonenumbers.Parse(stored, "US")
+// that lacks the country code; region is the configured default.
+func regionOf(stored, region string) string {
+	n, err := phonenumbers.Parse(stored, region)
 	if err != nil {
-		return "US"
+		return region
 	}
 	if r := phonenumbers.GetRegionCodeForNumber(n); r != "" && r != "ZZ" {
 		return r
 	}
-	return "US"
+	return region
+}
+
+// ValidRegion reports whether region is a region the phone number
+// library knows (an ISO 3166 code such as US, DE, GB).
+func ValidRegion(region string) bool {
+	return phonenumbers.GetCountryCodeForRegion(region) != 0
 }
 
 // SamePhone reports whether typed is the stored number, both in E.164 form;
-// a typed number without country code is read in the stored one's region.
-func SamePhone(typed, stored string) bool {
-	want, ok := e164(stored, "US")
+// a typed number without country code is read in the stored one's region,
+// and a stored one without it in region (the configured default).
+func SamePhone(typed, stored, region string) bool {
+	want, ok := e164(stored, region)
 	if !ok {
 		return false
 	}
-	got, ok := e164(typed, regionOf(stored))
+	got, ok := e164(typed, regionOf(stored, region))
 	if !ok {
 		return false
 	}

@@ -36,7 +36,7 @@ func TestSamePhone(t *testing.T) {
 		{"0301234568", "+49 30 1234567", false},
 	}
 	for _, tc := range tests {
-		if got := flow.SamePhone(tc.typed, tc.stored); got != tc.want {
+		if got := flow.SamePhone(tc.typed, tc.stored, flow.DefaultRegion); got != tc.want {
 			t.Errorf("SamePhone(%q, %q) = %v, want %v", tc.typed, tc.stored, got, tc.want)
 		}
 	}

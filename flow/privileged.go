@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"strings"
 )
 
@@ -21,29 +22,32 @@ const (
 // a group they belong to (compared ignoring case, as the directory gives
 // it: a name or a DN).
 type Privileged struct {
-	Logins []string
-	Groups []string
+	Logins []string `yaml:"logins" doc:"privileged accounts by login (or email); they need two methods, or are excluded"`
+	Groups []string `yaml:"groups" doc:"privileged accounts by group (name or DN, any case)"`
 	// Mode is PrivilegedTwoMethods (the default) or PrivilegedExcluded.
-	Mode PrivilegedMode
+	Mode PrivilegedMode `yaml:"mode" doc:"two_methods: privileged accounts prove two methods; excluded: they walk the decoy path (nothing is sent, nothing verifies). A user with an authenticator app always proves it"`
 }
 
-func (p Privileged) validate() error {
+// Validate checks the mode and that no login or group is empty or holds
+// control characters; paths are relative to the privileged block.
+func (p Privileged) Validate() error {
+	var es config.Errors
 	switch p.Mode {
 	case PrivilegedTwoMethods, PrivilegedExcluded:
 	default:
-		return fmt.Errorf("privileged.mode is %q: allowed are %q and %q", p.Mode, PrivilegedTwoMethods, PrivilegedExcluded)
+		es.Add("mode", "%q is not allowed (%s or %s)", Sanitize(string(p.Mode), 64), PrivilegedTwoMethods, PrivilegedExcluded)
 	}
 	for i, l := range p.Logins {
-		if normaliseLogin(l) == "" {
-			return fmt.Errorf("privileged.logins[%d] is empty", i)
+		if normaliseLogin(l) == "" || l != Sanitize(l, MaxLoginLen) {
+			es.Add(fmt.Sprintf("logins[%d]", i), "%q is not allowed (a login or an email)", Sanitize(l, 64))
 		}
 	}
 	for i, g := range p.Groups {
-		if strings.TrimSpace(g) == "" {
-			return fmt.Errorf("privileged.groups[%d] is empty", i)
+		if strings.TrimSpace(g) == "" || g != Sanitize(g, 512) {
+			es.Add(fmt.Sprintf("groups[%d]", i), "%q is not allowed (a group name or DN)", Sanitize(g, 64))
 		}
 	}
-	return nil
+	return es.Err()
 }
 
 // any reports whether the policy names any account at all.

@@ -255,7 +255,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 			// The app it signs in with cannot be checked here, and a reset
 			// must not bypass it.
 			why = "ineligible: app not offered"
-		case countFactors(u, methods) < pf.required:
+		case countFactors(u, methods, s.e.cfg.PhoneRegion) < pf.required:
 			why = "ineligible"
 		}
 	}
@@ -375,7 +375,7 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 	if err := s.checkSuspended(ctx, true); err != nil {
 		return err
 	}
-	if !s.known || !SamePhone(typed, s.storedNumber()) {
+	if !s.known || !SamePhone(typed, s.storedNumber(), s.e.cfg.PhoneRegion) {
 		k, err := s.count(ctx)
 		if err != nil {
 			return err
@@ -425,7 +425,7 @@ func (s *Session) destination() string {
 		// a directory's ID may be a DN.
 		return s.user.Login
 	}
-	if n, ok := e164(s.storedNumber(), "US"); ok {
+	if n, ok := e164(s.storedNumber(), s.e.cfg.PhoneRegion); ok {
 		return n
 	}
 	return s.storedNumber()
@@ -761,9 +761,9 @@ func (s *Session) verifiedNow() error {
 	s.event("verify", "ok", "")
 	// What was proved is the phone, the app or the mailbox, not the way it
 	// was reached: a second verification must use something else.
-	proved := factor(s.user, s.method)
+	proved := factor(s.user, s.method, s.e.cfg.PhoneRegion)
 	for _, m := range s.methods {
-		if factor(s.user, m.ID) == proved {
+		if factor(s.user, m.ID, s.e.cfg.PhoneRegion) == proved {
 			s.used[m.ID] = true
 		}
 	}

@@ -28,7 +28,9 @@ func (s *Session) suspKey() string { return s.e.key("susp", s.acct) }
 func (s *Session) failKey(m MethodID) string { return s.e.key("fail", s.acct, string(m)) }
 
 // seqKey counts failures in a row of the authenticator behind m.
-func (s *Session) seqKey(m MethodID) string { return s.e.key("seq", s.acct, factor(s.user, m)) }
+func (s *Session) seqKey(m MethodID) string {
+	return s.e.key("seq", s.acct, factor(s.user, m, s.e.cfg.PhoneRegion))
+}
 
 // checkSuspended refuses when self-service reset is paused for the account.
 // final ends the session (a verification step); at identify the person may
