@@ -157,14 +157,13 @@ func (d *decoder) secret(n *yaml.Node, s *Secret, suffix, path string) {
 		d.add(path, n.Line, "has no value")
 		return
 	}
-	s.given++
 	switch suffix {
 	case "_file":
-		s.File = n.Value
+		s.File, s.given[1] = n.Value, true
 	case "_env":
-		s.Env = n.Value
+		s.Env, s.given[2] = n.Value, true
 	default:
-		s.Inline = n.Value
+		s.Inline, s.given[0] = n.Value, true
 	}
 }
 

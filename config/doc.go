@@ -48,6 +48,9 @@ func reference(v reflect.Value, path string) []Row {
 			key = fmt.Sprintf("`%s`, `%s_file`, `%s_env`", p, f.key, f.key)
 		}
 		def := f.def
+		if def != "" && !strings.ContainsAny(def, " ") {
+			def = "`" + def + "`"
+		}
 		if def == "" {
 			def = showDefault(fv)
 		}

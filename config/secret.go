@@ -20,19 +20,22 @@ type Secret struct {
 	File   string
 	Env    string
 
-	// given counts the keys the file set; value is the resolved secret.
-	given    int
+	// given records which keys the file set (inline, file, env); value is
+	// the resolved secret.
+	given    [3]bool
 	resolved bool
 	value    string
 }
 
 // Inline returns a Secret given inline, for code and tests.
 func InlineSecret(v string) Secret {
-	return Secret{Inline: v, given: 1, resolved: true, value: strings.TrimSpace(v)}
+	return Secret{Inline: v, given: [3]bool{true}, resolved: true, value: strings.TrimSpace(v)}
 }
 
 // IsSet reports whether any of the three keys was given.
-func (s *Secret) IsSet() bool { return s.given > 0 || s.Inline != "" || s.File != "" || s.Env != "" }
+func (s *Secret) IsSet() bool { return s.inline() || s.File != "" || s.Env != "" }
+
+func (s *Secret) inline() bool { return s.given[0] || s.Inline != "" }
 
 // Value is the secret, once resolved (Load resolves every Secret).
 func (s *Secret) Value() string { return s.value }
@@ -62,7 +65,7 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // owning package's rule.
 func (s *Secret) Resolve(key string) error {
 	n := 0
-	for _, v := range []bool{s.Inline != "" || (s.given > 0 && s.File == "" && s.Env == ""), s.File != "", s.Env != ""} {
+	for _, v := range []bool{s.inline(), s.given[1] || s.File != "", s.given[2] || s.Env != ""} {
 		if v {
 			n++
 		}
@@ -87,7 +90,7 @@ func (s *Secret) Resolve(key string) error {
 			return fmt.Errorf("the environment variable %s is not set", s.Env)
 		}
 		v = e
-	case s.given > 0 || s.Inline != "":
+	case s.inline():
 		v = s.Inline
 	default:
 		s.resolved, s.value = true, ""

@@ -53,6 +53,12 @@ func (p PasswordSettings) Validate() error {
 	return nil
 }
 
+// Policy is the engine's password policy of these settings, with the
+// breached password list when one is open.
+func (p PasswordSettings) Policy(breached *BreachFile) PasswordPolicy {
+	return PasswordPolicy{MinLength: p.MinLength, MaxLength: p.MaxLength, Upper: p.Upper, Lower: p.Lower, Digit: p.Digit, MinScore: p.MinScore, Breached: breached}
+}
+
 // CodeSettings is policy.code.*.
 type CodeSettings struct {
 	Length         int           `yaml:"length" range:"6..10" doc:"digits of a texted or emailed code"`
@@ -102,8 +108,7 @@ func (s Settings) Config(secretKey []byte, breached *BreachFile, lang string) Co
 	c := DefaultConfig()
 	p := s.Policy
 	c.MethodsRequired = p.MethodsRequired
-	c.Password = PasswordPolicy{MinLength: p.Password.MinLength, MaxLength: p.Password.MaxLength, Upper: p.Password.Upper,
-		Lower: p.Password.Lower, Digit: p.Password.Digit, MinScore: p.Password.MinScore, Breached: breached}
+	c.Password = p.Password.Policy(breached)
 	c.CaptchaDisabled, c.CaptchaLength = !s.Captcha.Enabled, s.Captcha.Length
 	c.CodeLength, c.CodeTTL, c.CodeMaxAttempts, c.ResendCooldown = p.Code.Length, p.Code.TTL, p.Code.MaxAttempts, p.Code.ResendCooldown
 	c.EmailEnabled, c.UnlockDisabled = p.Email, !p.Unlock

@@ -387,10 +387,10 @@ func (h *harness) shownNumber() string {
 }
 
 func testConfig() flow.Config {
-	return flow.Config{CaptchaDisabled: true, SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}
+	return flow.Config{CaptchaDisabled: true, SecretKey: testKey, EmailEnabled: true, Limits: quickLimits, ResendCooldown: time.Minute}
 }
 
 // quickLimits keep the floors that make known and unknown logins take the
 // same time, only shorter.
-var quickLimits = flow.Limits{IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond,
+var quickLimits = flow.Limits{SendGap: time.Minute, IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond,
 	SendFloor: time.Millisecond, SendJitter: time.Millisecond}

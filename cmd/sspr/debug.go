@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,10 +15,11 @@ import (
 // binds a loopback address only: it tells how the process spends memory
 // and time, which is nobody's business but the operator's.
 type DebugConfig struct {
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" default:"none: off" doc:"a loopback host:port serving goroutine and heap figures (/debug/stats) and the pprof profiles; any other address is refused"`
 }
 
-func (d DebugConfig) validate() error {
+// Validate refuses any address but a loopback one.
+func (d DebugConfig) Validate() error {
 	if d.Listen == "" {
 		return nil
 	}
@@ -28,7 +30,7 @@ func (d DebugConfig) validate() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("debug.listen: %q is not allowed (a loopback address and port, e.g. 127.0.0.1:6060)", d.Listen)
+	return &config.Error{Path: "listen", Msg: fmt.Sprintf("%q is not allowed (a loopback address and port, e.g. 127.0.0.1:6060)", d.Listen)}
 }
 
 // startDebug serves debugstats.Handler on cfg.Listen until the returned stop is
@@ -37,7 +39,7 @@ func startDebug(cfg DebugConfig, log *slog.Logger) (stop func(), err error) {
 	if cfg.Listen == "" {
 		return func() {}, nil
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	l, err := net.Listen("tcp", cfg.Listen)

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,41 +27,36 @@ import (
 // HTTPConfig is http.*, the side listener: health, metrics, the spoken
 // CAPTCHA and the providers' webhooks.
 type HTTPConfig struct {
-	// Listen is host:port; empty: no side listener.
-	Listen string `yaml:"listen"`
-	// PublicURL is the base URL people and providers reach the listener
-	// at; every link sspr hands out is built from it alone.
-	PublicURL string `yaml:"public_url"`
-	// The bearer token GET /metrics requires; none: /metrics is open.
-	MetricsToken     string `yaml:"metrics_token"`
-	MetricsTokenFile string `yaml:"metrics_token_file"`
-	MetricsTokenEnv  string `yaml:"metrics_token_env"`
+	Listen       string        `yaml:"listen" default:"none: no side listener" doc:"host:port of the HTTP side listener: /healthz, /metrics, /captcha/<token>.wav, /hooks/...; required for methods.call: twilio and methods.push: ntfy"`
+	PublicURL    string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
+	MetricsToken config.Secret `yaml:"metrics_token" default:"none: /metrics open" doc:"the bearer token GET /metrics requires"`
 }
 
-// MethodsConfig is methods.*: the provider of each kind of delivery. With
-// no methods key at all, every method goes to the demo phone; once any is
-// set, the others are off unless named too.
+// MethodsConfig is methods.*: the provider of each kind of delivery. A
+// config file names them (the others are then off); without a config
+// file every method is the demo phone's.
 type MethodsConfig struct {
-	Text  string `yaml:"text"`
-	Call  string `yaml:"call"`
-	Email string `yaml:"email"`
-	Push  string `yaml:"push"`
+	Text  string `yaml:"text" default:"none (demo without a config file)" doc:"demo, twilio or off"`
+	Call  string `yaml:"call" default:"none (demo without a config file)" doc:"demo, twilio or off"`
+	Email string `yaml:"email" default:"none (demo without a config file)" doc:"demo, smtp or off"`
+	Push  string `yaml:"push" default:"none (demo without a config file)" doc:"demo, ntfy, duo or off. A config file must name the methods; once one is named, the others are off; demo needs demo: true"`
 }
 
 // TwilioConfig is delivery.twilio.*: texts and calls through Twilio.
 type TwilioConfig struct {
-	AccountSID string `yaml:"account_sid"`
-	// The auth token: one of auth_token, auth_token_file (its first line)
-	// and auth_token_env (the name of an environment variable).
-	AuthToken     string `yaml:"auth_token"`
-	AuthTokenFile string `yaml:"auth_token_file"`
-	AuthTokenEnv  string `yaml:"auth_token_env"`
+	AccountSID string        `yaml:"account_sid" doc:"the Twilio account (AC + 32 hex digits)"`
+	AuthToken  config.Secret `yaml:"auth_token" doc:"its auth token, inline, in a file or in an environment variable (exactly one)"`
 	// From is the Twilio number (E.164); messaging_service_sid may send
 	// texts instead. Calls need from.
-	From                string   `yaml:"from"`
-	MessagingServiceSID string   `yaml:"messaging_service_sid"`
-	APIURL              string   `yaml:"api_url"`
-	Timeout             Duration `yaml:"timeout"`
+	From                string        `yaml:"from" doc:"the number texts and calls come from (E.164); calls need it"`
+	MessagingServiceSID string        `yaml:"messaging_service_sid" doc:"a messaging service for texts instead of from"`
+	APIURL              string        `yaml:"api_url" doc:"the REST API's base URL"`
+	Timeout             time.Duration `yaml:"timeout" range:"1s..1m" doc:"one API request; a failure or timeout offers the person another method"`
+}
+
+// SetDefaults gives a delivery.twilio block its defaults.
+func (t *TwilioConfig) SetDefaults() {
+	*t = TwilioConfig{APIURL: twilio.DefaultAPIURL, Timeout: twilio.DefaultTimeout}
 }
 
 // The providers a method may name.
@@ -89,28 +83,6 @@ var (
 	e164RE          = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
-// fillDelivery sets the defaults of the delivery block: with no methods
-// key set at all, every method is the demo phone's.
-func (c *Config) fillDelivery() {
-	m := &c.Methods
-	if *m == (MethodsConfig{}) {
-		*m = MethodsConfig{Text: providerDemo, Call: providerDemo, Email: providerDemo, Push: providerDemo}
-	}
-	for _, p := range []*string{&m.Text, &m.Call, &m.Email, &m.Push} {
-		if *p == "" {
-			*p = providerOff
-		}
-	}
-	if t := c.Delivery.Twilio; t != nil {
-		if t.APIURL == "" {
-			t.APIURL = twilio.DefaultAPIURL
-		}
-		if t.Timeout.Duration == 0 {
-			t.Timeout.Duration = twilio.DefaultTimeout
-		}
-	}
-}
-
 // methodList is methods.* as key and provider, in a fixed order.
 func (m MethodsConfig) list() [][2]string {
 	return [][2]string{{"text", m.Text}, {"call", m.Call}, {"email", m.Email}, {"push", m.Push}}
@@ -126,24 +98,19 @@ func (m MethodsConfig) uses(provider string) bool {
 	return false
 }
 
-// validateDelivery checks http.*, methods.* and delivery.twilio.*.
-func (c *Config) validateDelivery(bad func(field string, v any, allowed string) error) error {
+// validateDelivery checks that what methods.* names is there: the side
+// listener for webhooks, and each provider's block (whose own keys its
+// Validate checked). Paths are full key paths.
+func (c *Config) validateDelivery() config.Errors {
+	var es config.Errors
 	h := c.HTTP
 	if h.Listen != "" {
 		if _, _, err := splitHostPort(h.Listen); err != nil {
-			return bad("http.listen", fmt.Sprintf("%q", h.Listen), "host:port, e.g. :8080 or 127.0.0.1:8080")
+			es.Add("http.listen", "%q is not allowed (host:port, e.g. :8080 or 127.0.0.1:8080)", h.Listen)
 		}
 	}
 	if _, err := web.CheckPublicURL(h.PublicURL); err != nil {
-		return bad("http.public_url", fmt.Sprintf("%q", h.PublicURL), "an http:// or https:// URL with no query, e.g. https://reset.example.com")
-	}
-	if n := countSet(h.MetricsToken, h.MetricsTokenFile, h.MetricsTokenEnv); n > 1 {
-		return bad("http.metrics_token", "given more than once", "one of metrics_token, metrics_token_file, metrics_token_env")
-	}
-	for _, kv := range c.Methods.list() {
-		if !contains(methodProviders[kv[0]], kv[1]) {
-			return bad("methods."+kv[0], fmt.Sprintf("%q", kv[1]), strings.Join(methodProviders[kv[0]], ", "))
-		}
+		es.Add("http.public_url", "%q is not allowed (an http:// or https:// URL with no query, e.g. https://reset.example.com)", h.PublicURL)
 	}
 	// Calls and ntfy pushes are answered through webhooks.
 	for _, kv := range [][2]string{{"call", c.Methods.Call}, {"push", c.Methods.Push}} {
@@ -151,39 +118,53 @@ func (c *Config) validateDelivery(bad func(field string, v any, allowed string) 
 			continue
 		}
 		if h.Listen == "" {
-			return bad("http.listen", `""`, fmt.Sprintf("host:port: methods.%s: %s needs the side listener for its webhooks", kv[0], kv[1]))
+			es.Add("http.listen", "is empty: methods.%s: %s needs the side listener for its webhooks (host:port)", kv[0], kv[1])
 		}
 		if h.PublicURL == "" {
-			return bad("http.public_url", `""`, fmt.Sprintf("the URL %s reaches http.listen at: methods.%s: %s needs it", kv[1], kv[0], kv[1]))
+			es.Add("http.public_url", "is empty: methods.%s: %s needs the URL it reaches http.listen at", kv[0], kv[1])
 		}
 	}
-	t := c.Delivery.Twilio
-	if !c.Methods.uses(providerTwilio) {
-		return nil
+	for _, need := range []struct {
+		provider, block string
+		missing         bool
+	}{
+		{providerTwilio, "delivery.twilio", c.Delivery.Twilio == nil},
+		{providerSMTP, "delivery.smtp", c.Delivery.SMTP == nil},
+		{providerNtfy, "delivery.ntfy", c.Delivery.Ntfy == nil},
+		{providerDuo, "delivery.duo", c.Delivery.Duo == nil},
+	} {
+		if need.missing && c.Methods.uses(need.provider) {
+			es.Add(need.block, "is missing: methods name %s", need.provider)
+		}
 	}
-	if t == nil {
-		return bad("delivery.twilio", "missing", "account_sid, auth_token and from: methods name twilio")
+	if t := c.Delivery.Twilio; t != nil && c.Methods.Call == providerTwilio && t.From == "" {
+		es.Add("delivery.twilio.from", "is empty: methods.call: twilio places calls from it (an E.164 number such as +12125550100)")
+	}
+	return es
+}
+
+// Validate checks the Twilio account's keys.
+func (t *TwilioConfig) Validate() error {
+	var es config.Errors
+	if !twilioAccountRE.MatchString(t.AccountSID) {
+		es.Add("account_sid", "%q is not allowed (AC followed by 32 hex digits)", flow.Sanitize(t.AccountSID, 40))
+	}
+	if !t.AuthToken.IsSet() {
+		es.Add("auth_token", "is missing (one of auth_token, auth_token_file, auth_token_env)")
 	}
 	switch {
-	case !twilioAccountRE.MatchString(t.AccountSID):
-		return bad("delivery.twilio.account_sid", fmt.Sprintf("%q", flow.Sanitize(t.AccountSID, 40)), "AC followed by 32 hex digits")
-	case countSet(t.AuthToken, t.AuthTokenFile, t.AuthTokenEnv) != 1:
-		return bad("delivery.twilio.auth_token", fmt.Sprintf("given %d times", countSet(t.AuthToken, t.AuthTokenFile, t.AuthTokenEnv)), "exactly one of auth_token, auth_token_file, auth_token_env")
 	case t.From == "" && t.MessagingServiceSID == "":
-		return bad("delivery.twilio.from", `""`, "an E.164 number such as +12125550100, or messaging_service_sid for texts")
+		es.Add("from", "is empty (an E.164 number such as +12125550100, or messaging_service_sid for texts)")
 	case t.From != "" && !e164RE.MatchString(t.From):
-		return bad("delivery.twilio.from", fmt.Sprintf("%q", flow.Sanitize(t.From, 32)), "an E.164 number such as +12125550100")
-	case t.MessagingServiceSID != "" && !twilioServiceRE.MatchString(t.MessagingServiceSID):
-		return bad("delivery.twilio.messaging_service_sid", fmt.Sprintf("%q", flow.Sanitize(t.MessagingServiceSID, 40)), "MG followed by 32 hex digits")
-	case c.Methods.Call == providerTwilio && t.From == "":
-		return bad("delivery.twilio.from", `""`, "an E.164 number: methods.call: twilio places calls from it")
-	case t.Timeout.Duration < time.Second || t.Timeout.Duration > time.Minute:
-		return bad("delivery.twilio.timeout", t.Timeout.Duration, "1s to 1m")
+		es.Add("from", "%q is not allowed (an E.164 number such as +12125550100)", flow.Sanitize(t.From, 32))
 	}
-	if _, err := web.CheckPublicURL(t.APIURL); err != nil {
-		return bad("delivery.twilio.api_url", fmt.Sprintf("%q", t.APIURL), "an http:// or https:// URL, e.g. https://api.twilio.com")
+	if t.MessagingServiceSID != "" && !twilioServiceRE.MatchString(t.MessagingServiceSID) {
+		es.Add("messaging_service_sid", "%q is not allowed (MG followed by 32 hex digits)", flow.Sanitize(t.MessagingServiceSID, 40))
 	}
-	return nil
+	if _, err := web.CheckPublicURL(t.APIURL); err != nil || t.APIURL == "" {
+		es.Add("api_url", "%q is not allowed (an http:// or https:// URL, e.g. https://api.twilio.com)", t.APIURL)
+	}
+	return es.Err()
 }
 
 func countSet(vs ...string) int {
@@ -203,31 +184,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// secretFrom reads a secret given inline, in a file (its first line) or in
-// an environment variable; field names the config key for errors.
-func secretFrom(field, inline, file, env string) (string, error) {
-	switch {
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", field, err)
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		v := strings.TrimRight(line, "\r")
-		if v == "" {
-			return "", fmt.Errorf("%s_file: %s is empty", field, file)
-		}
-		return v, nil
-	case env != "":
-		v, ok := os.LookupEnv(env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("%s_env: %s is not set", field, env)
-		}
-		return v, nil
-	}
-	return inline, nil
 }
 
 // lateApprover hands answers to the engine, which is built after its
@@ -312,7 +268,7 @@ type deliveryWiring struct {
 // is the demo phone. Nothing is contacted here.
 func buildDelivery(cfg *Config, phone *demo.Phone, store flow.Store) (*deliveryWiring, error) {
 	w := &deliveryWiring{
-		metrics:  metrics.New(metrics.Options{SessionMaxAge: cfg.SSH.MaxSessionTime.Duration + time.Minute}),
+		metrics:  metrics.New(metrics.Options{SessionMaxAge: cfg.SSH.MaxSessionTime + time.Minute}),
 		approver: &lateApprover{},
 		log:      newLateLog(),
 		store:    store,
@@ -382,13 +338,9 @@ func (w *deliveryWiring) other(cfg *Config, key, provider string) (flow.Sender, 
 
 func newTwilio(cfg *Config, w *deliveryWiring) (*twilio.Client, error) {
 	t := cfg.Delivery.Twilio
-	token, err := secretFrom("delivery.twilio.auth_token", t.AuthToken, t.AuthTokenFile, t.AuthTokenEnv)
-	if err != nil {
-		return nil, err
-	}
 	c, err := twilio.New(twilio.Config{
-		AccountSID: t.AccountSID, AuthToken: token, From: t.From, MessagingServiceSID: t.MessagingServiceSID,
-		APIURL: t.APIURL, PublicURL: cfg.HTTP.PublicURL, Timeout: t.Timeout.Duration,
+		AccountSID: t.AccountSID, AuthToken: t.AuthToken.Value(), From: t.From, MessagingServiceSID: t.MessagingServiceSID,
+		APIURL: t.APIURL, PublicURL: cfg.HTTP.PublicURL, Timeout: t.Timeout,
 		Log:     slog.New(w.log).With("provider", providerTwilio),
 		Observe: func(event string) { w.metrics.Callback(providerTwilio, event) },
 	})
@@ -443,12 +395,8 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 	if cfg.HTTP.Listen == "" {
 		return nil, nil
 	}
-	token, err := secretFrom("http.metrics_token", cfg.HTTP.MetricsToken, cfg.HTTP.MetricsTokenFile, cfg.HTTP.MetricsTokenEnv)
-	if err != nil {
-		return nil, err
-	}
 	srv, err := web.New(web.Config{
-		PublicURL: cfg.HTTP.PublicURL, MetricsToken: token,
+		PublicURL: cfg.HTTP.PublicURL, MetricsToken: cfg.HTTP.MetricsToken.Value(),
 		Captcha: a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(),
 		Log: log.With("listener", "http"),
 	})
@@ -472,7 +420,7 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 		}
 		s.done <- err
 	}()
-	log.Info("http_serving", "listen", s.addr, "public_url", cfg.HTTP.PublicURL, "metrics_token", token != "")
+	log.Info("http_serving", "listen", s.addr, "public_url", cfg.HTTP.PublicURL, "metrics_token", cfg.HTTP.MetricsToken.Value() != "")
 	return s, nil
 }
 
@@ -520,9 +468,6 @@ func checkDelivery(cfg *Config, step func(what string, err error) error) error {
 		what := "http.listen " + cfg.HTTP.Listen
 		if cfg.HTTP.PublicURL != "" {
 			what += " (public URL " + cfg.HTTP.PublicURL + ")"
-		}
-		if _, err := secretFrom("http.metrics_token", cfg.HTTP.MetricsToken, cfg.HTTP.MetricsTokenFile, cfg.HTTP.MetricsTokenEnv); err != nil {
-			return step(what, err)
 		}
 		return step(what, nil)
 	}

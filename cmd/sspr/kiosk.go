@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
@@ -20,30 +21,35 @@ import (
 	"github.com/sspr-project/sspr/tui"
 )
 
-// fillDefaults sets the kiosk's idle time; the name defaults at start (the
-// host name) so that a config read elsewhere does not depend on the host.
-func (k *KioskConfig) fillDefaults() {
-	if k.Idle.Duration == 0 {
-		k.Idle.Duration = 90 * time.Second
-	}
+// KioskConfig is `sspr kiosk`, the wizard on a shared local terminal.
+type KioskConfig struct {
+	// Name is the kiosk's source in audit lines and throttles; it defaults
+	// at start (the host name) so a config read elsewhere does not depend
+	// on the host.
+	Name string `yaml:"name" default:"kiosk:<host name>" doc:"the kiosk's source in audit lines and throttles (sspr kiosk); up to 64 characters, no spaces or slashes"`
+	// Idle returns to the first screen after this long without input.
+	Idle time.Duration `yaml:"idle" range:"1s..1h" doc:"without a key press for this long the kiosk returns to a fresh first screen and erases the screen and scrollback"`
+	// ExitKeys is the admin exit sequence; empty: the kiosk cannot be left.
+	ExitKeys []string `yaml:"exit_keys" default:"none: the kiosk cannot be left" doc:"an admin exit: 3 to 16 keys as Bubble Tea names them (e.g. [ctrl+x, ctrl+x, ctrl+k]), typed in a row"`
+	// Log receives crash reports and anything written to standard error.
+	Log string `yaml:"log" default:"<data_dir>/kiosk.log" doc:"the kiosk's own log (start, stop, crashes) and its standard error"`
 }
 
-// validate checks the kiosk block.
-func (k *KioskConfig) validate(bad func(field string, v any, allowed string) error) error {
-	switch {
-	case k.Name != "" && (len(k.Name) > 64 || k.Name != flow.Sanitize(k.Name, 64) || strings.ContainsAny(k.Name, " \t/")):
-		return bad("kiosk.name", fmt.Sprintf("%q", flow.Sanitize(k.Name, 64)), "up to 64 printable characters without spaces or slashes, e.g. lobby-1")
-	case k.Idle.Duration < time.Second || k.Idle.Duration > time.Hour:
-		return bad("kiosk.idle", k.Idle.Duration, "1s to 1h")
-	case len(k.ExitKeys) != 0 && (len(k.ExitKeys) < 3 || len(k.ExitKeys) > 16):
-		return bad("kiosk.exit_keys", fmt.Sprintf("%d keys", len(k.ExitKeys)), "none (the kiosk cannot be left) or 3 to 16 keys")
+// Validate checks the kiosk's name and exit keys.
+func (k *KioskConfig) Validate() error {
+	var es config.Errors
+	if k.Name != "" && (len(k.Name) > 64 || k.Name != flow.Sanitize(k.Name, 64) || strings.ContainsAny(k.Name, " \t/")) {
+		es.Add("name", "%q is not allowed (up to 64 printable characters without spaces or slashes, e.g. lobby-1)", flow.Sanitize(k.Name, 64))
+	}
+	if len(k.ExitKeys) != 0 && (len(k.ExitKeys) < 3 || len(k.ExitKeys) > 16) {
+		es.Add("exit_keys", "%d keys are not allowed (none: the kiosk cannot be left, or 3 to 16 keys)", len(k.ExitKeys))
 	}
 	for i, key := range k.ExitKeys {
 		if key == "" || len(key) > 32 || key != flow.Sanitize(key, 32) {
-			return bad(fmt.Sprintf("kiosk.exit_keys[%d]", i), fmt.Sprintf("%q", flow.Sanitize(key, 32)), `a key as Bubble Tea names it, e.g. "ctrl+x" or "f12"`)
+			es.Add(fmt.Sprintf("exit_keys[%d]", i), "%q is not allowed (a key as Bubble Tea names it, e.g. \"ctrl+x\" or \"f12\")", flow.Sanitize(key, 32))
 		}
 	}
-	return nil
+	return es.Err()
 }
 
 // kioskName is the kiosk's source in audit lines and throttles.
@@ -98,7 +104,7 @@ func kiosk(cfg *Config, stdout, stderr io.Writer) error {
 			Origin:      flow.Origin{Channel: flow.Kiosk, Remote: name, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
 			Demo:        a.demoPhone(),
 			SignInURL:   cfg.SignInURL,
-			IdleTimeout: cfg.Kiosk.Idle.Duration,
+			IdleTimeout: cfg.Kiosk.Idle,
 			ExitKeys:    cfg.Kiosk.ExitKeys,
 			Plain:       cfg.UI.Plain,
 		})

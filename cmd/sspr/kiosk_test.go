@@ -24,7 +24,7 @@ func TestKioskConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Kiosk.Idle.Duration != 90*time.Second || len(cfg.Kiosk.ExitKeys) != 0 || cfg.Kiosk.Name != "" {
+	if cfg.Kiosk.Idle != 90*time.Second || len(cfg.Kiosk.ExitKeys) != 0 || cfg.Kiosk.Name != "" {
 		t.Fatalf("kiosk defaults: %+v", cfg.Kiosk)
 	}
 	if filepath.Base(cfg.Kiosk.Log) != "kiosk.log" {

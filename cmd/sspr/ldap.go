@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
@@ -15,118 +15,85 @@ import (
 )
 
 // LDAPConfig is directory.ldap: people live in OpenLDAP or Active
-// Directory instead of the embedded file. docs/LDAP.md describes every key.
+// Directory instead of the embedded file. docs/LDAP.md describes every key;
+// the provider's own Validate holds their rules.
 type LDAPConfig struct {
-	URLs     []string `yaml:"urls"`
-	StartTLS bool     `yaml:"start_tls"`
-	CAFile   string   `yaml:"ca_file"`
-	CertFile string   `yaml:"cert_file"`
-	KeyFile  string   `yaml:"key_file"`
-	BindDN   string   `yaml:"bind_dn"`
-	// The service account's password: one of the three.
-	BindPassword     string         `yaml:"bind_password"`
-	BindPasswordFile string         `yaml:"bind_password_file"`
-	BindPasswordEnv  string         `yaml:"bind_password_env"`
-	BaseDN           string         `yaml:"base_dn"`
-	UserFilter       string         `yaml:"user_filter"`
-	Flavor           string         `yaml:"flavor"`
-	ConnectTimeout   Duration       `yaml:"connect_timeout"`
-	Timeout          Duration       `yaml:"timeout"`
-	PoolSize         int            `yaml:"pool_size"`
-	UnlockOnReset    *bool          `yaml:"unlock_on_reset"`
-	Attributes       LDAPAttributes `yaml:"attributes"`
+	URLs           []string       `yaml:"urls" doc:"ldap:// or ldaps:// URLs, tried in order (failover)"`
+	StartTLS       bool           `yaml:"start_tls" doc:"upgrade ldap:// connections with StartTLS before binding"`
+	CAFile         string         `yaml:"ca_file" default:"system roots" doc:"the CA (PEM) that signs the directory's certificate"`
+	CertFile       string         `yaml:"cert_file" doc:"an optional client certificate (PEM), with key_file"`
+	KeyFile        string         `yaml:"key_file" doc:"the client certificate's key (PEM)"`
+	BindDN         string         `yaml:"bind_dn" doc:"the service account's DN"`
+	BindPassword   config.Secret  `yaml:"bind_password" doc:"the service account's password, inline, in a file or in an environment variable (one of the three)"`
+	BaseDN         string         `yaml:"base_dn" doc:"where people are searched (subtree)"`
+	UserFilter     string         `yaml:"user_filter" default:"the flavor's" doc:"LDAP filter with {login}, replaced by the escaped login"`
+	Flavor         string         `yaml:"flavor" doc:"openldap or ad"`
+	ConnectTimeout time.Duration  `yaml:"connect_timeout" doc:"connecting (TCP and TLS) to one URL (up to 1m)"`
+	Timeout        time.Duration  `yaml:"timeout" doc:"each operation (up to 5m)"`
+	PoolSize       int            `yaml:"pool_size" doc:"service-account connections kept and used at once (1 to 100)"`
+	UnlockOnReset  bool           `yaml:"unlock_on_reset" doc:"lift a lockout when the password is set"`
+	Attributes     LDAPAttributes `yaml:"attributes"`
 	// TOTPKeyFile holds the key that seals the authenticator secrets in
 	// attributes.totp_secret (or set SSPR_TOTP_KEY); without one, `sspr
 	// users totp` writes them plain.
-	TOTPKeyFile string `yaml:"totp_key_file"`
+	TOTPKeyFile string `yaml:"totp_key_file" doc:"the key that seals the authenticator secrets in attributes.totp_secret (or SSPR_TOTP_KEY); without one they are written plain"`
 }
 
-// LDAPAttributes is directory.ldap.attributes: which attribute holds what.
+// SetDefaults gives a directory.ldap block its defaults when the file has
+// one.
+func (l *LDAPConfig) SetDefaults() {
+	*l = LDAPConfig{Flavor: ldap.FlavorOpenLDAP, ConnectTimeout: 5 * time.Second, Timeout: 10 * time.Second, PoolSize: 4, UnlockOnReset: true}
+}
+
+// LDAPAttributes is directory.ldap.attributes: which attribute holds what;
+// empty takes the flavor's, "-" reads none.
 type LDAPAttributes struct {
-	Login       string `yaml:"login"`
-	DisplayName string `yaml:"display_name"`
-	Email       string `yaml:"email"`
-	Mobile      string `yaml:"mobile"`
-	Office      string `yaml:"office"`
-	TOTPSecret  string `yaml:"totp_secret"`
-	Groups      string `yaml:"groups"`
+	Login       string `yaml:"login" default:"the flavor's" doc:"the account name (uid, sAMAccountName)"`
+	DisplayName string `yaml:"display_name" default:"displayName" doc:"the display name"`
+	Email       string `yaml:"email" default:"mail" doc:"the alternate email"`
+	Mobile      string `yaml:"mobile" default:"mobile" doc:"the mobile phone (texts and calls)"`
+	Office      string `yaml:"office" default:"telephoneNumber" doc:"the office phone (calls)"`
+	TOTPSecret  string `yaml:"totp_secret" doc:"the authenticator secret (no standard attribute: none by default)"`
+	Groups      string `yaml:"groups" default:"memberOf" doc:"the groups of the entry"`
 }
 
-// validate checks directory.ldap when it is given; the provider's own
-// checks name the field, which gets the directory.ldap. prefix here.
-func (l *LDAPConfig) validate(bad func(field string, v any, allowed string) error) error {
-	if l == nil {
-		return nil
-	}
-	n := 0
-	for _, set := range []bool{l.BindPassword != "", l.BindPasswordFile != "", l.BindPasswordEnv != ""} {
-		if set {
-			n++
-		}
-	}
-	switch {
-	case n > 1:
-		return bad("directory.ldap.bind_password", "given more than once", "one of bind_password, bind_password_file, bind_password_env")
-	case l.TOTPKeyFile != "" && os.Getenv(totpKeyEnv) != "":
-		return bad("directory.ldap.totp_key_file", fmt.Sprintf("%q", l.TOTPKeyFile), "unset, or unset "+totpKeyEnv+": give the key one way")
-	case l.BindPasswordEnv != "" && strings.ContainsAny(l.BindPasswordEnv, "= \t"):
-		return bad("directory.ldap.bind_password_env", fmt.Sprintf("%q", l.BindPasswordEnv), "the name of an environment variable")
+// Validate checks directory.ldap: the files it names exist, and the
+// provider's own rules hold.
+func (l *LDAPConfig) Validate() error {
+	var es config.Errors
+	if l.TOTPKeyFile != "" && os.Getenv(totpKeyEnv) != "" {
+		es.Add("totp_key_file", "%q is given and so is %s: give the key one way", l.TOTPKeyFile, totpKeyEnv)
 	}
 	for _, f := range []struct{ field, path string }{
-		{"ca_file", l.CAFile}, {"cert_file", l.CertFile}, {"key_file", l.KeyFile}, {"bind_password_file", l.BindPasswordFile},
-		{"totp_key_file", l.TOTPKeyFile},
+		{"ca_file", l.CAFile}, {"cert_file", l.CertFile}, {"key_file", l.KeyFile}, {"totp_key_file", l.TOTPKeyFile},
 	} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return bad("directory.ldap."+f.field, fmt.Sprintf("%q", f.path), "a readable file ("+err.Error()+")")
+			es.Add(f.field, "%q is not a readable file (%v)", f.path, err)
 		}
 	}
-	cfg := l.providerConfig("unread")
-	if n == 0 {
-		cfg.BindPassword = ""
+	if err := l.providerConfig().Validate(); err != nil {
+		es = append(es, config.Under("", splitKeyed(err))...)
 	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("directory.ldap.%w", err)
-	}
-	return nil
+	return es.Err()
 }
 
-// providerConfig is the provider's view of directory.ldap with the given
-// service-account password.
-func (l *LDAPConfig) providerConfig(password string) ldap.Config {
+// providerConfig is the provider's view of directory.ldap.
+func (l *LDAPConfig) providerConfig() ldap.Config {
 	a := l.Attributes
+	unlock := l.UnlockOnReset
 	return ldap.Config{
 		URLs: l.URLs, StartTLS: l.StartTLS, CAFile: l.CAFile, CertFile: l.CertFile, KeyFile: l.KeyFile,
-		BindDN: l.BindDN, BindPassword: password, BaseDN: l.BaseDN, UserFilter: l.UserFilter, Flavor: l.Flavor,
+		BindDN: l.BindDN, BindPassword: l.BindPassword.Value(), BaseDN: l.BaseDN, UserFilter: l.UserFilter, Flavor: l.Flavor,
 		Attributes: ldap.Attributes{
 			Login: a.Login, DisplayName: a.DisplayName, Email: a.Email, Mobile: a.Mobile,
 			Office: a.Office, TOTPSecret: a.TOTPSecret, Groups: a.Groups,
 		},
-		ConnectTimeout: l.ConnectTimeout.Duration, Timeout: l.Timeout.Duration,
-		PoolSize: l.PoolSize, UnlockOnReset: l.UnlockOnReset,
+		ConnectTimeout: l.ConnectTimeout, Timeout: l.Timeout,
+		PoolSize: l.PoolSize, UnlockOnReset: &unlock,
 	}
-}
-
-// bindPassword reads the service account's password from where the config
-// says.
-func (l *LDAPConfig) bindPassword() (string, error) {
-	switch {
-	case l.BindPasswordFile != "":
-		b, err := os.ReadFile(l.BindPasswordFile)
-		if err != nil {
-			return "", fmt.Errorf("directory.ldap.bind_password_file: %w", err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	case l.BindPasswordEnv != "":
-		v, ok := os.LookupEnv(l.BindPasswordEnv)
-		if !ok || v == "" {
-			return "", fmt.Errorf("directory.ldap.bind_password_env: %s is not set", l.BindPasswordEnv)
-		}
-		return v, nil
-	}
-	return l.BindPassword, nil
 }
 
 // openLDAP builds the LDAP directory of cfg, with the TOTP key when one is
@@ -135,15 +102,11 @@ func (l *LDAPConfig) bindPassword() (string, error) {
 // filter that matches several entries or a secret that does not open.
 func openLDAP(cfg *Config, log *slog.Logger) (*ldap.Directory, error) {
 	l := cfg.Directory.LDAP
-	pw, err := l.bindPassword()
-	if err != nil {
-		return nil, err
-	}
 	key, _, err := ldapTOTPKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	pc := l.providerConfig(pw)
+	pc := l.providerConfig()
 	pc.TOTPKey = key
 	d, err := ldap.New(pc, log)
 	if err != nil {

@@ -35,15 +35,15 @@ func TestPasswordStrengthConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *c.Policy.Password.MinScore != 3 || c.Policy.Password.BreachedFile != "" {
-		t.Fatalf("defaults: min_score %d, breached_file %q", *c.Policy.Password.MinScore, c.Policy.Password.BreachedFile)
+	if c.Policy.Password.MinScore != 3 || c.Policy.Password.BreachedFile != "" {
+		t.Fatalf("defaults: min_score %d, breached_file %q", c.Policy.Password.MinScore, c.Policy.Password.BreachedFile)
 	}
 	c, err = loadConfig(writeConfig(t, "policy:\n  password:\n    min_score: 0\n"))
-	if err != nil || *c.Policy.Password.MinScore != 0 {
+	if err != nil || c.Policy.Password.MinScore != 0 {
 		t.Fatalf("min_score 0 (off): %v", err)
 	}
 	for body, want := range map[string]string{
-		"policy:\n  password:\n    min_score: 5\n":  "policy.password.min_score: 5 is not allowed (0 (off) to 4)",
+		"policy:\n  password:\n    min_score: 5\n":  "policy.password.min_score: 5 is not allowed (0 to 4)",
 		"policy:\n  password:\n    min_score: -1\n": "policy.password.min_score: -1",
 	} {
 		if _, err := loadConfig(writeConfig(t, body)); err == nil || !strings.Contains(err.Error(), want) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,43 +23,26 @@ import (
 // NtfyConfig is delivery.ntfy.*: pushes through a self-hosted ntfy server.
 // The buttons of each push call back http.public_url + /hooks/ntfy/.
 type NtfyConfig struct {
-	// Server is the ntfy server's base URL, e.g. https://ntfy.example.com.
-	Server string `yaml:"server"`
-	// The access token (tk_...) that may publish to the sspr_ topics: one
-	// of token, token_file (its first line) and token_env; none publishes
-	// anonymously.
-	Token     string `yaml:"token"`
-	TokenFile string `yaml:"token_file"`
-	TokenEnv  string `yaml:"token_env"`
+	Server string        `yaml:"server" doc:"the ntfy server's base URL, e.g. https://ntfy.example.com"`
+	Token  config.Secret `yaml:"token" default:"none: publish anonymously" doc:"the access token (tk_...) that may publish to the sspr_ topics, inline, in a file or in an environment variable"`
 	// The key (32 bytes or more) the topic names and the callback MACs are
 	// derived from: key_file (the whole file) or key_env; neither means
 	// secret_key_file. Changing it changes every person's topic.
-	KeyFile string `yaml:"key_file"`
-	KeyEnv  string `yaml:"key_env"`
-	// TopicPrefix starts every topic (default sspr_), for the ntfy ACL.
-	TopicPrefix string `yaml:"topic_prefix"`
-	// Title heads the notification (default "Password reset").
-	Title string `yaml:"title"`
-	// Priority is ntfy's 1 to 5 (default 4, high).
-	Priority int `yaml:"priority"`
-	// Timeout bounds one publish (default 5s).
-	Timeout Duration `yaml:"timeout"`
+	KeyFile     string        `yaml:"key_file" default:"secret_key_file" doc:"the key (32 bytes or more, the whole file, mode 0600) the topic names and the callback MACs are derived from; changing it changes every person's topic"`
+	KeyEnv      string        `yaml:"key_env" doc:"the same key in an environment variable"`
+	TopicPrefix string        `yaml:"topic_prefix" default:"sspr_" doc:"starts every topic, for the ntfy ACL (1 to 32 letters, digits, - and _)"`
+	Title       string        `yaml:"title" default:"Password reset" doc:"heads the notification (up to 100 printable characters)"`
+	Priority    int           `yaml:"priority" default:"4" range:"0..5" doc:"ntfy's priority, 1 (min) to 5 (max); 0: 4"`
+	Timeout     time.Duration `yaml:"timeout" default:"5s" range:"0s..30s" doc:"one publish; 0s: 5s"`
 }
 
 // DuoConfig is delivery.duo.*: Duo Push through a Duo Auth API application.
 type DuoConfig struct {
-	// Host is the API hostname, e.g. api-1234abcd.duosecurity.com.
-	Host string `yaml:"host"`
-	// IKey is the integration key.
-	IKey string `yaml:"ikey"`
-	// The secret key: one of skey, skey_file (its first line), skey_env.
-	SKey     string `yaml:"skey"`
-	SKeyFile string `yaml:"skey_file"`
-	SKeyEnv  string `yaml:"skey_env"`
-	// Type replaces "Login request" in Duo Mobile (default "Password reset").
-	Type string `yaml:"type"`
-	// Timeout bounds starting one push (default 5s).
-	Timeout Duration `yaml:"timeout"`
+	Host    string        `yaml:"host" doc:"the API hostname, e.g. api-1234abcd.duosecurity.com"`
+	IKey    string        `yaml:"ikey" doc:"the integration key"`
+	SKey    config.Secret `yaml:"skey" doc:"the secret key, inline, in a file or in an environment variable (exactly one)"`
+	Type    string        `yaml:"type" default:"Password reset" doc:"replaces \"Login request\" in Duo Mobile"`
+	Timeout time.Duration `yaml:"timeout" default:"5s" range:"0s..30s" doc:"starting one push; 0s: 5s"`
 }
 
 var (
@@ -67,68 +51,57 @@ var (
 	duoIKeyRE     = regexp.MustCompile(`^[A-Z0-9]{20}$`)
 )
 
-// validatePush checks delivery.ntfy and delivery.duo: the one methods.push
-// names must be there, and any that is there must be right.
-func (c *Config) validatePush(bad func(field string, v any, allowed string) error) error {
-	if c.Methods.Push == providerNtfy && c.Delivery.Ntfy == nil {
-		return bad("delivery.ntfy", "missing", "server (and token, key): methods.push names ntfy")
-	}
-	if c.Methods.Push == providerDuo && c.Delivery.Duo == nil {
-		return bad("delivery.duo", "missing", "host, ikey and skey: methods.push names duo")
-	}
-	if n := c.Delivery.Ntfy; n != nil {
-		if err := n.validate(bad); err != nil {
-			return err
-		}
-	}
-	if d := c.Delivery.Duo; d != nil {
-		if err := d.validate(bad); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (n *NtfyConfig) validate(bad func(field string, v any, allowed string) error) error {
+// Validate checks delivery.ntfy.
+func (n *NtfyConfig) Validate() error {
+	var es config.Errors
 	if u, err := url.Parse(n.Server); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return bad("delivery.ntfy.server", fmt.Sprintf("%q", flow.Sanitize(n.Server, 200)), "the ntfy server's http:// or https:// base URL, e.g. https://ntfy.example.com")
+		es.Add("server", "%q is not allowed (the ntfy server's http:// or https:// base URL, e.g. https://ntfy.example.com)", flow.Sanitize(n.Server, 200))
 	}
-	switch {
-	case countSet(n.Token, n.TokenFile, n.TokenEnv) > 1:
-		return bad("delivery.ntfy.token", "given more than once", "one of token, token_file, token_env")
-	case n.Token != "" && !strings.HasPrefix(n.Token, "tk_"):
-		return bad("delivery.ntfy.token", "not an access token", "an ntfy access token, tk_ followed by 29 characters (ntfy token add)")
-	case countSet(n.KeyFile, n.KeyEnv) > 1:
-		return bad("delivery.ntfy.key_file", "given with key_env", "one of key_file, key_env (or neither: secret_key_file)")
-	case n.TopicPrefix != "" && !topicPrefixRE.MatchString(n.TopicPrefix):
-		return bad("delivery.ntfy.topic_prefix", fmt.Sprintf("%q", flow.Sanitize(n.TopicPrefix, 64)), "1 to 32 letters, digits, - and _")
-	case n.Priority < 0 || n.Priority > 5:
-		return bad("delivery.ntfy.priority", n.Priority, "1 (min) to 5 (max); 0 or none: 4")
-	case len(n.Title) > 100 || n.Title != flow.Sanitize(n.Title, 100):
-		return bad("delivery.ntfy.title", fmt.Sprintf("%q", flow.Sanitize(n.Title, 100)), "up to 100 printable characters")
-	case n.Timeout.Duration != 0 && (n.Timeout.Duration < time.Second || n.Timeout.Duration > 30*time.Second):
-		return bad("delivery.ntfy.timeout", n.Timeout.Duration, "1s to 30s (default 5s)")
+	if v := n.Token.Value(); v != "" && !strings.HasPrefix(v, "tk_") {
+		es.Add("token", "is not an access token (an ntfy access token, tk_ followed by 29 characters: ntfy token add)")
 	}
-	return nil
+	if n.KeyFile != "" && n.KeyEnv != "" {
+		es.Add("key_file", "is given with key_env (one of key_file, key_env, or neither: secret_key_file)")
+	}
+	if n.KeyFile != "" {
+		if err := config.CheckPrivate(n.KeyFile); err != nil {
+			es.Add("key_file", "%v", err)
+		}
+	}
+	if n.TopicPrefix != "" && !topicPrefixRE.MatchString(n.TopicPrefix) {
+		es.Add("topic_prefix", "%q is not allowed (1 to 32 letters, digits, - and _)", flow.Sanitize(n.TopicPrefix, 64))
+	}
+	if len(n.Title) > 100 || n.Title != flow.Sanitize(n.Title, 100) {
+		es.Add("title", "%q is not allowed (up to 100 printable characters)", flow.Sanitize(n.Title, 100))
+	}
+	if n.Timeout != 0 && n.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 30s, or 0s for 5s)", config.FormatDuration(n.Timeout))
+	}
+	return es.Err()
 }
 
-func (d *DuoConfig) validate(bad func(field string, v any, allowed string) error) error {
-	n := countSet(d.SKey, d.SKeyFile, d.SKeyEnv)
-	switch {
-	case !duoHostRE.MatchString(d.Host):
-		return bad("delivery.duo.host", fmt.Sprintf("%q", flow.Sanitize(d.Host, 200)), "the API hostname alone, e.g. api-1234abcd.duosecurity.com")
-	case !duoIKeyRE.MatchString(d.IKey):
-		return bad("delivery.duo.ikey", fmt.Sprintf("%q", flow.Sanitize(d.IKey, 40)), "the integration key: 20 capital letters and digits, e.g. DIWJ8X6AEYOR5OMC6TQ1")
-	case n != 1:
-		return bad("delivery.duo.skey", fmt.Sprintf("given %d times", n), "exactly one of skey, skey_file, skey_env")
-	case d.SKey != "" && len(d.SKey) != 40:
-		return bad("delivery.duo.skey", fmt.Sprintf("%d characters", len(d.SKey)), "the 40-character secret key")
-	case len(d.Type) > 64 || d.Type != flow.Sanitize(d.Type, 64):
-		return bad("delivery.duo.type", fmt.Sprintf("%q", flow.Sanitize(d.Type, 64)), "up to 64 printable characters")
-	case d.Timeout.Duration != 0 && (d.Timeout.Duration < time.Second || d.Timeout.Duration > 30*time.Second):
-		return bad("delivery.duo.timeout", d.Timeout.Duration, "1s to 30s (default 5s)")
+// Validate checks delivery.duo.
+func (d *DuoConfig) Validate() error {
+	var es config.Errors
+	if !duoHostRE.MatchString(d.Host) {
+		es.Add("host", "%q is not allowed (the API hostname alone, e.g. api-1234abcd.duosecurity.com)", flow.Sanitize(d.Host, 200))
 	}
-	return nil
+	if !duoIKeyRE.MatchString(d.IKey) {
+		es.Add("ikey", "%q is not allowed (the integration key: 20 capital letters and digits, e.g. DIWJ8X6AEYOR5OMC6TQ1)", flow.Sanitize(d.IKey, 40))
+	}
+	switch {
+	case !d.SKey.IsSet():
+		es.Add("skey", "is missing (one of skey, skey_file, skey_env)")
+	case d.SKey.Value() != "" && len(d.SKey.Value()) != 40:
+		es.Add("skey", "has %d characters (the 40-character secret key)", len(d.SKey.Value()))
+	}
+	if len(d.Type) > 64 || d.Type != flow.Sanitize(d.Type, 64) {
+		es.Add("type", "%q is not allowed (up to 64 printable characters)", flow.Sanitize(d.Type, 64))
+	}
+	if d.Timeout != 0 && d.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 30s, or 0s for 5s)", config.FormatDuration(d.Timeout))
+	}
+	return es.Err()
 }
 
 // ntfyKey reads delivery.ntfy's key: key_file, key_env, or the secret key.
@@ -137,7 +110,7 @@ func ntfyKey(cfg *Config) ([]byte, error) {
 	var key []byte
 	switch {
 	case n.KeyFile != "":
-		b, err := os.ReadFile(n.KeyFile)
+		b, err := config.ReadPrivateFile(n.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("delivery.ntfy.key_file: %w", err)
 		}
@@ -161,17 +134,14 @@ func ntfyKey(cfg *Config) ([]byte, error) {
 // observe may be nil.
 func ntfyPushConfig(cfg *Config, log *slog.Logger, observe func(string)) (push.NtfyConfig, error) {
 	n := cfg.Delivery.Ntfy
-	token, err := secretFrom("delivery.ntfy.token", n.Token, n.TokenFile, n.TokenEnv)
-	if err != nil {
-		return push.NtfyConfig{}, err
-	}
+	token := n.Token.Value()
 	key, err := ntfyKey(cfg)
 	if err != nil {
 		return push.NtfyConfig{}, err
 	}
 	return push.NtfyConfig{
 		Server: n.Server, Token: token, PublicURL: cfg.HTTP.PublicURL, Key: key,
-		TopicPrefix: n.TopicPrefix, Title: n.Title, Priority: n.Priority, Timeout: n.Timeout.Duration,
+		TopicPrefix: n.TopicPrefix, Title: n.Title, Priority: n.Priority, Timeout: n.Timeout,
 		Log: log, Observe: observe,
 	}, nil
 }
@@ -198,12 +168,12 @@ func newNtfyPush(cfg *Config, w *deliveryWiring) (flow.Sender, error) {
 // duoPushConfig is the provider's config for delivery.duo.
 func duoPushConfig(cfg *Config, approve func(ctx context.Context, token, answer string) error, log *slog.Logger, observe func(string)) (push.DuoConfig, error) {
 	d := cfg.Delivery.Duo
-	skey, err := secretFrom("delivery.duo.skey", d.SKey, d.SKeyFile, d.SKeyEnv)
+	skey, err := d.SKey.Value(), error(nil)
 	if err != nil {
 		return push.DuoConfig{}, err
 	}
 	return push.DuoConfig{
-		Host: d.Host, IKey: d.IKey, SKey: skey, Type: d.Type, Timeout: d.Timeout.Duration,
+		Host: d.Host, IKey: d.IKey, SKey: skey, Type: d.Type, Timeout: d.Timeout,
 		Approve: approve, Log: log, Observe: observe,
 	}, nil
 }

@@ -30,8 +30,8 @@ func TestPushConfigRefusals(t *testing.T) {
 	duo := "methods:\n  push: duo\ndelivery:\n  duo:\n"
 	const duoOK = "    host: api-1234abcd.duosecurity.com\n    ikey: " + testDuoIKey + "\n"
 	cases := []struct{ body, want string }{
-		{pushHTTP + "methods:\n  push: ntfy\n", "delivery.ntfy: missing"},
-		{"methods:\n  push: duo\n", "delivery.duo: missing"},
+		{pushHTTP + "methods:\n  push: ntfy\n", "delivery.ntfy: is missing"},
+		{"methods:\n  push: duo\n", "delivery.duo: is missing"},
 		{ntfy + "    token: " + testNtfyToken + "\n", "delivery.ntfy.server"},
 		{ntfy + "    server: ftp://ntfy.example.com\n", "delivery.ntfy.server"},
 		{ntfy + "    server: https://ntfy.example.com/?a=1\n", "delivery.ntfy.server"},
@@ -62,9 +62,14 @@ func TestPushConfigRefusals(t *testing.T) {
 			}
 		}
 	}
+	t.Setenv("SSPR_NTFY_TOKEN", testNtfyToken)
+	skeyFile := filepath.Join(t.TempDir(), "duo.skey")
+	if err := os.WriteFile(skeyFile, []byte(testDuoSKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, body := range []string{
 		ntfy + "    server: https://ntfy.example.com\n    token_env: SSPR_NTFY_TOKEN\n    topic_prefix: reset-\n    priority: 5\n    timeout: 3s\n",
-		duo + duoOK + "    skey_file: /etc/sspr/duo.skey\n    type: Reset\n    timeout: 10s\n",
+		duo + duoOK + "    skey_file: " + skeyFile + "\n    type: Reset\n    timeout: 10s\n",
 		// Configured but not named by methods.push: checked all the same.
 		"delivery:\n  duo:\n" + duoOK + "    skey: " + testDuoSKey + "\n",
 	} {

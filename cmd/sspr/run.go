@@ -41,7 +41,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 		Origin:      flow.Origin{Channel: flow.Local, Remote: remote, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
 		Demo:        a.demoPhone(),
 		SignInURL:   cfg.SignInURL,
-		IdleTimeout: cfg.UI.IdleTimeout.Duration,
+		IdleTimeout: cfg.UI.IdleTimeout,
 		Plain:       cfg.UI.Plain,
 		// The spoken CAPTCHA, when the side listener serves it.
 		CaptchaAudioURL: audioLink(cfg),
@@ -56,7 +56,10 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 // warnings says, before anything starts, what makes this instance unsafe
 // for real use.
 func warnings(cfg *Config, w io.Writer) {
-	if !boolOr(cfg.Captcha.Enabled, true) {
+	if !cfg.Captcha.Enabled {
 		fmt.Fprintln(w, "sspr: warning: captcha.enabled is false; use this only for automated tests")
+	}
+	if cfg.Demo && cfg.Methods.uses(providerDemo) {
+		fmt.Fprintf(w, "sspr: WARNING: demo: true in %s: codes appear on the demo phone on the person's own screen, so anyone who knows a login can reset it; never serve real accounts like this\n", cfg.path)
 	}
 }

@@ -81,12 +81,12 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		Listen:             cfg.SSH.Listen,
 		HostKeyPath:        cfg.SSH.HostKey,
 		MaxSessions:        cfg.SSH.MaxSessions,
-		MaxTimeout:         cfg.SSH.MaxSessionTime.Duration,
+		MaxTimeout:         cfg.SSH.MaxSessionTime,
 		FPS:                cfg.SSH.FPS,
-		LoginGraceTime:     cfg.SSH.LoginGrace.Duration,
-		MaxPerSource:       noCapIsNegative(*cfg.SSH.MaxPerSource),
-		NewPerSource:       noCapIsNegative(*cfg.SSH.NewPerSource),
-		NewPerSourceWindow: cfg.SSH.NewPerSourceWindow.Duration,
+		LoginGraceTime:     cfg.SSH.LoginGrace,
+		MaxPerSource:       noCapIsNegative(cfg.SSH.MaxPerSource),
+		NewPerSource:       noCapIsNegative(cfg.SSH.NewPerSource),
+		NewPerSourceWindow: cfg.SSH.NewPerSourceWindow,
 		ProxyTrusted:       cfg.SSH.proxyTrusted(),
 		Lang:               cfg.UI.Lang,
 		Logger:             log,
@@ -95,7 +95,7 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language},
 				Demo:        phone,
 				SignInURL:   cfg.SignInURL,
-				IdleTimeout: cfg.UI.IdleTimeout.Duration,
+				IdleTimeout: cfg.UI.IdleTimeout,
 				Remote:      true,
 				Plain:       cfg.UI.Plain,
 				// The spoken CAPTCHA, when the side listener serves it.
@@ -116,9 +116,9 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 	case err := <-served:
 		return fmt.Errorf("ssh: %w", err)
 	case s := <-stop:
-		log.Info("shutting_down", "signal", s.String(), "grace", cfg.SSH.ShutdownGrace.Duration.String())
+		log.Info("shutting_down", "signal", s.String(), "grace", cfg.SSH.ShutdownGrace.String())
 	}
-	err = shutdown(srv, eng, cfg.SSH.ShutdownGrace.Duration, log, stop)
+	err = shutdown(srv, eng, cfg.SSH.ShutdownGrace, log, stop)
 	<-served
 	return err
 }

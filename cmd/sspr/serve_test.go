@@ -257,8 +257,8 @@ func TestSSHFrontConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.SSH
-	if *s.MaxPerSource != 3 || *s.NewPerSource != 10 || s.NewPerSourceWindow.Duration != 10*time.Second ||
-		s.LoginGrace.Duration != 30*time.Second || s.ShutdownGrace.Duration != 10*time.Second || len(s.proxyTrusted()) != 0 {
+	if s.MaxPerSource != 3 || s.NewPerSource != 10 || s.NewPerSourceWindow != 10*time.Second ||
+		s.LoginGrace != 30*time.Second || s.ShutdownGrace != 10*time.Second || len(s.proxyTrusted()) != 0 {
 		t.Errorf("defaults: %+v", s)
 	}
 
@@ -276,8 +276,8 @@ ssh:
 		t.Fatal(err)
 	}
 	s = c.SSH
-	if *s.MaxPerSource != 0 || noCapIsNegative(*s.MaxPerSource) != -1 || *s.NewPerSource != 20 ||
-		s.NewPerSourceWindow.Duration != time.Minute || s.LoginGrace.Duration != 20*time.Second || s.ShutdownGrace.Duration != 30*time.Second {
+	if s.MaxPerSource != 0 || noCapIsNegative(s.MaxPerSource) != -1 || s.NewPerSource != 20 ||
+		s.NewPerSourceWindow != time.Minute || s.LoginGrace != 20*time.Second || s.ShutdownGrace != 30*time.Second {
 		t.Errorf("not read as written: %+v", s)
 	}
 	want := []netip.Prefix{
@@ -293,7 +293,7 @@ ssh:
 		{"ssh:\n  new_per_source: -2\n", "ssh.new_per_source: -2"},
 		{"ssh:\n  new_per_source_window: 10ms\n", "ssh.new_per_source_window: 10ms"},
 		{"ssh:\n  login_grace: 1s\n", "ssh.login_grace: 1s"},
-		{"ssh:\n  shutdown_grace: 1h\n", "ssh.shutdown_grace: 1h0m0s"},
+		{"ssh:\n  shutdown_grace: 1h\n", "ssh.shutdown_grace: 1h is not allowed (1s to 10m)"},
 		{"ssh:\n  proxy_protocol:\n    trusted: [10.0.0.0/8, lb.example.com]\n", `ssh.proxy_protocol.trusted[1]: "lb.example.com"`},
 		{"ssh:\n  proxy_protocol:\n    trusted: [10.0.0.0/33]\n", "ssh.proxy_protocol.trusted[0]"},
 	} {

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"net"
 	"net/mail"
-	"os"
 	"strings"
 	"time"
 
@@ -16,70 +16,54 @@ import (
 // SMTPConfig is delivery.smtp.*: the relay that emails codes and notices
 // when methods.email is smtp.
 type SMTPConfig struct {
-	Host string `yaml:"host"`
-	// Port defaults to 587 (starttls), 465 (implicit) or 25 (none).
-	Port int `yaml:"port"`
-	// From is the sender: "reset@example.com" or
-	// "Password reset <reset@example.com>".
-	From     string `yaml:"from"`
-	Username string `yaml:"username"`
-	// The password: one of password, password_file (its first line) and
-	// password_env (the name of an environment variable).
-	Password     string `yaml:"password"`
-	PasswordFile string `yaml:"password_file"`
-	PasswordEnv  string `yaml:"password_env"`
-	// TLS is starttls (the default), implicit, or none (loopback only).
-	TLS     string   `yaml:"tls"`
-	HELO    string   `yaml:"helo"`
-	Timeout Duration `yaml:"timeout"`
-	// CAFile replaces the system's trusted authorities for the relay.
-	CAFile string `yaml:"ca_file"`
+	Host     string        `yaml:"host" doc:"the relay's host name or IP address"`
+	Port     int           `yaml:"port" default:"587 (starttls), 465 (implicit), 25 (none)" range:"0..65535" doc:"the relay's port; 0: the default of the tls mode"`
+	From     string        `yaml:"from" doc:"the sender: reset@example.com or \"Password reset <reset@example.com>\""`
+	Username string        `yaml:"username" doc:"the user name to authenticate with"`
+	Password config.Secret `yaml:"password" doc:"its password, inline, in a file or in an environment variable (one of the three)"`
+	TLS      string        `yaml:"tls" default:"starttls" doc:"starttls, implicit, or none (a relay on the loopback interface only)"`
+	HELO     string        `yaml:"helo" doc:"the name sspr gives in HELO/EHLO"`
+	Timeout  time.Duration `yaml:"timeout" default:"the provider's" range:"0s..1m" doc:"one delivery; 0s: the provider's default"`
+	CAFile   string        `yaml:"ca_file" default:"system roots" doc:"replaces the system's trusted authorities for the relay"`
 	// SignInURL, when set, is added to every email as the place to sign in.
-	SignInURL string `yaml:"signin_url"`
+	SignInURL string `yaml:"signin_url" doc:"added to every email as the place to sign in (https)"`
 }
 
-// validateSMTP checks delivery.smtp.* when it is set, and that it is set
-// when methods.email names smtp. Files and variables are read later, when
-// the sender is built.
-func (c *Config) validateSMTP(bad func(field string, v any, allowed string) error) error {
-	s := c.Delivery.SMTP
-	if s == nil {
-		if c.Methods.Email == "smtp" {
-			return bad("delivery.smtp", "missing", "host and from: methods.email names smtp")
-		}
-		return nil
-	}
+// Validate checks delivery.smtp; the provider's own rules (a remote host
+// with tls: none, the helo name, the sign-in URL) are checked by building
+// it, without contacting anything.
+func (s *SMTPConfig) Validate() error {
+	var es config.Errors
 	q := func(v string) string { return fmt.Sprintf("%q", flow.Sanitize(v, 80)) }
 	switch {
 	case s.Host == "":
-		return bad("delivery.smtp.host", `""`, "the relay's host name or IP address")
-	case s.Port < 0 || s.Port > 65535:
-		return bad("delivery.smtp.port", s.Port, "1 to 65535, or 0 for the default of the tls mode")
+		es.Add("host", "is empty (the relay's host name or IP address)")
 	case s.TLS != "" && s.TLS != string(smtp.StartTLS) && s.TLS != string(smtp.ImplicitTLS) && s.TLS != string(smtp.NoTLS):
-		return bad("delivery.smtp.tls", q(s.TLS), "starttls (the default), implicit or none")
+		es.Add("tls", "%s is not allowed (starttls, implicit or none)", q(s.TLS))
 	case s.TLS == string(smtp.NoTLS) && !loopbackHost(s.Host):
-		return bad("delivery.smtp.tls", `"none"`, "starttls or implicit: a relay that is not on the loopback interface ("+q(s.Host)+") needs TLS")
+		es.Add("tls", "none is not allowed for a relay that is not on the loopback interface (%s): use starttls or implicit", q(s.Host))
 	case s.TLS == string(smtp.NoTLS) && s.CAFile != "":
-		return bad("delivery.smtp.ca_file", q(s.CAFile), "only with tls: starttls or implicit")
-	case countSet(s.Password, s.PasswordFile, s.PasswordEnv) > 1:
-		return bad("delivery.smtp.password", "given more than once", "one of password, password_file, password_env")
-	case countSet(s.Password, s.PasswordFile, s.PasswordEnv) == 1 && s.Username == "":
-		return bad("delivery.smtp.username", `""`, "a user name: a password is set")
-	case s.Timeout.Duration != 0 && (s.Timeout.Duration < time.Second || s.Timeout.Duration > time.Minute):
-		return bad("delivery.smtp.timeout", s.Timeout.Duration, "1s to 1m")
+		es.Add("ca_file", "%s is given with tls: none", q(s.CAFile))
+	}
+	if s.Password.IsSet() && s.Username == "" {
+		es.Add("username", "is empty, yet a password is set")
+	}
+	if s.Timeout != 0 && s.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 1m, or 0s for the default)", config.FormatDuration(s.Timeout))
 	}
 	name, addr, err := splitFrom(s.From)
 	if err != nil {
-		return bad("delivery.smtp.from", q(s.From), "an address, e.g. reset@example.com or \"Password reset <reset@example.com>\"")
+		es.Add("from", "%s is not allowed (an address, e.g. reset@example.com or \"Password reset <reset@example.com>\")", q(s.From))
+		return es.Err()
 	}
-	// The rest (a remote host with tls: none, the helo name, the sign-in
-	// URL) is checked by the provider itself, without contacting anything.
-	cfg := s.senderConfig(name, addr, "")
-	cfg.CAFile = ""
-	if _, err := smtp.New(cfg); err != nil {
-		return bad("delivery.smtp", strings.TrimPrefix(err.Error(), "smtp: "), "see docs/DELIVERY.md")
+	if len(es) == 0 {
+		cfg := s.senderConfig(name, addr)
+		cfg.CAFile = ""
+		if _, err := smtp.New(cfg); err != nil {
+			es.Add("", "%s (see docs/DELIVERY.md)", strings.TrimPrefix(err.Error(), "smtp: "))
+		}
 	}
-	return nil
+	return es.Err()
 }
 
 // loopbackHost reports whether host is this machine's loopback interface.
@@ -101,34 +85,11 @@ func splitFrom(from string) (name, addr string, err error) {
 }
 
 // senderConfig is the provider's Config for these keys.
-func (s *SMTPConfig) senderConfig(name, addr, password string) smtp.Config {
+func (s *SMTPConfig) senderConfig(name, addr string) smtp.Config {
 	return smtp.Config{
-		Host: s.Host, Port: s.Port, From: addr, FromName: name, Username: s.Username, Password: password,
-		TLS: smtp.TLSMode(s.TLS), HELO: s.HELO, Timeout: s.Timeout.Duration, CAFile: s.CAFile, SignInURL: s.SignInURL,
+		Host: s.Host, Port: s.Port, From: addr, FromName: name, Username: s.Username, Password: s.Password.Value(),
+		TLS: smtp.TLSMode(s.TLS), HELO: s.HELO, Timeout: s.Timeout, CAFile: s.CAFile, SignInURL: s.SignInURL,
 	}
-}
-
-// password reads the relay password from where the config says.
-func (s *SMTPConfig) password() (string, error) {
-	switch {
-	case s.PasswordFile != "":
-		b, err := os.ReadFile(s.PasswordFile)
-		if err != nil {
-			return "", fmt.Errorf("delivery.smtp.password_file: %w", err)
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		if line = strings.TrimRight(line, "\r"); line == "" {
-			return "", fmt.Errorf("delivery.smtp.password_file: %s is empty", s.PasswordFile)
-		}
-		return line, nil
-	case s.PasswordEnv != "":
-		v, ok := os.LookupEnv(s.PasswordEnv)
-		if !ok || v == "" {
-			return "", fmt.Errorf("delivery.smtp.password_env: %s is not set", s.PasswordEnv)
-		}
-		return v, nil
-	}
-	return s.Password, nil
 }
 
 // newSMTP builds the email sender of delivery.smtp. Nothing is contacted.
@@ -137,15 +98,11 @@ func newSMTP(cfg *Config) (*smtp.Sender, error) {
 	if s == nil {
 		return nil, fmt.Errorf("delivery.smtp: missing: methods.email names smtp")
 	}
-	pw, err := s.password()
-	if err != nil {
-		return nil, err
-	}
 	name, addr, err := splitFrom(s.From)
 	if err != nil {
 		return nil, fmt.Errorf("delivery.smtp.from: %w", err)
 	}
-	snd, err := smtp.New(s.senderConfig(name, addr, pw))
+	snd, err := smtp.New(s.senderConfig(name, addr))
 	if err != nil {
 		return nil, fmt.Errorf("delivery.smtp: %w", err)
 	}

@@ -23,7 +23,7 @@ func TestSMTPConfigRefusals(t *testing.T) {
 	cases := []struct {
 		body, want string
 	}{
-		{"methods:\n  email: smtp\n", "delivery.smtp: missing"},
+		{"methods:\n  email: smtp\n", "delivery.smtp: is missing"},
 		{base + "    from: reset@example.com\n", "delivery.smtp.host"},
 		{base + "    host: smtp.example.com\n", "delivery.smtp.from"},
 		{base + "    host: smtp.example.com\n    from: not an address\n", "delivery.smtp.from"},
@@ -46,14 +46,15 @@ func TestSMTPConfigRefusals(t *testing.T) {
 			t.Errorf("the error carries the password: %v", err)
 		}
 	}
-	cfg, err := loadConfig(writeConfig(t, base+"    host: smtp.example.com\n    from: Password reset <reset@example.com>\n    username: u\n    password_env: SSPR_TEST_SMTP_PW\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := newSMTP(cfg); err == nil || !strings.Contains(err.Error(), "SSPR_TEST_SMTP_PW is not set") {
+	body := base + "    host: smtp.example.com\n    from: Password reset <reset@example.com>\n    username: u\n    password_env: SSPR_TEST_SMTP_PW\n"
+	if _, err := loadConfig(writeConfig(t, body)); err == nil || !strings.Contains(err.Error(), "delivery.smtp.password: the environment variable SSPR_TEST_SMTP_PW is not set") {
 		t.Fatalf("unset password variable: %v", err)
 	}
 	t.Setenv("SSPR_TEST_SMTP_PW", relayPassword)
+	cfg, err := loadConfig(writeConfig(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := newSMTP(cfg)
 	if err != nil || s.Addr() != "smtp.example.com:587" {
 		t.Fatalf("newSMTP: %v %v", s, err)

@@ -53,9 +53,9 @@ store:
     timeout: 2s
 limits:
   identify_floor: 100ms
-  identify_jitter: 0s
-  send_floor: 0s
-  send_jitter: 0s
+  identify_jitter: 1ms
+  send_floor: 50ms
+  send_jitter: 1ms
 `, dir, addr))
 	if _, _, err := sspr(t, cfgPath, "Copper-Violin-3907\n", "users", "add", "bob", "--mobile", "+1 212 555 0102"); err != nil {
 		t.Fatal(err)

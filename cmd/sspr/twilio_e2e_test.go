@@ -49,6 +49,8 @@ delivery:
     timeout: 5s
 `, dataDir, sshPort, httpPort, public, fake.AccountSID, fake.URL))
 
+	// Every command reads the whole config, secrets included.
+	t.Setenv("SSPR_E2E_TWILIO_TOKEN", fake.AuthToken)
 	add := exec.Command(bin, "--config", cfg, "users", "add", "bob", "--mobile", "+1 212 555 0102")
 	add.Stdin = strings.NewReader("Copper-Violin-3907\n")
 	if out, err := add.CombinedOutput(); err != nil {

@@ -106,11 +106,7 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, args []string, s
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
-	policy := flow.PasswordPolicy{
-		MinLength: cfg.Policy.Password.MinLength, MaxLength: cfg.Policy.Password.MaxLength,
-		Upper: boolOr(cfg.Policy.Password.Upper, true), Lower: boolOr(cfg.Policy.Password.Lower, true),
-		Digit: boolOr(cfg.Policy.Password.Digit, true), MinScore: *cfg.Policy.Password.MinScore,
-	}
+	policy := cfg.Policy.Password.Policy(nil)
 	if path := cfg.Policy.Password.BreachedFile; path != "" {
 		if policy.Breached, err = flow.OpenBreachFile(path); err != nil {
 			return fmt.Errorf("users add: policy.password.breached_file: %w", err)
@@ -257,15 +253,6 @@ const totpKeyEnv = "SSPR_TOTP_KEY"
 
 // totpAttempts is how many codes `users totp` reads before it gives up.
 const totpAttempts = 3
-
-// validateTOTPKey refuses a key given both ways: which one wins would be a
-// guess.
-func (e *EmbeddedConfig) validateTOTPKey(bad func(field string, v any, allowed string) error) error {
-	if e.TOTPKeyFile != "" && os.Getenv(totpKeyEnv) != "" {
-		return bad("directory.embedded.totp_key_file", fmt.Sprintf("%q", e.TOTPKeyFile), "unset, or unset "+totpKeyEnv+": give the key one way")
-	}
-	return nil
-}
 
 // totpKey reads the key that encrypts the embedded directory's
 // authenticator secrets, and says where it came from; nil when none is

@@ -118,34 +118,7 @@ func wire(cfg *Config) (*app, error) {
 		}
 		return nil, err
 	}
-	eng, err := flow.NewEngine(flow.Config{
-		MethodsRequired: cfg.Policy.MethodsRequired,
-		Password: flow.PasswordPolicy{
-			MinLength: cfg.Policy.Password.MinLength,
-			MaxLength: cfg.Policy.Password.MaxLength,
-			Upper:     boolOr(cfg.Policy.Password.Upper, true),
-			Lower:     boolOr(cfg.Policy.Password.Lower, true),
-			Digit:     boolOr(cfg.Policy.Password.Digit, true),
-			MinScore:  *cfg.Policy.Password.MinScore,
-			Breached:  breached,
-		},
-		CaptchaDisabled: !boolOr(cfg.Captcha.Enabled, true),
-		CaptchaLength:   cfg.Captcha.Length,
-		CodeLength:      cfg.Policy.Code.Length,
-		CodeTTL:         cfg.Policy.Code.TTL.Duration,
-		CodeMaxAttempts: cfg.Policy.Code.MaxAttempts,
-		ResendCooldown:  cfg.Policy.Code.ResendCooldown.Duration,
-		EmailEnabled:    boolOr(cfg.Policy.Email, true),
-		UnlockDisabled:  !boolOr(cfg.Policy.Unlock, true),
-		SecretKey:       key,
-		Limits:          cfg.flowLimits(),
-		Privileged: flow.Privileged{
-			Logins: cfg.Policy.Privileged.Logins,
-			Groups: cfg.Policy.Privileged.Groups,
-			Mode:   flow.PrivilegedMode(cfg.Policy.Privileged.Mode),
-		},
-		Notices: flow.Notices{Helpdesk: cfg.Notices.Helpdesk, Admins: cfg.Notices.Admins, Lang: cfg.UI.Lang},
-	}, flow.Deps{
+	eng, err := flow.NewEngine(cfg.Settings.Config(key, breached, cfg.UI.Lang), flow.Deps{
 		Directory: directory,
 		Store:     store,
 		SMS:       delivery.sms,
@@ -178,13 +151,9 @@ func openStore(cfg *Config) (flow.Store, io.Closer, error) {
 	if len(r.Addrs) == 0 {
 		return memstore.New(), nil, nil
 	}
-	pw, err := r.password()
-	if err != nil {
-		return nil, nil, err
-	}
 	st, err := redisstore.New(redisstore.Config{
-		Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username, Password: pw, DB: r.DB,
-		Prefix: r.Prefix, TLS: r.TLS, CAFile: r.CAFile, DialTimeout: r.Timeout.Duration, ReadTimeout: r.Timeout.Duration,
+		Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username, Password: r.Password.Value(), DB: r.DB,
+		Prefix: r.Prefix, TLS: r.TLS, CAFile: r.CAFile, DialTimeout: r.Timeout, ReadTimeout: r.Timeout,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store.redis: %w", err)
