@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/demo"
@@ -103,7 +106,7 @@ func wire(cfg *Config) (*app, error) {
 		breached.Close()
 		return nil, err
 	}
-	store, closeStore, err := openStore(cfg)
+	store, closeStore, err := openStore(cfg, key)
 	if err != nil {
 		auditW.Close()
 		breached.Close()
@@ -144,9 +147,11 @@ func wire(cfg *Config) (*app, error) {
 }
 
 // openStore returns the in-process store, or Redis when store.redis.addrs
-// is set. Redis is not contacted here: the engine fails closed while it is
-// away and recovers by itself when it answers.
-func openStore(cfg *Config) (flow.Store, io.Closer, error) {
+// is set. Redis is asked once, for the secret key fingerprint of the
+// instances sharing it: another key refuses the start. If Redis does not
+// answer, the start goes on with a warning: the engine fails closed while
+// it is away and recovers by itself when it answers.
+func openStore(cfg *Config, key []byte) (flow.Store, io.Closer, error) {
 	r := cfg.Store.Redis
 	if len(r.Addrs) == 0 {
 		return memstore.New(), nil, nil
@@ -160,7 +165,31 @@ func openStore(cfg *Config) (flow.Store, io.Closer, error) {
 	}
 	// The Redis client's own log would draw over the wizard.
 	redisstore.LogTo(nil)
+	if err := checkKeyFingerprint(st, key, r.Timeout.Duration); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	return st, st, nil
+}
+
+// checkKeyFingerprint refuses a secret key other than the one of the
+// instances already on this Redis: with two keys, limits are not shared
+// and one unknown login gets two decoys, which tells it from a real one.
+func checkKeyFingerprint(st *redisstore.Store, key []byte, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := st.CheckKeyFingerprint(ctx, flow.KeyFingerprint(key))
+	var mismatch *redisstore.KeyMismatchError
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Errorf("store.redis: %w: give every instance sharing this Redis the same secret_key_file", err)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "sspr: warning: store.redis: %v; starting without comparing the secret key with the other instances' (the store fails closed until Redis answers)\n", err)
+	}
+	return nil
 }
 
 // secretKey reads the key of codes and decoys, creating it on first use.

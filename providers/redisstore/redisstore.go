@@ -275,4 +275,63 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// fingerprintKey holds the secret key fingerprint of the instances sharing
+// this prefix. It has no expiry: it is as old as the deployment.
+func (s *Store) fingerprintKey() string { return s.prefix + "key-fingerprint" }
+
+// claimFingerprintScript stores ARGV[1] under KEYS[1] unless a value is
+// there, and returns the value now stored. A script rather than SET NX GET,
+// which Redis before 7.0 refuses.
+var claimFingerprintScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  return v
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`)
+
+// KeyMismatchError says that another instance sharing the store has another
+// secret key: limits then count one person under different keys and an
+// unknown login gets a different decoy on each instance. Its message names
+// only short prefixes of the fingerprints.
+type KeyMismatchError struct {
+	// Stored is the fingerprint found in Redis, Ours this instance's.
+	Stored, Ours string
+}
+
+func (e *KeyMismatchError) Error() string {
+	return fmt.Sprintf("another instance uses a different secret key (fingerprint in Redis %s, this instance's %s)",
+		shortFingerprint(e.Stored), shortFingerprint(e.Ours))
+}
+
+func shortFingerprint(fp string) string {
+	if len(fp) > 8 {
+		return fp[:8] + "…"
+	}
+	return fp
+}
+
+// CheckKeyFingerprint records fp, the fingerprint of this instance's secret
+// key (flow.KeyFingerprint), as the one of every instance on this prefix if
+// none is recorded yet, and otherwise compares it with the recorded one: a
+// *KeyMismatchError when they differ. Rotating the key on every instance
+// means deleting <prefix>key-fingerprint too.
+func (s *Store) CheckKeyFingerprint(ctx context.Context, fp string) error {
+	if fp == "" {
+		return errors.New("redisstore: key fingerprint: empty")
+	}
+	stored, err := claimFingerprintScript.Run(ctx, s.rdb, []string{s.fingerprintKey()}, fp).Text()
+	var reply redis.Error
+	switch {
+	case errors.As(err, &reply):
+		return fmt.Errorf("redisstore: key fingerprint: Redis refused the check: %w", err)
+	case err != nil:
+		return fmt.Errorf("redisstore: key fingerprint: Redis could not be reached: %w", err)
+	case stored != fp:
+		return &KeyMismatchError{Stored: stored, Ours: fp}
+	}
+	return nil
+}
+
 var _ flow.Store = (*Store)(nil)
