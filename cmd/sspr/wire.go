@@ -165,7 +165,7 @@ func openStore(cfg *Config, key []byte) (flow.Store, io.Closer, error) {
 	}
 	// The Redis client's own log would draw over the wizard.
 	redisstore.LogTo(nil)
-	if err := checkKeyFingerprint(st, key, r.Timeout.Duration); err != nil {
+	if err := checkKeyFingerprint(st, key, r.Timeout); err != nil {
 		st.Close()
 		return nil, nil, err
 	}

@@ -76,7 +76,7 @@ func (r record) validate() error {
 	}
 	for _, ph := range []struct{ field, number string }{{"mobile", r.Mobile}, {"office", r.Office}} {
 		// A number flow cannot read could never be confirmed.
-		if ph.number != "" && !flow.SamePhone(ph.number, ph.number) {
+		if ph.number != "" && !flow.SamePhone(ph.number, ph.number, flow.DefaultRegion) {
 			return fmt.Errorf("%s: %q is not a phone number; write it with its country code, e.g. +1 212 555 0100", ph.field, flow.Sanitize(ph.number, 32))
 		}
 	}
