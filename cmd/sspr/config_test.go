@@ -244,3 +244,20 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestSecretKeyMustBePrivate: a secret.key its group or others may read is
+// refused at start, naming the key, the path and the mode.
+func TestSecretKeyMustBePrivate(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := loadConfig(writeConfig(t, "data_dir: "+dir+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.SecretKeyFile, make([]byte, 32), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = wire(cfg)
+	if err == nil || !strings.Contains(err.Error(), "secret_key_file: "+cfg.SecretKeyFile+" is mode 0644") {
+		t.Fatalf("a readable secret key: %v", err)
+	}
+}

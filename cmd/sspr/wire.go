@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
@@ -196,6 +197,10 @@ func checkKeyFingerprint(st *redisstore.Store, key []byte, timeout time.Duration
 func secretKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {
+		// Whoever reads it can tell decoys from real accounts offline.
+		if err := config.CheckPrivate(path); err != nil {
+			return nil, fmt.Errorf("secret_key_file: %w", err)
+		}
 		if len(key) < 32 {
 			return nil, fmt.Errorf("%s: has %d bytes, want 32", path, len(key))
 		}
