@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,51 +19,31 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-const auditUsage = `usage: sspr [--config FILE] audit [flags]
-
-Shows the audit trail (audit.path, or --file), one line per event, oldest
-first. Times are UTC; control characters and the like are shown escaped.
-
-flags:
-  --file F      read F instead of audit.path ("-": standard input)
-  --sid S       only the session whose id (or support code) starts with S
-  --login L     only events of the login L (case and spaces ignored)
-  --result R    only events with result R (ok, refused, decoy, error...)
-  --since T     only events since T: a duration back from now (90m, 2h,
-                7d) or a time (2026-01-02, 2026-01-02T15:04:05Z)
-  --json        print the matching events as JSON lines instead
-`
+// auditOptions are the flags of `sspr audit`.
+type auditOptions struct {
+	file    string // --file; audit.path when not set
+	fileSet bool   // --file was given
+	sid     string
+	login   string
+	result  string
+	since   string
+	json    bool
+}
 
 // auditView is `sspr audit`: a readable, filterable view of the audit
 // trail. Whatever the file holds, nothing reaches the terminal unescaped:
 // the file is written by sspr, but whoever can write to it could plant
 // escape sequences in it.
-func auditView(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sspr audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage) }
-	file := fs.String("file", cfg.Audit.Path, "")
-	var f auditFilter
-	fs.StringVar(&f.sid, "sid", "", "")
-	fs.StringVar(&f.login, "login", "", "")
-	fs.StringVar(&f.result, "result", "", "")
-	since := fs.String("since", "", "")
-	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError(2)
+func auditView(cfg *Config, o auditOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	file := o.file
+	if !o.fileSet {
+		file = cfg.Audit.Path
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sspr audit: unexpected argument %q\n\n%s", fs.Arg(0), auditUsage)
-		return exitError(2)
-	}
-	if *since != "" {
-		t, err := parseSince(*since, time.Now())
+	f := auditFilter{sid: o.sid, login: o.login, result: o.result}
+	if o.since != "" {
+		t, err := parseSince(o.since, time.Now())
 		if err != nil {
-			fmt.Fprintf(stderr, "sspr audit: --since: %v\n", err)
-			return exitError(2)
+			return usageError{fmt.Errorf("--since: %w", err)}
 		}
 		f.since = t
 	}
@@ -74,12 +53,12 @@ func auditView(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Wr
 
 	var in io.Reader
 	switch {
-	case *file == "-" && cfg.Audit.Path == "-" && !flagSet(fs, "file"):
+	case file == "-" && !o.fileSet:
 		return errors.New(`audit: audit.path is "-" (standard error): name the file with --file`)
-	case *file == "-":
+	case file == "-":
 		in = stdin
 	default:
-		fh, err := os.Open(*file)
+		fh, err := os.Open(file)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
@@ -89,7 +68,7 @@ func auditView(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Wr
 
 	out := bufio.NewWriter(stdout)
 	var p auditPrinter
-	if *asJSON {
+	if o.json {
 		p = jsonPrinter{}
 	} else {
 		p = &tablePrinter{}
@@ -106,12 +85,6 @@ func auditView(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Wr
 			st.malformed, plural(st.malformed, "line", "lines"), lineList(st.malformedAt, st.malformed))
 	}
 	return nil
-}
-
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func plural(n int, one, many string) string {

@@ -11,15 +11,8 @@ import (
 
 // check validates the config (done by loading it) and the files it names,
 // reporting each step; the first failure says precisely what is wrong.
-// args may hold one login, which an LDAP directory looks up.
-func check(cfg *Config, stdout io.Writer, args ...string) error {
-	login := ""
-	if len(args) > 1 {
-		fmt.Fprintf(stdout, "FAIL  check takes at most one login, got %d arguments\n", len(args))
-		return exitError(2)
-	} else if len(args) == 1 {
-		login = args[0]
-	}
+// An LDAP directory looks login up, when it is not empty.
+func check(cfg *Config, stdout io.Writer, login string) error {
 	step := func(what string, err error) error {
 		if err != nil {
 			fmt.Fprintf(stdout, "FAIL  %s: %v\n", what, err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,40 +18,30 @@ import (
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
-// users runs `sspr users add|verify|list|totp|encrypt-totp|ntfy-topic` on
-// the embedded directory; `users totp` writes to directory.ldap instead
-// when it is set.
-func users(cfg *Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitError(2)
+// embeddedUsers prepares a `sspr users` command (named by what) that acts
+// on the embedded directory only: it refuses a config with directory.ldap
+// before touching any file, writes the demo directory in the demo, and
+// returns the directory's path and the options to open it with.
+func embeddedUsers(cfg *Config, what string) (string, []embedded.Option, error) {
+	if cfg.Directory.LDAP != nil {
+		return "", nil, fmt.Errorf("%s acts on the embedded directory; this config uses directory.ldap: manage people in the directory itself", what)
 	}
-	path := cfg.Directory.Embedded.Path
+	opts, err := prepareEmbedded(cfg)
+	return cfg.Directory.Embedded.Path, opts, err
+}
+
+// prepareEmbedded returns the options to open the embedded directory with,
+// after writing the demo directory in the demo so that the users commands
+// find the sample people.
+func prepareEmbedded(cfg *Config) ([]embedded.Option, error) {
 	opts, err := embeddedOptions(cfg)
-	if err != nil {
-		return err
+	if err != nil || !cfg.demo {
+		return opts, err
 	}
-	if cfg.demo {
-		if _, err := embedded.WriteDemo(path, opts...); err != nil {
-			return err
-		}
+	if _, err := embedded.WriteDemo(cfg.Directory.Embedded.Path, opts...); err != nil {
+		return nil, err
 	}
-	switch args[0] {
-	case "add":
-		return usersAdd(cfg, path, opts, args[1:], stdin, stdout, stderr)
-	case "verify":
-		return usersVerify(path, opts, args[1:], stdin, stderr)
-	case "list":
-		return usersList(path, opts, stdout)
-	case "totp":
-		return usersTOTP(cfg, path, opts, args[1:], stdin, stdout, stderr)
-	case "encrypt-totp":
-		return usersEncryptTOTP(path, opts, args[1:], stdout)
-	case "ntfy-topic":
-		return usersNtfyTopic(cfg, args[1:], stdout)
-	}
-	fmt.Fprintf(stderr, "sspr users: unknown command %q\n\n%s", args[0], usage)
-	return exitError(2)
+	return opts, nil
 }
 
 // openOrCreate opens the directory file, creating an empty one if needed.
@@ -64,40 +53,29 @@ func openOrCreate(path string, opts ...embedded.Option) (*embedded.Dir, error) {
 	return d, err
 }
 
-func usersAdd(cfg *Config, path string, opts []embedded.Option, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", "", "display name")
-	email := fs.String("email", "", "alternate email address")
-	mobile := fs.String("mobile", "", "mobile phone number, with country code (+1 212 555 0100)")
-	office := fs.String("office", "", "office phone number, with country code")
-	withTOTP := fs.Bool("totp", false, "enrol an authenticator app: print its QR code")
-	login, rest := "", args
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		login, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return exitError(2)
-	}
-	if login == "" && fs.NArg() > 0 {
-		login = fs.Arg(0)
-	}
+// usersAddOptions are the flags of `sspr users add`.
+type usersAddOptions struct {
+	name, email, mobile, office string
+	totp                        bool
+}
+
+func usersAdd(cfg *Config, path string, opts []embedded.Option, login string, o usersAddOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	if login == "" || flow.Sanitize(login, flow.MaxLoginLen) != login || strings.ContainsAny(login, " \t") {
 		return errors.New("users add: give a LOGIN without spaces or control characters")
 	}
-	rec := embedded.UserRecord{Login: login, DisplayName: *name, Email: *email}
+	rec := embedded.UserRecord{Login: login, DisplayName: o.name, Email: o.email}
 	var err error
-	if rec.Mobile, err = e164(*mobile); err != nil {
+	if rec.Mobile, err = e164(o.mobile); err != nil {
 		return fmt.Errorf("users add: --mobile: %w", err)
 	}
-	if rec.Office, err = e164(*office); err != nil {
+	if rec.Office, err = e164(o.office); err != nil {
 		return fmt.Errorf("users add: --office: %w", err)
 	}
-	if *email != "" && (!strings.Contains(*email, "@") || strings.ContainsAny(*email, " \t<>")) {
-		return fmt.Errorf("users add: --email: %q is not an email address", *email)
+	if o.email != "" && (!strings.Contains(o.email, "@") || strings.ContainsAny(o.email, " \t<>")) {
+		return fmt.Errorf("users add: --email: %q is not an email address", o.email)
 	}
 	var uri string
-	if *withTOTP {
+	if o.totp {
 		if rec.TOTPSecret, uri, err = totp.NewSecret(totpIssuer, login); err != nil {
 			return fmt.Errorf("users add: authenticator: %w", err)
 		}
@@ -114,7 +92,7 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, args []string, s
 		defer policy.Breached.Close()
 	}
 	var unmet []string
-	for _, r := range flow.CheckPasswordFor(policy, flow.Person{Login: login, DisplayName: *name, Email: *email}, pw, pw) {
+	for _, r := range flow.CheckPasswordFor(policy, flow.Person{Login: login, DisplayName: o.name, Email: o.email}, pw, pw) {
 		if !r.Met {
 			unmet = append(unmet, r.Text)
 		}
@@ -190,10 +168,7 @@ func readPasswordLine(stdin io.Reader) (string, error) {
 	return line, nil
 }
 
-func usersVerify(path string, opts []embedded.Option, args []string, stdin io.Reader, stderr io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("users verify: give one LOGIN; the password is read from stdin")
-	}
+func usersVerify(path string, opts []embedded.Option, login string, stdin io.Reader, stderr io.Writer) error {
 	d, err := embedded.Open(path, opts...)
 	if err != nil {
 		return fmt.Errorf("users verify: %w", err)
@@ -202,7 +177,7 @@ func usersVerify(path string, opts []embedded.Option, args []string, stdin io.Re
 	if err != nil {
 		return fmt.Errorf("users verify: %w", err)
 	}
-	ok, err := d.VerifyPassword(args[0], pw)
+	ok, err := d.VerifyPassword(login, pw)
 	if err != nil {
 		return fmt.Errorf("users verify: %w", err)
 	}
@@ -341,10 +316,7 @@ type totpTarget struct {
 // usersTOTP enrols (or replaces) the authenticator app of one account in
 // the configured directory: directory.ldap when it is set, else the
 // embedded one.
-func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		return errors.New("users totp: give one LOGIN; a code from the app is then read from stdin")
-	}
+func usersTOTP(cfg *Config, login string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var target totpTarget
 	if cfg.Directory.LDAP != nil {
 		d, err := openLDAP(cfg, logger(stderr))
@@ -359,6 +331,10 @@ func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, 
 		target = totpTarget{dir: d, keyField: "directory.ldap.totp_key_file",
 			where: func(u flow.User) string { return attr + " of " + u.ID }}
 	} else {
+		path, opts, err := embeddedUsers(cfg, "users totp")
+		if err != nil {
+			return err
+		}
 		d, err := embedded.Open(path, opts...)
 		if err != nil {
 			return fmt.Errorf("users totp: %w", err)
@@ -366,7 +342,7 @@ func usersTOTP(cfg *Config, path string, opts []embedded.Option, args []string, 
 		target = totpTarget{dir: embeddedTOTP{d}, keyField: "directory.embedded.totp_key_file",
 			where: func(flow.User) string { return path }}
 	}
-	return enrolTOTP(context.Background(), target, args[0], stdin, stdout, stderr)
+	return enrolTOTP(context.Background(), target, login, stdin, stdout, stderr)
 }
 
 // enrolTOTP shows a new secret for login as a QR code and a URI, and saves
@@ -428,10 +404,7 @@ func enrolTOTP(ctx context.Context, t totpTarget, login string, stdin io.Reader,
 
 // usersEncryptTOTP encrypts the authenticator secrets still stored in
 // plain text, after a key was configured.
-func usersEncryptTOTP(path string, opts []embedded.Option, args []string, stdout io.Writer) error {
-	if len(args) != 0 {
-		return errors.New("users encrypt-totp: takes no arguments")
-	}
+func usersEncryptTOTP(path string, opts []embedded.Option, stdout io.Writer) error {
 	if len(opts) == 0 {
 		return fmt.Errorf("users encrypt-totp: no TOTP key: set directory.embedded.totp_key_file or %s", totpKeyEnv)
 	}
