@@ -39,6 +39,7 @@ type Config struct {
 	HTTP          HTTPConfig      `yaml:"http"`
 	Methods       MethodsConfig   `yaml:"methods"`
 	Debug         DebugConfig     `yaml:"debug"`
+	Log           LogConfig       `yaml:"log"`
 
 	// demo is true when no config file was given.
 	demo bool
@@ -297,6 +298,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%s: %v is not allowed (%s)", field, v, allowed)
 	}
 	if err := c.Debug.validate(); err != nil {
+		return err
+	}
+	if err := c.Log.Validate(); err != nil {
 		return err
 	}
 	if c.SSH.FPS != 0 && (c.SSH.FPS < 10 || c.SSH.FPS > 120) {
