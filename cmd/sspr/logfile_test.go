@@ -325,3 +325,18 @@ func TestSIGHUPReopensLogs(t *testing.T) {
 		t.Errorf("the shutdown is not in the new server log:\n%s", s)
 	}
 }
+
+// The demo says where it listens and how to listen elsewhere.
+func TestLogDemoListen(t *testing.T) {
+	for _, tc := range []struct{ listen, want string }{
+		{"127.0.0.1:2222", `level=INFO msg=demo_loopback_only listen=127.0.0.1:2222 note="the demo listens on 127.0.0.1 only; to listen on other interfaces, start sspr with a config file`},
+		{"[::1]:2222", "the demo listens on ::1 only"},
+		{":2222", "level=WARN msg=demo_listening listen=:2222"},
+	} {
+		var buf bytes.Buffer
+		logDemoListen(slog.New(slog.NewTextHandler(&buf, nil)), tc.listen)
+		if !strings.Contains(buf.String(), tc.want) || strings.Count(buf.String(), "\n") != 1 {
+			t.Errorf("%s: logged\n%s\nwant one line with %s", tc.listen, buf.String(), tc.want)
+		}
+	}
+}

@@ -72,6 +72,9 @@ func serve(cfg *Config, stderr io.Writer) error {
 	stop := make(chan os.Signal, 2)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(stop)
+	if cfg.demo {
+		logDemoListen(log, cfg.SSH.Listen)
+	}
 	if a.dir != nil {
 		a.dir.SetLogger(log)
 	}
@@ -160,6 +163,18 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 	err = shutdown(srv, eng, cfg.SSH.ShutdownGrace.Duration, log, stop)
 	<-served
 	return err
+}
+
+// logDemoListen says where the demo listens, and how to listen elsewhere:
+// without a config file, sspr serve listens on the loopback only.
+func logDemoListen(log *slog.Logger, listen string) {
+	host, _, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		log.Info("demo_loopback_only", "listen", listen,
+			"note", "the demo listens on "+host+" only; to listen on other interfaces, start sspr with a config file (sspr --config sspr.yaml serve) that sets ssh.listen")
+		return
+	}
+	log.Warn("demo_listening", "listen", listen, "note", "the demo, with its sample accounts and its demo phone, is reachable from other hosts")
 }
 
 // noCapIsNegative maps the config's "0: no cap" to the server's "negative:
