@@ -20,22 +20,64 @@ import (
 	"github.com/sspr-project/sspr/tui/sshserver"
 )
 
-// serve runs the wizard over SSH until SIGINT or SIGTERM.
+// serve runs the wizard over SSH until SIGINT or SIGTERM. SIGHUP reopens
+// the log files after a rotation and changes nothing else.
 func serve(cfg *Config, stderr io.Writer) error {
+	// SIGHUP is caught first thing: its default action ends the process,
+	// and logrotate may send it at any moment.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	log, logFile, err := openLog(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	if logFile != nil {
+		// Closed last, after whatever closing the rest logs.
+		defer logFile.Close()
+	}
 	a, err := wire(cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	warnings(cfg, stderr)
+	// What SIGHUP reopens, the server log first so that log_reopened
+	// lands in the new file; an audit trail on standard error ("-") is
+	// not reopened.
+	var rotated []namedLog
+	if logFile != nil {
+		rotated = append(rotated, namedLog{"log.file", logFile})
+	}
+	if r, ok := a.audit.(reopener); ok {
+		rotated = append(rotated, namedLog{"audit.path", r})
+	}
+	served := make(chan struct{})
+	defer close(served)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				reopenLogs(log, rotated)
+			case <-served:
+				return
+			}
+		}
+	}()
 	l, err := net.Listen("tcp", cfg.SSH.Listen)
 	if err != nil {
 		return fmt.Errorf("ssh.listen: %w", err)
 	}
+	// SIGHUP has its own channel above: only these two end the server.
 	stop := make(chan os.Signal, 2)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(stop)
-	log := logger(stderr)
+	if cfg.demo {
+		logDemoListen(log, cfg.SSH.Listen)
+	}
+	if a.dir != nil {
+		a.dir.SetLogger(log)
+	}
 	if len(cfg.Store.Redis.Addrs) > 0 {
 		redisstore.LogTo(log)
 	}
@@ -121,6 +163,18 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 	err = shutdown(srv, eng, cfg.SSH.ShutdownGrace, log, stop)
 	<-served
 	return err
+}
+
+// logDemoListen says where the demo listens, and how to listen elsewhere:
+// without a config file, sspr serve listens on the loopback only.
+func logDemoListen(log *slog.Logger, listen string) {
+	host, _, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		log.Info("demo_loopback_only", "listen", listen,
+			"note", "the demo listens on "+host+" only; to listen on other interfaces, start sspr with a config file (sspr --config sspr.yaml serve) that sets ssh.listen")
+		return
+	}
+	log.Warn("demo_listening", "listen", listen, "note", "the demo, with its sample accounts and its demo phone, is reachable from other hosts")
 }
 
 // noCapIsNegative maps the config's "0: no cap" to the server's "negative:

@@ -229,15 +229,17 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // openAudit opens the audit trail: "-" is standard error, else a file
-// appended to with mode 0600.
+// appended to with mode 0600, which `sspr serve` reopens on SIGHUP
+// (logfile.go).
 func openAudit(path string) (io.WriteCloser, error) {
 	if path == "-" {
 		return nopCloser{os.Stderr}, nil
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	return openReopenable(path)
 }
 
-// logger is the operational log of `sspr serve` (not the audit trail).
+// logger is the operational log of a command run by hand, as text on w;
+// `sspr serve` builds its log from the log section instead (openLog).
 func logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, nil))
+	return newLogger(w, "text")
 }

@@ -28,9 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,6 +60,10 @@ type Dir struct {
 	// beforeRename, when set, runs between writing the new file and
 	// renaming it into place; tests make it fail.
 	beforeRename func(tmp string) error
+
+	// log gets the warnings of a write that went through but could not
+	// keep the file's owner; nil means slog.Default().
+	log atomic.Pointer[slog.Logger]
 }
 
 var _ flow.Directory = (*Dir)(nil)
@@ -113,6 +119,17 @@ func Create(path string, opts ...Option) (*Dir, error) {
 		return nil, fmt.Errorf("create users file: %w", err)
 	}
 	return Open(path, opts...)
+}
+
+// SetLogger sends the Dir's warnings to l instead of slog.Default(). It
+// may be called at any time.
+func (d *Dir) SetLogger(l *slog.Logger) { d.log.Store(l) }
+
+func (d *Dir) logger() *slog.Logger {
+	if l := d.log.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // Path returns the file the Dir reads, symbolic links resolved.
@@ -265,8 +282,12 @@ func (d *Dir) update(ctx context.Context, change func([]record) ([]record, error
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(d.path, out, d.beforeRename); err != nil {
+	lost, err := writeAtomic(d.path, out, d.beforeRename)
+	if err != nil {
 		return fmt.Errorf("write users file: %w", err)
+	}
+	if lost != "" {
+		d.logger().Warn("users_file_owner_changed", "path", d.path, "detail", lost)
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,7 +215,9 @@ func TestFailedWriteLeavesFileIntact(t *testing.T) {
 	}
 }
 
-func TestWriteKeepsMode0600(t *testing.T) {
+// A rewrite never leaves the file readable by others, whatever it was
+// before; the lock file is private.
+func TestWriteDropsOthersBits(t *testing.T) {
 	path := writeUsers(t, []record{{Login: "alice"}})
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
@@ -222,14 +226,124 @@ func TestWriteKeepsMode0600(t *testing.T) {
 	if err := d.SetPassword(context.Background(), flow.User{ID: "alice"}, "new-Password-22"); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{path, path + ".lock"} {
+	for p, want := range map[string]os.FileMode{path: 0o640, path + ".lock": 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := fi.Mode().Perm(); m != 0o600 {
-			t.Errorf("%s: mode %o, want 600", p, m)
+		if m := fi.Mode().Perm(); m != want {
+			t.Errorf("%s: mode %o, want %o", p, m, want)
 		}
+	}
+}
+
+// otherGroup is a group the test process may give a file: nogroup (65534)
+// as root, else one of its supplementary groups.
+func otherGroup(t *testing.T) int {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return 65534
+	}
+	groups, _ := os.Getgroups()
+	for _, g := range groups {
+		if g != os.Getegid() {
+			return g
+		}
+	}
+	t.Skip("needs root or a supplementary group to give the users file another group")
+	return 0
+}
+
+func statOwner(t *testing.T, path string) (os.FileMode, owner) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := ownerOf(fi)
+	if !ok {
+		t.Fatal("no owner in the file's stat")
+	}
+	return fi.Mode().Perm(), o
+}
+
+// The administrator's "chgrp nogroup users.yaml; chmod 0640 users.yaml"
+// outlives a password change, though the change replaces the file.
+func TestWriteKeepsModeAndGroup(t *testing.T) {
+	gid := otherGroup(t)
+	path := writeUsers(t, []record{{Login: "alice", Password: mustHash(t, "old-Password-1")}})
+	if err := os.Chown(path, -1, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	d := openDir(t, path)
+	if err := d.SetPassword(context.Background(), flow.User{ID: "alice"}, "new-Password-22"); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if os.SameFile(before, after) {
+		t.Fatal("the file was not replaced; the test proves nothing")
+	}
+	mode, o := statOwner(t, path)
+	if mode != 0o640 || o.gid != gid || o.uid != os.Geteuid() {
+		t.Errorf("after the write: mode %o, owner %d:%d; want 640, %d:%d", mode, o.uid, o.gid, os.Geteuid(), gid)
+	}
+	if ok, _ := d.VerifyPassword("alice", "new-Password-22"); !ok {
+		t.Error("the new password does not verify")
+	}
+}
+
+// A process that may not give the file back its owner keeps what it can,
+// writes anyway and says so in the log.
+func TestWriteUnprivilegedKeepsWhatItCan(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the users file to another owner")
+	}
+	realChown := fchown
+	t.Cleanup(func() { fchown = realChown })
+	for _, tc := range []struct {
+		name      string
+		mayChgrp  bool
+		wantMode  os.FileMode
+		wantGroup int
+		wantLog   string
+	}{
+		{"member of the group", true, 0o640, 65534, "owner 65534 is now 0 (not permitted to keep it); group and mode kept"},
+		{"not a member", false, 0o600, 0, "owner 65534:65534 is now 0:0 (not permitted to keep it), and the group bits are dropped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// An unprivileged process: no chown to another owner; a
+			// chgrp only to a group it is in.
+			fchown = func(f *os.File, uid, gid int) error {
+				if uid != -1 || !tc.mayChgrp {
+					return &os.PathError{Op: "fchown", Path: f.Name(), Err: syscall.EPERM}
+				}
+				return realChown(f, uid, gid)
+			}
+			path := writeUsers(t, []record{{Login: "alice"}})
+			if err := os.Chown(path, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			d := openDir(t, path)
+			var log bytes.Buffer
+			d.SetLogger(slog.New(slog.NewTextHandler(&log, nil)))
+			if err := d.SetPassword(context.Background(), flow.User{ID: "alice"}, "new-Password-22"); err != nil {
+				t.Fatalf("the write failed: %v", err)
+			}
+			mode, o := statOwner(t, path)
+			if mode != tc.wantMode || o.uid != 0 || o.gid != tc.wantGroup {
+				t.Errorf("mode %o, owner %d:%d; want %o, 0:%d", mode, o.uid, o.gid, tc.wantMode, tc.wantGroup)
+			}
+			if !strings.Contains(log.String(), "users_file_owner_changed") || !strings.Contains(log.String(), tc.wantLog) {
+				t.Errorf("the log does not say what changed:\n%s", log.String())
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -250,17 +251,23 @@ func patchMapping(dst, src *yaml.Node) {
 // writeAtomic replaces path with data so that a reader, or a crash at any
 // moment, sees either the old file or the new one, never a mix: a temporary
 // file in the same directory is written, flushed, renamed over path, and the
-// directory is flushed so the rename itself is durable. The file is 0600.
-// hook, when set, runs between the flush and the rename (tests use it to
-// fail there).
-func writeAtomic(path string, data []byte, hook func(tmp string) error) (err error) {
+// directory is flushed so the rename itself is durable. The new file takes
+// the permission bits, owner and group of the one it replaces (see
+// keepAttrs); a new file is 0600. lost says what of those could not be kept,
+// empty when all were. hook, when set, runs between the flush and the rename
+// (tests use it to fail there).
+func writeAtomic(path string, data []byte, hook func(tmp string) error) (lost string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
+	old, err := os.Stat(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("stat %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
+		return "", fmt.Errorf("create temporary file: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -268,27 +275,112 @@ func writeAtomic(path string, data []byte, hook func(tmp string) error) (err err
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("chmod temporary file: %w", err)
+	// The attributes are set before anything is written, so the
+	// temporary file is never more open than the file it replaces.
+	if lost, err = keepAttrs(tmp, old); err != nil {
+		return "", err
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write temporary file: %w", err)
+		return "", fmt.Errorf("write temporary file: %w", err)
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("flush temporary file: %w", err)
+		return "", fmt.Errorf("flush temporary file: %w", err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close temporary file: %w", err)
+		return "", fmt.Errorf("close temporary file: %w", err)
 	}
 	if hook != nil {
 		if err = hook(tmp.Name()); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
+		return "", fmt.Errorf("replace %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return lost, syncDir(dir)
+}
+
+// fchown changes the owner and group of f; tests replace it to play an
+// unprivileged process.
+var fchown = (*os.File).Chown
+
+// keepAttrs gives f, the file about to replace old, the owner, group and
+// permission bits the administrator gave old, so that a rewrite does not
+// undo a "chgrp sspr-admins users.yaml; chmod 0640 users.yaml". old nil
+// (no file yet) means 0600 and the process's own owner and group.
+//
+// Two exceptions, both towards less access:
+//   - the bits for others are dropped: the file holds password hashes and
+//     authenticator secrets, and a rewrite never leaves it readable by
+//     everyone, whatever it was before;
+//   - a process that may not give the file its owner (not root, and the
+//     file belonged to someone else) keeps the group if it is a member of
+//     it; if not even the group can be kept, the group bits are dropped too,
+//     rather than handed to a group the administrator never chose.
+//
+// In those cases the write still goes through and lost says what changed.
+// That is what an administrator wants: the person at the keyboard, halfway
+// through a reset, is not refused over a file attribute; the service
+// account gains nothing by owning the file, since it can already replace it
+// (it writes the directory); and the log line tells the administrator to
+// chown the file back or run sspr as its owner. Any other failure to set
+// the attributes fails the write: the new file would not be what it
+// claims to be.
+func keepAttrs(f *os.File, old os.FileInfo) (lost string, err error) {
+	mode := os.FileMode(0o600)
+	if old != nil {
+		mode = old.Mode().Perm() &^ 0o007
+	}
+	want, ok := ownerOf(old)
+	if ok {
+		have, _ := f.Stat()
+		if got, _ := ownerOf(have); got != want {
+			if err := fchown(f, want.uid, want.gid); errors.Is(err, os.ErrPermission) {
+				// Not privileged: keep the group at least, which a
+				// member of it may set.
+				err = fchown(f, -1, want.gid)
+				if errors.Is(err, os.ErrPermission) {
+					err = nil
+				}
+			}
+			if err != nil {
+				return "", fmt.Errorf("chown temporary file: %w", err)
+			}
+			have, err := f.Stat()
+			if err != nil {
+				return "", fmt.Errorf("stat temporary file: %w", err)
+			}
+			got, _ := ownerOf(have)
+			switch {
+			case got.gid != want.gid:
+				mode &^= 0o070
+				lost = fmt.Sprintf("owner %d:%d is now %d:%d (not permitted to keep it), and the group bits are dropped", want.uid, want.gid, got.uid, got.gid)
+			case got.uid != want.uid:
+				lost = fmt.Sprintf("owner %d is now %d (not permitted to keep it); group and mode kept", want.uid, got.uid)
+			}
+		}
+	}
+	// Chmod after chown: a chown may clear bits a chmod set.
+	if err := f.Chmod(mode); err != nil {
+		return "", fmt.Errorf("chmod temporary file: %w", err)
+	}
+	return lost, nil
+}
+
+// owner is the numeric owner and group of a file.
+type owner struct{ uid, gid int }
+
+// ownerOf reads the owner of fi; false when fi is nil or the system does
+// not tell.
+func ownerOf(fi os.FileInfo) (owner, bool) {
+	if fi == nil {
+		return owner{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return owner{}, false
+	}
+	return owner{int(st.Uid), int(st.Gid)}, true
 }
 
 // syncDir flushes a directory, making a rename or a link in it durable.
