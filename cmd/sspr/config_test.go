@@ -77,6 +77,7 @@ captcha: {enabled: false}
 policy:
   methods_required: 2
   email: false
+  unlock: false
   password: {min_length: 16, max_length: 128, upper: false, min_score: 0}
   code: {length: 6, ttl: 3m, max_attempts: 3, resend_cooldown: 0s}
   phone: {default_region: DE}
@@ -101,7 +102,7 @@ ui: {idle_timeout: 90s, lang: de_DE.UTF-8}
 		t.Fatalf("config %+v", c)
 	}
 	ec := c.Settings.Config(make([]byte, 32), nil, c.UI.Lang)
-	if ec.ResendCooldown != 0 || ec.Limits.SendGap != 0 || ec.PhoneRegion != "DE" || ec.Privileged.Mode != flow.PrivilegedExcluded || ec.Notices.Lang == "" {
+	if ec.ResendCooldown != 0 || ec.Limits.SendGap != 0 || ec.PhoneRegion != "DE" || ec.Privileged.Mode != flow.PrivilegedExcluded || ec.Notices.Lang == "" || !ec.UnlockDisabled || ec.EmailEnabled {
 		t.Fatalf("engine config %+v", ec)
 	}
 }
