@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"context"
 	"fmt"
 	"os"
@@ -403,5 +404,19 @@ func TestUsersTOTPWithLDAPRefusals(t *testing.T) {
 	out, _, err = sspr(t, withKey, "", "check")
 	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  TOTP key: directory.ldap.totp_key_file "+keyPath+": TOTP key: want 64 hex digits") || strings.Contains(out, "not a key") {
 		t.Fatalf("a bad key: %v\n%s", err, out)
+	}
+}
+
+// TestNtfyTopicOnLDAP: `users ntfy-topic` finds the person in
+// directory.ldap, with no embedded users file anywhere.
+func TestNtfyTopicOnLDAP(t *testing.T) {
+	srv := slapd.Start(t)
+	cfg := writeConfig(t, ldapYAML(t, srv, "", "methods: {push: ntfy}\nhttp: {listen: 127.0.0.1:0, public_url: https://reset.example.com}\ndelivery:\n  ntfy:\n    server: https://ntfy.example.com\n"))
+	var out bytes.Buffer
+	if err := run([]string{"--config", cfg, "users", "ntfy-topic", "alice"}, strings.NewReader(""), &out, io.Discard); err != nil {
+		t.Fatalf("ntfy-topic on LDAP: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "sspr_") {
+		t.Fatalf("topic %q", out.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/embedded"
 	"github.com/sspr-project/sspr/providers/push"
 )
 
@@ -212,9 +213,12 @@ func usersNtfyTopic(cfg *Config, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	emb, err := openEmbedded(cfg)
-	if err != nil {
-		return err
+	// The embedded directory is opened only when it is the directory.
+	var emb *embedded.Dir
+	if cfg.Directory.LDAP == nil {
+		if emb, err = openEmbedded(cfg); err != nil {
+			return err
+		}
 	}
 	dir, closer, err := chooseDirectory(cfg, emb, io.Discard)
 	if err != nil {
