@@ -394,7 +394,7 @@ func TestUsersTOTPWithLDAPRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, err = sspr(t, withKey, "", "check")
-	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  directory.ldap.totp_key_file "+keyPath+": mode -rw-r--r-- lets others read it") {
+	if exitCode(err) != 1 || !strings.Contains(out, keyPath+" is mode 0644: its group or others may read it") {
 		t.Fatalf("a readable key file: %v\n%s", err, out)
 	}
 	// A bad key.

@@ -42,6 +42,12 @@ func serve(cfg *Config, stderr io.Writer) error {
 	}
 	defer a.Close()
 	warnings(cfg, stderr)
+	if cfg.Demo && cfg.Methods.uses(providerDemo) {
+		// Every start, in the server log too (log.file may not be the
+		// terminal).
+		log.Warn("demo_mode", "config", cfg.path, "methods", cfg.Methods.list(),
+			"note", "demo: true: codes appear on the demo phone on the person's own screen; never serve real accounts like this")
+	}
 	// What SIGHUP reopens, the server log first so that log_reopened
 	// lands in the new file; an audit trail on standard error ("-") is
 	// not reopened.

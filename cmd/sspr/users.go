@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sspr-project/sspr/config"
 	"io"
 	"os"
 	"strings"
@@ -247,7 +248,7 @@ func ldapTOTPKey(cfg *Config) (*totp.Key, string, error) {
 // key.
 func readTOTPKey(field, path string) (*totp.Key, string, error) {
 	if path != "" {
-		b, err := os.ReadFile(path)
+		b, err := config.ReadPrivateFile(path)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", field, err)
 		}

@@ -383,7 +383,7 @@ func TestTOTPKeyRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, err := sspr(t, both, "", "check")
-	if exitCode(err) != 1 || !strings.Contains(out, "lets others read it") {
+	if exitCode(err) != 1 || !strings.Contains(out, "is mode 0644: its group or others may read it") {
 		t.Fatalf("a readable key file: %v\n%s", err, out)
 	}
 	if _, _, err := sspr(t, both, "", "users", "totp"); err == nil || !strings.Contains(err.Error(), "give one LOGIN") {
