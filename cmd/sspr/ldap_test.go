@@ -401,6 +401,9 @@ func TestUsersTOTPWithLDAPRefusals(t *testing.T) {
 	if err := os.WriteFile(keyPath, []byte("not a key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chmod(keyPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, _, err = sspr(t, withKey, "", "check")
 	if exitCode(err) != 1 || !strings.Contains(out, "FAIL  TOTP key: directory.ldap.totp_key_file "+keyPath+": TOTP key: want 64 hex digits") || strings.Contains(out, "not a key") {
 		t.Fatalf("a bad key: %v\n%s", err, out)
