@@ -27,7 +27,7 @@ import (
 // fix; the exit status is 1 when any step failed (warnings do not). An LDAP
 // directory looks login up, when it is not empty.
 func check(cfg *Config, stdout io.Writer, login string) error {
-	c := &checker{w: stdout}
+	c := &checker{w: &failCounter{w: stdout}}
 	src := "config"
 	if cfg.demo {
 		src = "config (none given: the demo)"
@@ -62,25 +62,49 @@ func check(cfg *Config, stdout io.Writer, login string) error {
 		}
 		checkListen(c, what, cfg.HTTP.Listen, httpHealth)
 	}
-	if c.failed > 0 {
-		fmt.Fprintf(stdout, "%d %s failed\n", c.failed, plural(c.failed, "step", "steps"))
+	if n := c.failed(); n > 0 {
+		fmt.Fprintf(stdout, "%d %s failed\n", n, plural(n, "step", "steps"))
 		return exitError(1)
 	}
 	return nil
 }
 
-// checker writes the lines of `sspr check` and counts the failures.
+// checker writes the lines of `sspr check`. The check functions of the
+// providers write theirs to w too, so failures are counted as lines.
 type checker struct {
-	w      io.Writer
-	failed int
+	w *failCounter
 }
 
 func (c *checker) ok(what string)   { fmt.Fprintf(c.w, "ok    %s\n", what) }
 func (c *checker) warn(what string) { fmt.Fprintf(c.w, "WARN  %s\n", what) }
 
 func (c *checker) fail(what string, err error) {
-	c.failed++
 	fmt.Fprintf(c.w, "FAIL  %s: %v\n", what, err)
+}
+
+// failed is the number of FAIL lines so far.
+func (c *checker) failed() int { return c.w.fails }
+
+// failCounter passes lines on and counts those that start with "FAIL  ".
+type failCounter struct {
+	w     io.Writer
+	fails int
+	line  []byte // the start of the line under way, up to 6 bytes
+}
+
+func (f *failCounter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if len(f.line) < len("FAIL  ") {
+			f.line = append(f.line, b)
+			if string(f.line) == "FAIL  " {
+				f.fails++
+			}
+		}
+		if b == '\n' {
+			f.line = f.line[:0]
+		}
+	}
+	return f.w.Write(p)
 }
 
 // step is ok or fail by err. It returns nil either way, so that the check
@@ -103,7 +127,7 @@ func (c *checker) private(key, path string) bool {
 		return false
 	}
 	if err := config.CheckPrivate(path); err != nil {
-		c.fail(key+" "+path, err)
+		c.fail(key+" "+path, trimPath(err, path))
 		return true
 	}
 	c.ok(fmt.Sprintf("%s %s (mode %04o)", key, path, fi.Mode().Perm()))
@@ -118,6 +142,15 @@ func (c *checker) createdPrivate(key, path string) {
 		return
 	}
 	c.private(key, path)
+}
+
+// trimPath drops the path that starts config.CheckPrivate's message: the
+// line already names the file.
+func trimPath(err error, path string) error {
+	if msg, ok := strings.CutPrefix(err.Error(), path+" is "); ok {
+		return errors.New(msg)
+	}
+	return err
 }
 
 // checkSecretKey checks secret_key_file as the start will: 32 bytes or
@@ -141,7 +174,7 @@ func checkSecretKey(cfg *Config, c *checker) []byte {
 		return nil
 	}
 	if err := config.CheckPrivate(path); err != nil {
-		c.fail(name+" "+path, fmt.Errorf("%w (whoever reads the key can tell decoys from real accounts offline)", err))
+		c.fail(name+" "+path, fmt.Errorf("%w (whoever reads the key can tell decoys from real accounts offline)", trimPath(err, path)))
 		return key
 	}
 	c.ok(fmt.Sprintf("%s %s (%d bytes, mode 0600)", name, path, len(key)))

@@ -141,16 +141,15 @@ func checkLDAP(cfg *Config, login string, c *checker) {
 	}
 	d, err := ldap.New(pc, nil)
 	if err != nil {
-		c.failed++
 		fmt.Fprintf(c.w, "FAIL  directory.%v\n", err) // "directory.ldap: ca_file: ..."
 		return
 	}
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := d.Check(ctx, login, c.w); err != nil {
-		// Check wrote its own lines; its error only counts them.
-		c.failed++
+	before := c.failed()
+	if err := d.Check(ctx, login, c.w); err != nil && c.failed() == before {
+		c.fail("directory.ldap", err)
 	}
 }
 
