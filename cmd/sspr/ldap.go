@@ -130,42 +130,46 @@ func chooseDirectory(cfg *Config, dir *embedded.Dir, log io.Writer) (flow.Direct
 }
 
 // checkLDAP is the directory part of `sspr check` with directory.ldap: the
-// TOTP key, then connect to every URL, bind, and look login up when one is
-// given, one line per step with the server's own words when a step fails.
-func checkLDAP(cfg *Config, login string, stdout io.Writer) error {
-	if err := checkLDAPTOTP(cfg, stdout); err != nil {
-		return err
+// TOTP key, then connect and bind to every URL, and look login up when one
+// is given, one line per step with the server's own words when a step
+// fails. A TOTP key that fails does not stop the connection checks.
+func checkLDAP(cfg *Config, login string, c *checker) {
+	keyOK := checkLDAPTOTP(cfg, c)
+	pc := cfg.Directory.LDAP.providerConfig()
+	if keyOK {
+		pc.TOTPKey, _, _ = ldapTOTPKey(cfg)
 	}
-	d, err := openLDAP(cfg, nil)
+	d, err := ldap.New(pc, nil)
 	if err != nil {
-		fmt.Fprintf(stdout, "FAIL  %v\n", err)
-		return exitError(1)
+		fmt.Fprintf(c.w, "FAIL  directory.%v\n", err) // "directory.ldap: ca_file: ..."
+		return
 	}
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := d.Check(ctx, login, stdout); err != nil {
-		return exitError(1)
+	before := c.failed()
+	if err := d.Check(ctx, login, c.w); err != nil && c.failed() == before {
+		c.fail("directory.ldap", err)
 	}
-	return nil
 }
 
 // checkLDAPTOTP is the authenticator part of `sspr check` with
 // directory.ldap: the key and its file's mode, and a warning when secrets
-// would be written in plain text (or a key would go unused).
-func checkLDAPTOTP(cfg *Config, stdout io.Writer) error {
+// would be written in plain text (or a key would go unused). It reports
+// whether the key could be read.
+func checkLDAPTOTP(cfg *Config, c *checker) bool {
 	l := cfg.Directory.LDAP
 	k, from, err := ldapTOTPKey(cfg)
 	if err != nil {
-		fmt.Fprintf(stdout, "FAIL  TOTP key: %v\n", err)
-		return exitError(1)
+		c.fail("TOTP key", err)
+		return false
 	}
 	if path := l.TOTPKeyFile; path != "" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(stdout, "FAIL  directory.ldap.totp_key_file %s: mode %v lets others read it; chmod 600\n", path, fi.Mode().Perm())
-			return exitError(1)
+			c.fail("directory.ldap.totp_key_file "+path, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
 		}
 	}
+	stdout := c.w
 	attr := l.Attributes.TOTPSecret
 	if attr == "-" {
 		attr = ""
@@ -182,5 +186,5 @@ func checkLDAPTOTP(cfg *Config, stdout io.Writer) error {
 	case k != nil:
 		fmt.Fprintf(stdout, "WARN  TOTP key %s from %s is not used: directory.ldap.attributes.totp_secret is not set\n", k.ID(), from)
 	}
-	return nil
+	return true
 }

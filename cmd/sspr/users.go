@@ -430,7 +430,7 @@ func checkTOTP(cfg *Config, d *embedded.Dir, stdout io.Writer, step func(what st
 	}
 	if path := cfg.Directory.Embedded.TOTPKeyFile; path != "" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return step("directory.embedded.totp_key_file "+path, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
+			_ = step("directory.embedded.totp_key_file "+path, fmt.Errorf("mode %v lets others read it; chmod 600", fi.Mode().Perm()))
 		}
 	}
 	list, err := d.List()

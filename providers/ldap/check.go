@@ -16,11 +16,13 @@ import (
 // oidPasswordModify is the RFC 3062 Password Modify extended operation.
 const oidPasswordModify = "1.3.6.1.4.1.4203.1.11.1"
 
-// Check connects to every URL, binds as the service account, reads what
-// the password change needs from the RootDSE and, when login is not
-// empty, looks it up. It writes one line per step ("ok    ..." or
-// "FAIL  ..." with the server's own words) and returns an error when a
-// step failed. It never writes a password.
+// Check connects to every URL and binds there as the service account, so
+// a failover server that is down or refuses the account shows too; then,
+// on the first server that took the bind, it reads what the password
+// change needs from the RootDSE and, when login is not empty, looks it up.
+// It writes one line per step ("ok    ..." or "FAIL  ..." with the
+// server's own words) and returns an error when any step failed. It never
+// writes a password.
 func (d *Directory) Check(ctx context.Context, login string, w io.Writer) error {
 	var failed []string
 	line := func(what string, err error) bool {
@@ -32,7 +34,6 @@ func (d *Directory) Check(ctx context.Context, login string, w io.Writer) error 
 		fmt.Fprintf(w, "ok    %s\n", what)
 		return true
 	}
-	// Every URL is tried, so a failover server that is down shows too.
 	var conn *goldap.Conn
 	for _, u := range d.cfg.URLs {
 		c, err := d.pool.dial(ctx, u)
@@ -40,19 +41,24 @@ func (d *Directory) Check(ctx context.Context, login string, w io.Writer) error 
 		if err == nil {
 			what += describeTLS(c)
 		}
-		if line(what, err) && conn == nil {
-			conn = c
-		} else if err == nil {
-			c.Close()
+		if !line(what, err) {
+			continue
 		}
+		what = "bind as " + d.cfg.BindDN
+		if len(d.cfg.URLs) > 1 {
+			what += " on " + u
+		}
+		if !line(what, errors.Unwrap(d.pool.bind(ctx, c))) || conn != nil {
+			c.Close()
+			continue
+		}
+		conn = c
 	}
 	if conn == nil {
-		return fmt.Errorf("ldap check: no directory server answered")
-	}
-	defer conn.Close()
-	if !line("bind as "+d.cfg.BindDN, errors.Unwrap(d.pool.bind(ctx, conn))) {
+		fmt.Fprintf(w, "skip  password change and lookup: no directory server took the bind\n")
 		return fmt.Errorf("ldap check: %s failed", strings.Join(failed, ", "))
 	}
+	defer conn.Close()
 	line(d.passwordChangeStep(ctx, conn))
 	if login == "" {
 		fmt.Fprintf(w, "skip  lookup (give a login to look one up: sspr check LOGIN)\n")

@@ -564,6 +564,25 @@ func TestOpenLDAPCheck(t *testing.T) {
 			t.Fatalf("output:\n%s", out.String())
 		}
 	})
+	t.Run("every URL is bound", func(t *testing.T) {
+		// Wrong passwords here would lock the service account (ppolicy).
+		cfg := slapdConfig(srv)
+		cfg.URLs = []string{"ldap://127.0.0.1:1", srv.URL, srv.URL}
+		d, _ := slapdDirectory(t, cfg)
+		var out bytes.Buffer
+		if err := d.Check(ctx, "alice", &out); err == nil {
+			t.Fatalf("Check passed with a URL down:\n%s", out.String())
+		}
+		got := out.String()
+		if n := strings.Count(got, "ok    bind as "+slapd.ServiceDN+" on "+srv.URL+"\n"); n != 2 {
+			t.Errorf("%d binds, want one per reachable URL:\n%s", n, got)
+		}
+		for _, want := range []string{"FAIL  connect ldap://127.0.0.1:1:", "ok    password change", "ok    lookup \"alice\""} {
+			if !strings.Contains(got, want) {
+				t.Errorf("no %q in:\n%s", want, got)
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name  string
 		mod   func(*ldap.Config)

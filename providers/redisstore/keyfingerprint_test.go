@@ -140,3 +140,28 @@ func TestCheckKeyFingerprintUnreachable(t *testing.T) {
 		t.Errorf("the check took %v to fail", took)
 	}
 }
+
+// TestKeyFingerprintReadsWithoutRecording: the getter reports none on a
+// fresh prefix and records nothing, then reads what CheckKeyFingerprint
+// recorded.
+func TestKeyFingerprintReadsWithoutRecording(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	ctx := context.Background()
+	st := newStore(t, Config{Addrs: []string{srv.Addr()}, Prefix: uniquePrefix()})
+	for range 2 {
+		if fp, ok, err := st.KeyFingerprint(ctx); err != nil || ok || fp != "" {
+			t.Fatalf("fresh prefix: %q, %v, %v; want none", fp, ok, err)
+		}
+	}
+	if err := st.CheckKeyFingerprint(ctx, fpA); err != nil {
+		t.Fatal(err)
+	}
+	if fp, ok, err := st.KeyFingerprint(ctx); err != nil || !ok || fp != fpA {
+		t.Fatalf("after a record: %q, %v, %v; want %q", fp, ok, err, fpA)
+	}
+	srv.Kill()
+	if _, _, err := st.KeyFingerprint(ctx); err == nil {
+		t.Fatal("no error without Redis")
+	}
+}

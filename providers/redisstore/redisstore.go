@@ -334,4 +334,18 @@ func (s *Store) CheckKeyFingerprint(ctx context.Context, fp string) error {
 	return nil
 }
 
+// KeyFingerprint reads the fingerprint recorded on this prefix without
+// recording one: ok is false when no instance has recorded any yet. `sspr
+// check` compares with it and leaves Redis as it was.
+func (s *Store) KeyFingerprint(ctx context.Context) (fp string, ok bool, err error) {
+	fp, err = s.rdb.Get(ctx, s.fingerprintKey()).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("redisstore: key fingerprint: %w", err)
+	}
+	return fp, true, nil
+}
+
 var _ flow.Store = (*Store)(nil)
