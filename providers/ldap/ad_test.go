@@ -21,6 +21,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/samba"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
@@ -37,17 +38,17 @@ const adFilter = "(|(sAMAccountName={login})(userPrincipalName={login})(mail={lo
 // adConfig is the configuration of the guide for dc: LDAPS, the service
 // account with only the reset and lockoutTime rights, the users' OU.
 func adConfig(dc *samba.DC) ldap.Config {
-	return ldap.Config{
-		URLs:           []string{dc.LDAPSURL()},
-		CAFile:         dc.CAFile,
-		BindDN:         samba.ServiceDN,
-		BindPassword:   samba.ServicePassword,
-		BaseDN:         samba.UsersOU,
-		UserFilter:     adFilter,
-		Flavor:         ldap.FlavorAD,
-		ConnectTimeout: 2 * time.Second,
-		Timeout:        5 * time.Second,
-	}
+	c := ldap.Default()
+	c.URLs = []string{dc.LDAPSURL()}
+	c.CAFile = dc.CAFile
+	c.BindDN = samba.ServiceDN
+	c.BindPassword = config.InlineSecret(samba.ServicePassword)
+	c.BaseDN = samba.UsersOU
+	c.UserFilter = adFilter
+	c.Flavor = ldap.FlavorAD
+	c.ConnectTimeout = 2 * time.Second
+	c.Timeout = 5 * time.Second
+	return c
 }
 
 func adDirectory(t *testing.T, cfg ldap.Config) (*ldap.Directory, *testserver.SyncBuffer) {
@@ -326,8 +327,7 @@ func TestADResetWithoutUnlock(t *testing.T) {
 	u := dc.AddUser(t, samba.NewUser("keeplock"))
 	dc.LockOut(t, u)
 	cfg := adConfig(dc)
-	off := false
-	cfg.UnlockOnReset = &off
+	cfg.UnlockOnReset = false
 	d, _ := adDirectory(t, cfg)
 	fu := adLookup(t, d, u.Login)
 	const newPassword = "Still-Locked-Passw0rd-4"
@@ -437,7 +437,7 @@ func TestADFailoverToTheSecondURL(t *testing.T) {
 		t.Run(first.name, func(t *testing.T) {
 			cfg := adConfig(dc)
 			cfg.URLs = []string{first.url, dc.LDAPSURL()}
-			cfg.ConnectTimeout = 500 * time.Millisecond
+			cfg.ConnectTimeout = time.Second // the least connect_timeout allows
 			d, _ := adDirectory(t, cfg)
 			start := time.Now()
 			fu := adLookup(t, d, u.Login)
@@ -572,7 +572,7 @@ func TestADCheck(t *testing.T) {
 
 	// A wrong service password is one FAIL line with the server's words.
 	cfg = adConfig(dc)
-	cfg.BindPassword = "Wrong-Passw0rd-1"
+	cfg.BindPassword = config.InlineSecret("Wrong-Passw0rd-1")
 	d2, _ := adDirectory(t, cfg)
 	out.Reset()
 	if err := d2.Check(context.Background(), "", &out); err == nil {

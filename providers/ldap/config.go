@@ -21,6 +21,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
@@ -33,60 +34,72 @@ const (
 // LoginPlaceholder is replaced in Config.UserFilter by the escaped login.
 const LoginPlaceholder = "{login}"
 
-// Config says how to reach the directory and what to read from it.
+// Config is the directory.ldap block of sspr.yaml: how to reach the
+// directory and what to read from it. config.Load decodes it over Default
+// and checks the ranges of its tags and Validate; New checks them again for
+// callers in Go, where a zero timeout or pool size takes Default's.
 type Config struct {
-	// URLs are ldap:// or ldaps:// URLs, tried in order for every new
-	// connection (failover).
-	URLs []string
-	// StartTLS upgrades ldap:// connections before binding.
-	StartTLS bool
-	// CAFile verifies the server's certificate (PEM); empty means the
-	// system's roots. CertFile and KeyFile are an optional client
-	// certificate.
-	CAFile, CertFile, KeyFile string
+	// URLs are tried in order for every new connection (failover).
+	URLs     []string `yaml:"urls" doc:"ldap:// or ldaps:// URLs, tried in order (failover)"`
+	StartTLS bool     `yaml:"start_tls" doc:"upgrade ldap:// connections with StartTLS before binding"`
+	// CAFile verifies the server's certificate; empty means the system's
+	// roots. CertFile and KeyFile are an optional client certificate.
+	CAFile   string `yaml:"ca_file" default:"system roots" doc:"the CA (PEM) that signs the directory's certificate"`
+	CertFile string `yaml:"cert_file" doc:"an optional client certificate (PEM), with key_file"`
+	KeyFile  string `yaml:"key_file" doc:"the client certificate's key (PEM)"`
 	// BindDN and BindPassword are the service account.
-	BindDN, BindPassword string
-	// BaseDN is where people are searched (subtree).
-	BaseDN string
-	// UserFilter is an LDAP filter with {login}, which is replaced by the
-	// login escaped as RFC 4515 asks. Empty means the flavor's default.
-	UserFilter string
+	BindDN       string        `yaml:"bind_dn" doc:"the service account's DN"`
+	BindPassword config.Secret `yaml:"bind_password" doc:"the service account's password, inline, in a file or in an environment variable (one of the three)"`
+	BaseDN       string        `yaml:"base_dn" doc:"where people are searched (subtree)"`
+	// UserFilter has {login}, which is replaced by the login escaped as
+	// RFC 4515 asks. Empty means the flavor's default.
+	UserFilter string `yaml:"user_filter" default:"the flavor's" doc:"LDAP filter with {login}, replaced by the escaped login"`
 	// Flavor is "openldap" (the default) or "ad".
-	Flavor string
+	Flavor string `yaml:"flavor" doc:"openldap or ad"`
+	// ConnectTimeout bounds connecting (TCP and TLS) to one URL; Timeout
+	// bounds each operation.
+	ConnectTimeout time.Duration `yaml:"connect_timeout" range:"1s..1m" doc:"connecting (TCP and TLS) to one URL"`
+	Timeout        time.Duration `yaml:"timeout" range:"1s..5m" doc:"each operation"`
+	// PoolSize is the most service-account connections kept and used at
+	// once.
+	PoolSize      int  `yaml:"pool_size" range:"1..100" doc:"service-account connections kept and used at once"`
+	UnlockOnReset bool `yaml:"unlock_on_reset" doc:"lift a lockout when the password is set"`
 	// Attributes map the person's data; empty fields take the flavor's
 	// defaults.
-	Attributes Attributes
-	// ConnectTimeout bounds connecting (TCP and TLS) to one URL; Timeout
-	// bounds each operation. Zero means 5s and 10s.
-	ConnectTimeout, Timeout time.Duration
-	// PoolSize is the most service-account connections kept and used at
-	// once; zero means 4.
-	PoolSize int
-	// UnlockOnReset lifts a lockout when the password is set; nil means
-	// true.
-	UnlockOnReset *bool
+	Attributes Attributes `yaml:"attributes"`
+	// TOTPKeyFile holds the key that seals the authenticator secrets in
+	// attributes.totp_secret; the caller reads it into TOTPKey.
+	TOTPKeyFile string `yaml:"totp_key_file" doc:"the key that seals the authenticator secrets in attributes.totp_secret (or SSPR_TOTP_KEY); without one they are written plain"`
 	// TOTPKey seals the authenticator secrets SetTOTPSecret writes and
 	// opens the sealed ones a lookup reads (bound to the entry's DN); nil
 	// writes them plain. Plain values are read as they are either way.
-	TOTPKey *totp.Key
+	TOTPKey *totp.Key `yaml:"-"`
 }
 
-// Attributes name the directory attributes that hold a person's data. An
-// attribute set to "-" is not read.
+// Default is a directory.ldap block before the file says more: OpenLDAP,
+// 5s to connect, 10s per operation, 4 connections, unlock on reset.
+func Default() Config {
+	return Config{Flavor: FlavorOpenLDAP, ConnectTimeout: 5 * time.Second, Timeout: 10 * time.Second, PoolSize: 4, UnlockOnReset: true}
+}
+
+// SetDefaults gives a directory.ldap block Default's values when the file
+// has one.
+func (c *Config) SetDefaults() { *c = Default() }
+
+// Attributes is directory.ldap.attributes: the directory attributes that
+// hold a person's data. Empty takes the flavor's; "-" reads none.
 type Attributes struct {
-	// Login is the account name (uid, sAMAccountName).
-	Login       string
-	DisplayName string
-	Email       string
+	Login       string `yaml:"login" default:"the flavor's" doc:"the account name (uid, sAMAccountName)"`
+	DisplayName string `yaml:"display_name" default:"displayName" doc:"the display name"`
+	Email       string `yaml:"email" default:"mail" doc:"the alternate email"`
 	// Mobile receives texts and calls; Office receives calls.
-	Mobile string
-	Office string
+	Mobile string `yaml:"mobile" default:"mobile" doc:"the mobile phone (texts and calls)"`
+	Office string `yaml:"office" default:"telephoneNumber" doc:"the office phone (calls)"`
 	// TOTPSecret holds the secret of an enrolled authenticator app: plain
 	// base32, or sealed with Config.TOTPKey. No standard attribute exists,
 	// so there is no default.
-	TOTPSecret string
-	// Groups lists the groups of the entry (memberOf).
-	Groups string
+	TOTPSecret string `yaml:"totp_secret" doc:"the authenticator secret (no standard attribute: none by default)"`
+	Groups     string `yaml:"groups" default:"memberOf" doc:"the groups of the entry"`
 }
 
 // Defaults per flavor.
@@ -113,7 +126,9 @@ func DefaultAttributes(flavor string) Attributes {
 	return openLDAPAttributes
 }
 
-// withDefaults fills the zero fields of c.
+// withDefaults fills the zero fields of c: the flavor's filter and
+// attributes ("-" becomes none), and Default's timeouts and pool size for
+// a Config built in Go.
 func (c Config) withDefaults() Config {
 	if c.Flavor == "" {
 		c.Flavor = FlavorOpenLDAP
@@ -137,65 +152,106 @@ func (c Config) withDefaults() Config {
 			*f.p = ""
 		}
 	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = 5 * time.Second
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
-	}
-	if c.PoolSize == 0 {
-		c.PoolSize = 4
-	}
+	c.fillZero()
 	return c
 }
 
-// Validate reports the first wrong field of c (with defaults applied) in
-// words an operator can act on.
-func (c Config) Validate() error {
-	c = c.withDefaults()
-	if len(c.URLs) == 0 {
-		return errors.New("urls: at least one ldap:// or ldaps:// URL is needed")
+// fillZero gives a zero connect_timeout, timeout or pool_size, as a
+// Config built in Go has, Default's value.
+func (c *Config) fillZero() {
+	d := Default()
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = d.ConnectTimeout
 	}
-	for i, raw := range c.URLs {
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = d.PoolSize
+	}
+}
+
+// Validate reports every wrong key of c (with the flavor's defaults
+// applied), at its path in the block (urls[1], bind_dn), in words an
+// operator can act on. The ranges of connect_timeout, timeout and
+// pool_size are their tags' (config.Check). An empty bind password is
+// refused when the Secret is read (config.Load); a missing one here.
+func (c *Config) Validate() error {
+	v := c.withDefaults()
+	var es config.Errors
+	if len(v.URLs) == 0 {
+		es.Add("urls", "at least one ldap:// or ldaps:// URL is needed")
+	}
+	flavorOK := v.Flavor == FlavorOpenLDAP || v.Flavor == FlavorAD
+	for i, raw := range v.URLs {
+		path := fmt.Sprintf("urls[%d]", i)
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" || (u.Scheme != "ldap" && u.Scheme != "ldaps") {
-			return fmt.Errorf("urls[%d]: %q is not an ldap:// or ldaps:// URL with a host", i, raw)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "ldap" && u.Scheme != "ldaps"):
+			es.Add(path, "%q is not an ldap:// or ldaps:// URL with a host", raw)
+		case v.StartTLS && u.Scheme == "ldaps":
+			es.Add(path, "%q is ldaps:// already; start_tls is for ldap:// URLs", raw)
+		case v.Flavor == FlavorAD && u.Scheme == "ldap" && !v.StartTLS:
+			es.Add(path, "%q: Active Directory sets passwords only over an encrypted connection; use ldaps:// or start_tls: true", raw)
 		}
-		if c.StartTLS && u.Scheme == "ldaps" {
-			return fmt.Errorf("urls[%d]: %q is ldaps:// already; start_tls is for ldap:// URLs", i, raw)
-		}
-		if c.Flavor == FlavorAD && u.Scheme == "ldap" && !c.StartTLS {
-			return fmt.Errorf("urls[%d]: %q: Active Directory sets passwords only over an encrypted connection; use ldaps:// or start_tls: true", i, raw)
-		}
+	}
+	if !flavorOK {
+		es.Add("flavor", "%q is not allowed (openldap or ad)", v.Flavor)
+	}
+	if v.BindDN == "" {
+		es.Add("bind_dn", "the service account's DN is needed")
+	} else if _, err := goldap.ParseDN(v.BindDN); err != nil {
+		es.Add("bind_dn", "%q is not a DN: %v", v.BindDN, err)
+	}
+	if !v.BindPassword.IsSet() {
+		es.Add("bind_password", "is missing (bind_password, bind_password_file or bind_password_env)")
+	}
+	if v.BaseDN == "" {
+		es.Add("base_dn", "the DN under which people are searched is needed")
+	} else if _, err := goldap.ParseDN(v.BaseDN); err != nil {
+		es.Add("base_dn", "%q is not a DN: %v", v.BaseDN, err)
+	}
+	if !strings.Contains(v.UserFilter, LoginPlaceholder) {
+		es.Add("user_filter", "%q has no {login}", v.UserFilter)
+	} else if _, err := goldap.CompileFilter(expandFilter(v.UserFilter, "x")); err != nil {
+		es.Add("user_filter", "%q is not a valid filter: %v", v.UserFilter, err)
 	}
 	switch {
-	case c.Flavor != FlavorOpenLDAP && c.Flavor != FlavorAD:
-		return fmt.Errorf("flavor: %q is not allowed (openldap or ad)", c.Flavor)
-	case c.BindDN == "":
-		return errors.New("bind_dn: the service account's DN is needed")
-	case c.BindPassword == "":
-		return errors.New("bind_password: the service account's password is needed (bind_password, bind_password_file or bind_password_env)")
-	case c.BaseDN == "":
-		return errors.New("base_dn: the DN under which people are searched is needed")
-	case !strings.Contains(c.UserFilter, LoginPlaceholder):
-		return fmt.Errorf("user_filter: %q has no {login}", c.UserFilter)
-	case (c.CertFile == "") != (c.KeyFile == ""):
-		return errors.New("cert_file and key_file: give both or neither")
-	case c.ConnectTimeout < 0 || c.ConnectTimeout > time.Minute:
-		return fmt.Errorf("connect_timeout: %v is not allowed (up to 1m)", c.ConnectTimeout)
-	case c.Timeout < 0 || c.Timeout > 5*time.Minute:
-		return fmt.Errorf("timeout: %v is not allowed (up to 5m)", c.Timeout)
-	case c.PoolSize < 1 || c.PoolSize > 100:
-		return fmt.Errorf("pool_size: %d is not allowed (1 to 100)", c.PoolSize)
+	case v.CertFile != "" && v.KeyFile == "":
+		es.Add("key_file", "is missing: cert_file is given (give both or neither)")
+	case v.KeyFile != "" && v.CertFile == "":
+		es.Add("cert_file", "is missing: key_file is given (give both or neither)")
 	}
-	if _, err := goldap.ParseDN(c.BindDN); err != nil {
-		return fmt.Errorf("bind_dn: %q is not a DN: %w", c.BindDN, err)
+	for _, f := range []struct{ key, path string }{
+		{"ca_file", v.CAFile}, {"cert_file", v.CertFile}, {"key_file", v.KeyFile}, {"totp_key_file", v.TOTPKeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if err := readable(f.path); err != nil {
+			es.Add(f.key, "%q is not a readable file (%v)", f.path, err)
+		}
 	}
-	if _, err := goldap.ParseDN(c.BaseDN); err != nil {
-		return fmt.Errorf("base_dn: %q is not a DN: %w", c.BaseDN, err)
+	return es.Err()
+}
+
+// readable checks that path is a file this process can open.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
 	}
-	if _, err := goldap.CompileFilter(expandFilter(c.UserFilter, "x")); err != nil {
-		return fmt.Errorf("user_filter: %q is not a valid filter: %w", c.UserFilter, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("it is a directory")
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
@@ -53,10 +54,13 @@ const (
 	uacDisabled     = 0x2
 )
 
-// New checks cfg and prepares the directory. It does not connect: the
-// first operation does, and sspr check reports whether it can.
+// New checks cfg as config.Load does (the ranges of its tags, the bind
+// password, Validate), after a zero connect_timeout, timeout or pool_size
+// has taken Default's, and prepares the directory. It does not connect:
+// the first operation does, and sspr check reports whether it can.
 func New(cfg Config, log *slog.Logger) (*Directory, error) {
-	if err := cfg.Validate(); err != nil {
+	cfg.fillZero()
+	if err := config.Check(&cfg); err != nil {
 		return nil, fmt.Errorf("ldap: %w", err)
 	}
 	cfg = cfg.withDefaults()
@@ -228,7 +232,7 @@ func (d *Directory) SetPassword(ctx context.Context, u flow.User, password strin
 		}
 		return fmt.Errorf("ldap: setting the password of %s: %w", u.ID, unwrapNetwork(err))
 	}
-	if u.Locked && !u.Disabled && boolOr(d.cfg.UnlockOnReset, true) {
+	if u.Locked && !u.Disabled && d.cfg.UnlockOnReset {
 		if err := d.Unlock(ctx, u); err != nil {
 			// The password is set; the lockout stays for an administrator.
 			d.log.Warn("ldap: password set but the lockout could not be lifted", "dn", u.ID, "error", err.Error())
@@ -256,13 +260,6 @@ func (d *Directory) Unlock(ctx context.Context, u flow.User) error {
 		return fmt.Errorf("ldap: unlocking %s: %w", u.ID, unwrapNetwork(err))
 	}
 	return nil
-}
-
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 // errNotTLS stops a password from crossing an unencrypted connection.

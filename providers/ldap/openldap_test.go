@@ -13,6 +13,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/slapd"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
@@ -24,16 +25,16 @@ import (
 
 // slapdConfig is the provider's config for srv, as the service account.
 func slapdConfig(srv *slapd.Server) ldap.Config {
-	return ldap.Config{
-		URLs:           []string{srv.URL},
-		BindDN:         slapd.ServiceDN,
-		BindPassword:   slapd.ServicePassword,
-		BaseDN:         slapd.PeopleDN,
-		Flavor:         ldap.FlavorOpenLDAP,
-		Attributes:     ldap.Attributes{TOTPSecret: "employeeNumber"},
-		ConnectTimeout: time.Second,
-		Timeout:        2 * time.Second,
-	}
+	c := ldap.Default()
+	c.URLs = []string{srv.URL}
+	c.BindDN = slapd.ServiceDN
+	c.BindPassword = config.InlineSecret(slapd.ServicePassword)
+	c.BaseDN = slapd.PeopleDN
+	c.Flavor = ldap.FlavorOpenLDAP
+	c.Attributes = ldap.Attributes{TOTPSecret: "employeeNumber"}
+	c.ConnectTimeout = time.Second
+	c.Timeout = 2 * time.Second
+	return c
 }
 
 // slapdDirectory opens the provider on cfg and returns it with its log.
@@ -432,7 +433,7 @@ func TestOpenLDAPServerKilledAndRestarted(t *testing.T) {
 func TestOpenLDAPHungServerTimesOut(t *testing.T) {
 	srv := slapd.Start(t)
 	cfg := slapdConfig(srv)
-	cfg.Timeout = 500 * time.Millisecond
+	cfg.Timeout = time.Second // the least timeout allows
 	d, _ := slapdDirectory(t, cfg)
 	slapdLookup(t, d, "alice")
 	srv.Freeze()
@@ -589,7 +590,7 @@ func TestOpenLDAPCheck(t *testing.T) {
 		login string
 		want  string
 	}{
-		{"wrong bind password", func(c *ldap.Config) { c.BindPassword = "Not-The-Password" }, "alice",
+		{"wrong bind password", func(c *ldap.Config) { c.BindPassword = config.InlineSecret("Not-The-Password") }, "alice",
 			"FAIL  bind as " + slapd.ServiceDN + ": LDAP Result Code 49 \"Invalid Credentials\""},
 		{"unknown login", func(*ldap.Config) {}, "nobody", "no entry matches"},
 		{"two matches", func(*ldap.Config) {}, "twins@example.com", "several entries match"},

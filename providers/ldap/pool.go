@@ -173,7 +173,7 @@ func (p *pool) dial(ctx context.Context, raw string) (*goldap.Conn, error) {
 func (p *pool) bind(ctx context.Context, c *goldap.Conn) error {
 	stop := watch(ctx, c, p.cfg.Timeout)
 	defer stop()
-	if err := c.Bind(p.cfg.BindDN, p.cfg.BindPassword); err != nil {
+	if err := c.Bind(p.cfg.BindDN, p.cfg.BindPassword.Value()); err != nil {
 		return fmt.Errorf("bind as %s: %w", p.cfg.BindDN, err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf16"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -69,48 +68,5 @@ func TestEncodeUnicodePwdIsQuotedUTF16LE(t *testing.T) {
 	}
 	if got[:4] != "\"\x00P\x00" {
 		t.Fatalf("starts %q", got[:4])
-	}
-}
-
-func TestConfigValidateNamesTheField(t *testing.T) {
-	good := Config{URLs: []string{"ldap://dc1.example.com"}, BindDN: "cn=sspr,dc=example,dc=com", BindPassword: "x", BaseDN: "dc=example,dc=com"}
-	if err := good.Validate(); err != nil {
-		t.Fatalf("good config: %v", err)
-	}
-	for _, tc := range []struct {
-		mod  func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.URLs = nil }, "urls: at least one"},
-		{func(c *Config) { c.URLs = []string{"http://x"} }, `urls[0]: "http://x" is not an ldap://`},
-		{func(c *Config) { c.URLs = []string{"ldap://a", "ldaps://b"}; c.StartTLS = true }, "urls[1]"},
-		{func(c *Config) { c.Flavor = "ad" }, "Active Directory sets passwords only over an encrypted connection"},
-		{func(c *Config) { c.Flavor = "novell" }, `flavor: "novell"`},
-		{func(c *Config) { c.BindDN = "" }, "bind_dn"},
-		{func(c *Config) { c.BindDN = "not a dn" }, "bind_dn"},
-		{func(c *Config) { c.BindPassword = "" }, "bind_password"},
-		{func(c *Config) { c.BaseDN = "" }, "base_dn"},
-		{func(c *Config) { c.UserFilter = "(uid=alice)" }, "user_filter: \"(uid=alice)\" has no {login}"},
-		{func(c *Config) { c.UserFilter = "(uid={login}" }, "not a valid filter"},
-		{func(c *Config) { c.CertFile = "c.pem" }, "cert_file and key_file"},
-		{func(c *Config) { c.PoolSize = 1000 }, "pool_size"},
-		{func(c *Config) { c.Timeout = time.Hour }, "timeout"},
-	} {
-		c := good
-		tc.mod(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate() = %v, want %q", err, tc.want)
-		}
-	}
-}
-
-func TestDefaultsPerFlavor(t *testing.T) {
-	c := Config{Flavor: FlavorAD}.withDefaults()
-	if c.Attributes.Login != "sAMAccountName" || !strings.Contains(c.UserFilter, "userPrincipalName={login}") {
-		t.Fatalf("AD defaults: %+v", c)
-	}
-	c = Config{Attributes: Attributes{Office: "-", TOTPSecret: "employeeNumber"}}.withDefaults()
-	if c.Flavor != FlavorOpenLDAP || c.Attributes.Login != "uid" || c.Attributes.Office != "" || c.Attributes.TOTPSecret != "employeeNumber" {
-		t.Fatalf("OpenLDAP defaults: %+v", c)
 	}
 }

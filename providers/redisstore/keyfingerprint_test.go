@@ -118,7 +118,7 @@ func TestCheckKeyFingerprintRace(t *testing.T) {
 func TestCheckKeyFingerprintUnreachable(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	st := newStore(t, Config{Addrs: []string{srv.Addr()}, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
+	st := newStore(t, Config{Addrs: []string{srv.Addr()}, Timeout: 200 * time.Millisecond})
 	srv.Kill()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -18,12 +18,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
@@ -31,28 +35,121 @@ import (
 // otherwise.
 const DefaultPrefix = "sspr:"
 
-// Config says where Redis is and how to reach it.
+// Config is the store.redis block of sspr.yaml: where Redis is and how to
+// reach it. No addresses means no Redis (limits live in the process), so
+// the all-default block is valid; New needs at least one.
 //
 // One address is a single server; several are the seed nodes of a Cluster;
 // with MasterName set, the addresses are Sentinels and the store follows the
 // master they name.
 type Config struct {
-	Addrs      []string
-	MasterName string
-	Username   string
-	Password   string
-	DB         int
+	Addrs      []string      `yaml:"addrs" default:"none: limits live in this process" doc:"Redis host:port list; one address is a server, several a Cluster, with master_name a Sentinel set. Limits, suspensions, pending approvals and the authenticator replay cache are then shared by every instance and survive restarts"`
+	MasterName string        `yaml:"master_name" doc:"the Sentinel master's name"`
+	Username   string        `yaml:"username" doc:"Redis ACL user"`
+	Password   config.Secret `yaml:"password" doc:"its password, inline, in a file or in an environment variable (one of the three)"`
+	DB         int           `yaml:"db" range:"0..15" doc:"database number (a Cluster has only 0)"`
 	// Prefix starts every key and channel, so several deployments can share
 	// one Redis; DefaultPrefix when empty.
-	Prefix string
+	Prefix string `yaml:"prefix" doc:"prefix of every key, so several deployments can share one Redis"`
 	// TLS turns on TLS (1.2 or later) to every node; CAFile, a PEM bundle,
 	// replaces the system roots when set.
-	TLS    bool
-	CAFile string
-	// DialTimeout and ReadTimeout bound how long one call waits for Redis
-	// before it fails (closed); the client's defaults when zero.
-	DialTimeout time.Duration
-	ReadTimeout time.Duration
+	TLS    bool   `yaml:"tls" doc:"TLS to Redis"`
+	CAFile string `yaml:"ca_file" default:"system roots" doc:"the CA bundle that signs Redis's certificate"`
+	// Timeout bounds dialing, and reading and writing one call; the
+	// client's defaults when zero.
+	Timeout time.Duration `yaml:"timeout" range:"0s..1m" doc:"how long one call waits before failing (0s: the client's default); while Redis is away sspr refuses to send or verify and recovers by itself"`
+}
+
+// Default is a store.redis block before the file says more: no Redis, and
+// DefaultPrefix.
+func Default() Config { return Config{Prefix: DefaultPrefix} }
+
+// Validate reports every wrong key of c at its path in the block (addrs[1],
+// ca_file). The ranges of db and timeout are their tags' (config.Check).
+func (c *Config) Validate() error {
+	var es config.Errors
+	if len(c.Addrs) == 0 {
+		var set []string
+		for _, k := range []struct {
+			key string
+			set bool
+		}{
+			{"master_name", c.MasterName != ""}, {"username", c.Username != ""}, {"password", c.Password.IsSet()},
+			{"db", c.DB != 0}, {"tls", c.TLS}, {"ca_file", c.CAFile != ""}, {"timeout", c.Timeout != 0},
+		} {
+			if k.set {
+				set = append(set, k.key)
+			}
+		}
+		if len(set) > 0 {
+			es.Add("addrs", "is empty, yet %s %s set (give at least one host:port)", strings.Join(set, ", "), plural(len(set), "is", "are"))
+		}
+		return es.Err()
+	}
+	for i, a := range c.Addrs {
+		if err := checkAddr(a); err != nil {
+			es.Add(fmt.Sprintf("addrs[%d]", i), "%v", err)
+		}
+	}
+	if c.DB != 0 && c.MasterName == "" && len(c.Addrs) > 1 {
+		es.Add("db", "%d is not allowed: a Cluster (several addrs without master_name) has only db 0", c.DB)
+	}
+	if c.CAFile != "" {
+		if !c.TLS {
+			es.Add("ca_file", "%q is given without tls: true", c.CAFile)
+		}
+		if err := readable(c.CAFile); err != nil {
+			es.Add("ca_file", "%q is not a readable file (%v)", c.CAFile, err)
+		}
+	}
+	return es.Err()
+}
+
+// checkAddr accepts host:port with a port number.
+func checkAddr(a string) error {
+	if a == "" {
+		return errors.New("is empty (host:port)")
+	}
+	_, port, err := net.SplitHostPort(a)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 1 || n > 65535) {
+			err = errors.New("no such port")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%q is not allowed (host:port, e.g. redis.example.com:6379)", a)
+	}
+	return nil
+}
+
+// readable checks that path is a file this process can open.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("it is a directory")
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // Store is a flow.Store in Redis. It is safe for concurrent use.
@@ -67,28 +164,16 @@ type Store struct {
 	readTimeout time.Duration
 }
 
-// New checks cfg and returns a Store. It does not wait for Redis: an
-// unreachable Redis makes calls fail until it answers again (Ping tells).
+// New checks cfg as config.Load does (the ranges of its tags, the
+// password, Validate) and returns a Store; cfg needs at least one address.
+// It does not wait for Redis: an unreachable Redis makes calls fail until
+// it answers again (Ping tells).
 func New(cfg Config) (*Store, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("redisstore: addrs: at least one address is needed")
 	}
-	for _, a := range cfg.Addrs {
-		if a == "" {
-			return nil, errors.New("redisstore: addrs: an address is empty")
-		}
-	}
-	if cfg.DB < 0 {
-		return nil, errors.New("redisstore: db: must not be negative")
-	}
-	if cfg.DB != 0 && cfg.MasterName == "" && len(cfg.Addrs) > 1 {
-		return nil, errors.New("redisstore: db: a Cluster has only db 0")
-	}
-	if cfg.DialTimeout < 0 || cfg.ReadTimeout < 0 {
-		return nil, errors.New("redisstore: dial_timeout, read_timeout: must not be negative")
-	}
-	if cfg.CAFile != "" && !cfg.TLS {
-		return nil, errors.New("redisstore: ca_file: only used with tls")
+	if err := config.Check(&cfg); err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	var tlsConfig *tls.Config
 	if cfg.TLS {
@@ -113,7 +198,7 @@ func New(cfg Config) (*Store, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("redisstore: instance id: %w", err)
 	}
-	readTimeout := cfg.ReadTimeout
+	readTimeout := cfg.Timeout
 	if readTimeout == 0 {
 		readTimeout = 3 * time.Second // the client's default
 	}
@@ -121,13 +206,13 @@ func New(cfg Config) (*Store, error) {
 		Addrs:       cfg.Addrs,
 		MasterName:  cfg.MasterName,
 		Username:    cfg.Username,
-		Password:    cfg.Password,
+		Password:    cfg.Password.Value(),
 		DB:          cfg.DB,
 		TLSConfig:   tlsConfig,
-		DialTimeout: cfg.DialTimeout,
-		ReadTimeout: cfg.ReadTimeout,
+		DialTimeout: cfg.Timeout,
+		ReadTimeout: cfg.Timeout,
 		// The write of a command is bounded like its reply.
-		WriteTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.Timeout,
 		// One dial per attempt: the client already retries a failed command
 		// a few times, and an outage must fail a call in about
 		// (retries+1) x DialTimeout, not five times that.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/storetest"
 )
@@ -106,7 +107,7 @@ func TestConformanceSentinel(t *testing.T) {
 func TestFailsClosedAndRecovers(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	st := newStore(t, Config{Addrs: []string{srv.Addr()}, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
+	st := newStore(t, Config{Addrs: []string{srv.Addr()}, Timeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	const key, token, answer = "key-4821-alice", "token-4821-alice", "answer-4821"
 	for range 2 {
@@ -227,7 +228,7 @@ func TestFailsClosedAndRecovers(t *testing.T) {
 func TestFailsClosedWhenRedisHangs(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	st := newStore(t, Config{Addrs: []string{srv.Addr()}, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
+	st := newStore(t, Config{Addrs: []string{srv.Addr()}, Timeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	if ok, _, err := st.Take(ctx, "k", 1, time.Minute); err != nil || !ok {
 		t.Fatalf("Take = %v, %v; want ok", ok, err)
@@ -364,10 +365,12 @@ func TestConfig(t *testing.T) {
 		{"cluster", Config{Addrs: []string{"a:1", "b:1"}}, ""},
 		{"sentinel with a db", Config{Addrs: []string{"a:1", "b:1"}, MasterName: "m", DB: 2}, ""},
 		{"no address", Config{}, "addrs"},
-		{"empty address", Config{Addrs: []string{""}}, "addrs"},
+		{"empty address", Config{Addrs: []string{""}}, "addrs[0]: is empty"},
+		{"address without a port", Config{Addrs: []string{"a:1", "redis"}}, "addrs[1]"},
+		{"empty password", Config{Addrs: one, Password: config.InlineSecret("")}, "password: is empty"},
 		{"negative db", Config{Addrs: one, DB: -1}, "db"},
 		{"cluster with a db", Config{Addrs: []string{"a:1", "b:1"}, DB: 1}, "db"},
-		{"negative timeout", Config{Addrs: one, ReadTimeout: -time.Second}, "read_timeout"},
+		{"negative timeout", Config{Addrs: one, Timeout: -time.Second}, "timeout: -1s is not allowed (0s to 1m)"},
 		{"ca without tls", Config{Addrs: one, CAFile: notPEM}, "ca_file"},
 		{"missing ca", Config{Addrs: one, TLS: true, CAFile: filepath.Join(dir, "none.pem")}, "ca_file"},
 		{"ca not pem", Config{Addrs: one, TLS: true, CAFile: notPEM}, "ca_file"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/internal/testenv/testpki"
 )
 
@@ -46,8 +47,8 @@ func TestTLSAndPassword(t *testing.T) {
 			"--tls-auth-clients", "no", "--requirepass", password}
 	})
 	ctx := context.Background()
-	cfg := Config{Addrs: []string{srv.Addr()}, TLS: true, CAFile: ca, Username: "default", Password: password,
-		DialTimeout: time.Second, ReadTimeout: time.Second}
+	cfg := Config{Addrs: []string{srv.Addr()}, TLS: true, CAFile: ca, Username: "default", Password: config.InlineSecret(password),
+		Timeout: time.Second}
 
 	st := newStore(t, cfg)
 	if err := st.Ping(ctx); err != nil {
@@ -58,7 +59,7 @@ func TestTLSAndPassword(t *testing.T) {
 	}
 
 	bad := cfg
-	bad.Password = wrong
+	bad.Password = config.InlineSecret(wrong)
 	err := newStore(t, bad).Ping(ctx)
 	if err == nil {
 		t.Fatal("Ping with a wrong password succeeded")
