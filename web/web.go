@@ -22,9 +22,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sspr-project/sspr/config"
 )
 
 // Timeouts and bounds of the listener. Providers post small forms; the
@@ -50,30 +53,67 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Config is the side listener.
+// Settings is the `http` block of sspr.yaml. The caller listens on Listen
+// and hands the listener to Serve; an empty Listen is no side listener.
+type Settings struct {
+	Listen       string        `yaml:"listen" default:"none: no side listener" doc:"host:port of the HTTP side listener: /healthz, /metrics, /captcha/<token>.wav, /hooks/...; required for methods.call: twilio and methods.push: ntfy"`
+	PublicURL    string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
+	MetricsToken config.Secret `yaml:"metrics_token" default:"none: /metrics open" doc:"the bearer token GET /metrics requires"`
+}
+
+// Default is the http block sspr ships with: no side listener.
+func Default() Settings { return Settings{} }
+
+// Validate checks the listen address and the public URL, with paths
+// relative to the block. What other blocks need of it (webhooks need a
+// listener and a public URL) is their caller's rule.
+func (s *Settings) Validate() error {
+	var es config.Errors
+	if s.Listen != "" && !validHostPort(s.Listen) {
+		es.Add("listen", "%q is not allowed (host:port, e.g. :8080 or 127.0.0.1:8080)", s.Listen)
+	}
+	if _, err := CheckPublicURL(s.PublicURL); err != nil {
+		es.Add("public_url", "%q is not allowed (an http:// or https:// URL with no query, e.g. https://reset.example.com)", s.PublicURL)
+	}
+	return es.Err()
+}
+
+// validHostPort accepts host:port with a port of 0 to 65535 (the host may
+// be empty: every interface).
+func validHostPort(s string) bool {
+	_, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// Config is the side listener: the Settings of the file and what the
+// caller adds at run time.
 type Config struct {
-	// PublicURL is the base URL people and providers reach the listener
-	// at, e.g. https://reset.example.com.
-	PublicURL string
-	// MetricsToken, when set, must come as "Authorization: Bearer <token>"
-	// with every GET /metrics.
-	MetricsToken string
+	// Settings gives PublicURL, the base URL people and providers reach
+	// the listener at (e.g. https://reset.example.com), and MetricsToken,
+	// which, when set, must come as "Authorization: Bearer <token>" with
+	// every GET /metrics. Listen is the caller's to listen on.
+	Settings `yaml:",inline"`
 	// MaxBody bounds a request body (DefaultMaxBody when zero).
-	MaxBody int64
+	MaxBody int64 `yaml:"-"`
 	// Captcha serves the audio CAPTCHA; nil: 404.
-	Captcha AudioCaptcha
+	Captcha AudioCaptcha `yaml:"-"`
 	// Store is pinged by /healthz; nil: always healthy.
-	Store Pinger
+	Store Pinger `yaml:"-"`
 	// Metrics serves /metrics; nil: 404.
-	Metrics http.Handler
+	Metrics http.Handler `yaml:"-"`
 	// Log receives errors, never a token or a secret; nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `yaml:"-"`
 }
 
 // Server is the side listener.
 type Server struct {
 	cfg    Config
 	public string
+	token  string // the metrics token, "" for none
 	log    *slog.Logger
 	mux    *http.ServeMux
 	srv    *http.Server
@@ -88,6 +128,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A token given but not read yet (package config reads it at load)
+	// is read here: a token that cannot be read never leaves /metrics
+	// open.
+	tok := cfg.MetricsToken
+	if tok.IsSet() && tok.Value() == "" {
+		if err := tok.Resolve("metrics_token"); err != nil {
+			return nil, fmt.Errorf("web: metrics_token: %w", err)
+		}
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
@@ -95,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, public: public, log: log, mux: http.NewServeMux(), mounted: map[string]bool{}}
+	s := &Server{cfg: cfg, public: public, token: tok.Value(), log: log, mux: http.NewServeMux(), mounted: map[string]bool{}}
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.mux.HandleFunc("GET /captcha/{file}", s.captcha)
@@ -218,7 +267,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if want := s.cfg.MetricsToken; want != "" {
+	if want := s.token; want != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sspr metrics"`)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
 	"github.com/sspr-project/sspr/metrics"
@@ -158,7 +159,7 @@ func TestBodyLimit(t *testing.T) {
 // The spoken CAPTCHA is served once per link; the link is built from the
 // public URL, whatever Host the request names.
 func TestAudioCaptchaOnce(t *testing.T) {
-	l := start(t, web.Config{PublicURL: "https://reset.example.com/"}, memstore.New())
+	l := start(t, web.Config{Settings: web.Settings{PublicURL: "https://reset.example.com/"}}, memstore.New())
 	s, err := l.eng.Begin(context.Background(), flow.Origin{Channel: flow.SSH, Remote: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +225,7 @@ func TestHealthWhenStoreIsDown(t *testing.T) {
 
 func TestMetricsToken(t *testing.T) {
 	m := metrics.New(metrics.Options{})
-	l := start(t, web.Config{Metrics: m.Handler(), MetricsToken: "s3cret-metrics"}, memstore.New())
+	l := start(t, web.Config{Metrics: m.Handler(), Settings: web.Settings{MetricsToken: config.InlineSecret("s3cret-metrics")}}, memstore.New())
 	if resp, _ := do(t, "GET", l.base+"/metrics", nil); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("no token: %d", resp.StatusCode)
 	}
@@ -263,11 +264,11 @@ func TestSlowHeadersCut(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	for _, bad := range []string{"reset.example.com", "ftp://x", "https://x/?q=1", "https://u:p@x", "https://x/#f"} {
-		if _, err := web.New(web.Config{PublicURL: bad}); err == nil {
+		if _, err := web.New(web.Config{Settings: web.Settings{PublicURL: bad}}); err == nil {
 			t.Errorf("public URL %q accepted", bad)
 		}
 	}
-	s, err := web.New(web.Config{PublicURL: "https://reset.example.com/sspr/"})
+	s, err := web.New(web.Config{Settings: web.Settings{PublicURL: "https://reset.example.com/sspr/"}})
 	if err != nil || s.PublicURL() != "https://reset.example.com/sspr" {
 		t.Fatalf("%v %q", err, s.PublicURL())
 	}

@@ -5,77 +5,187 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/config"
 )
 
-// Config says how to serve. Zero fields take the defaults listed with them.
+// Settings is the `ssh` block of sspr.yaml: the listener, the host key
+// and the limits. Start from Default: the file is decoded over it, a key
+// left out keeps its default and an explicit zero is a zero. For
+// MaxPerSource and NewPerSource zero means no cap, in the file and in Go
+// alike. The ranges in the tags are what an operator may set; New itself
+// only refuses what cannot work (tests use shorter times).
+type Settings struct {
+	// Listen is the TCP address of ListenAndServe, host:port.
+	Listen string `yaml:"listen" default:"127.0.0.1:2222 without a config file, :2222 with one" doc:"address of sspr serve"`
+	// HostKey is the host key. When the file is missing an ed25519 key is
+	// created there (mode 0600, in a directory created 0700); an existing
+	// file that group or others may read or write is refused.
+	HostKey string `yaml:"host_key" default:"<data_dir>/ssh_host_ed25519_key" doc:"host key; created (0600) when missing; a key others can read is refused"`
+	// MaxSessions caps concurrent connections, handshakes included.
+	// Connections beyond it are closed at once.
+	MaxSessions int `yaml:"max_sessions" range:"1..100000" doc:"concurrent connections; more are closed at once"`
+	// MaxSessionTime is the longest a session may last. The program is
+	// asked to quit then, so the client's terminal is restored.
+	MaxSessionTime time.Duration `yaml:"max_session_time" range:"1m..24h" doc:"hard limit of one SSH session"`
+
+	// MaxPerSource caps concurrent connections from one source, and
+	// NewPerSource the new connections one source may open per
+	// NewPerSourceWindow; 0 is no cap. Both act at accept time, before any
+	// cryptography runs; a refused connection is closed at once. A source
+	// is an IPv4 address or an IPv6 /64. Behind a load balancer without
+	// the PROXY protocol every client has the balancer's address: set
+	// both to 0 there.
+	MaxPerSource       int           `yaml:"max_per_source" range:"0..1000" doc:"concurrent connections from one source (IPv4 address or IPv6 /64), refused before the handshake; 0: no cap"`
+	NewPerSource       int           `yaml:"new_per_source" range:"0..10000" doc:"new connections one source may open per ssh.new_per_source_window; 0: no cap"`
+	NewPerSourceWindow time.Duration `yaml:"new_per_source_window" range:"1s..1h" doc:"the window of ssh.new_per_source"`
+	// LoginGrace bounds the time from TCP accept to a running program:
+	// handshakes and sessions that never start are closed.
+	LoginGrace time.Duration `yaml:"login_grace" range:"5s..5m" doc:"from connect to a running wizard, handshake included"`
+	// ShutdownGrace is how long the caller lets a shutdown take (see
+	// BeginShutdown and Shutdown); the server itself does not read it.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace" range:"1s..10m" doc:"on SIGTERM, how long a password write under way may take to finish"`
+	// FPS caps the frames per second of each session: an echo waits for
+	// the next frame, and every frame tick wakes the session.
+	FPS           int           `yaml:"fps" range:"10..120" doc:"frames per second of each session: an echo waits for the next frame, and each frame tick wakes the session; see docs/BENCHMARKS.md"`
+	ProxyProtocol ProxyProtocol `yaml:"proxy_protocol"`
+}
+
+// ProxyProtocol lists the load balancers whose PROXY protocol headers
+// are trusted.
+type ProxyProtocol struct {
+	// Trusted lists the load balancers whose connections start with a
+	// PROXY protocol header (v1 or v2); their connections must, and the
+	// header's source is the client's address for logs and limits. Every
+	// other peer is served as it connects, and a header it sends is never
+	// read as one. Empty: the PROXY protocol is off.
+	Trusted []Prefix `yaml:"trusted" doc:"load balancers (addresses or CIDR prefixes) whose connections start with a PROXY header; empty: PROXY protocol off"`
+}
+
+// Default is the ssh block sspr ships with. HostKey is left empty for the
+// caller to place (sspr puts it under its data directory).
+func Default() Settings {
+	return Settings{
+		Listen:             ":2222",
+		MaxSessions:        500,
+		MaxSessionTime:     15 * time.Minute,
+		MaxPerSource:       3,
+		NewPerSource:       10,
+		NewPerSourceWindow: 10 * time.Second,
+		LoginGrace:         30 * time.Second,
+		ShutdownGrace:      10 * time.Second,
+		FPS:                30,
+	}
+}
+
+// Validate checks the listen address and the trusted balancers, with
+// paths relative to the block. The ranges are checked by package config.
+func (s *Settings) Validate() error {
+	var es config.Errors
+	if !validHostPort(s.Listen) {
+		es.Add("listen", "%q is not allowed (host:port, e.g. :2222 or 127.0.0.1:2222)", s.Listen)
+	}
+	for i, p := range s.ProxyProtocol.Trusted {
+		if !p.IsValid() {
+			es.Add(fmt.Sprintf("proxy_protocol.trusted[%d]", i), "is not allowed (%s)", prefixWords)
+		}
+	}
+	return es.Err()
+}
+
+// validHostPort accepts host:port with a port of 0 to 65535 (the host may
+// be empty: every interface).
+func validHostPort(s string) bool {
+	_, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// Prefix is an IP address or a CIDR prefix; an address is its own /32
+// (IPv4) or /128 (IPv6). In YAML it is a string: 10.0.0.5 or 10.0.0.0/24.
+type Prefix struct{ netip.Prefix }
+
+const prefixWords = "an IP address or a CIDR prefix, e.g. 10.0.0.5 or 10.0.0.0/24"
+
+// ParsePrefix reads "10.0.0.0/24" (masked to its network), or "10.0.0.5"
+// as its own /32 (an IPv4-mapped IPv6 address as its IPv4 /32).
+func ParsePrefix(s string) (Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return Prefix{}, fmt.Errorf("is not allowed (%s)", prefixWords)
+		}
+		return Prefix{p.Masked()}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return Prefix{}, fmt.Errorf("is not allowed (%s)", prefixWords)
+	}
+	a = a.Unmap()
+	return Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
+}
+
+// MustPrefix is ParsePrefix for constants; it panics on an error.
+func MustPrefix(s string) Prefix {
+	p, err := ParsePrefix(s)
+	if err != nil {
+		panic("sshserver: prefix " + strconv.Quote(s) + " " + err.Error())
+	}
+	return p
+}
+
+// UnmarshalText reads an address or a prefix (ParsePrefix).
+func (p *Prefix) UnmarshalText(b []byte) error {
+	q, err := ParsePrefix(string(b))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+// Config is what New needs: the Settings of the file and what the caller
+// adds at run time. Zero run-time fields take the defaults listed with
+// them; the Settings are taken as they are (start from Default).
 type Config struct {
-	// Listen is the TCP address for ListenAndServe (default ":22").
-	Listen string
-	// HostKeyPath is the host key. When the file is missing an ed25519 key
-	// is created there (mode 0600, in a directory created 0700); an
-	// existing file that group or others may read or write is refused.
-	HostKeyPath string
+	Settings `yaml:",inline"`
+
 	// NewModel builds the program of one session. It is called once per
 	// session, on that session's goroutine. A model with a Close() method
 	// has it called once its program has ended, however it ended.
-	NewModel func(SessionInfo) tea.Model
+	NewModel func(SessionInfo) tea.Model `yaml:"-"`
 	// Lang is the language when the client sends no LC_ALL, LC_MESSAGES
 	// or LANG naming one offered (see package i18n); empty: English.
-	Lang string
-
-	// MaxSessions caps concurrent connections, handshakes included
-	// (default 200). Connections beyond it are closed at once.
-	MaxSessions int
-
-	// MaxPerSource caps concurrent connections from one source (default
-	// 3; negative: no cap), and NewPerSource the new connections one
-	// source may open per NewPerSourceWindow (default 10 per 10s;
-	// negative: no cap). Both act at accept time, before any
-	// cryptography runs; a refused connection is closed at once. A source
-	// is an IPv4 address or an IPv6 /64. Behind a load balancer without
-	// the PROXY protocol every client has the balancer's address: turn
-	// both off there.
-	MaxPerSource       int
-	NewPerSource       int
-	NewPerSourceWindow time.Duration
-	// ProxyTrusted lists the load balancers (addresses or CIDR prefixes)
-	// whose connections start with a PROXY protocol header (v1 or v2);
-	// their connections must, and the header's source is the client's
-	// address for logs and limits. Every other peer is served as it
-	// connects, and a header it sends is never read as one. Empty: the
-	// PROXY protocol is off.
-	ProxyTrusted []netip.Prefix
-	// MaxTimeout is the longest a session may last (default 15m). The
-	// program is asked to quit then, so the client's terminal is restored.
-	MaxTimeout time.Duration
-	// LoginGraceTime bounds the time from TCP accept to a running program
-	// (default 30s): handshakes and sessions that never start are closed.
-	LoginGraceTime time.Duration
+	Lang string `yaml:"-"`
 
 	// MaxWidth and MaxHeight clamp the window the program draws in
 	// (default 160x50). The renderer keeps about 230 bytes per cell, so
 	// every client may claim this much: 160x50 costs about 2.1 MiB a
 	// session, 240x80 about 4.5 MiB. A larger terminal shows the wizard
 	// in its top left 160x50.
-	MaxWidth, MaxHeight int
-	// FPS caps the frames per second of each program (default 30). The
-	// first frame and every echo wait for the next frame.
-	FPS int
+	MaxWidth  int `yaml:"-"`
+	MaxHeight int `yaml:"-"`
 	// ExitPause is the wait between the program's end and closing the
 	// session, so the bytes that restore the client's terminal arrive
 	// first (default 30ms).
-	ExitPause time.Duration
+	ExitPause time.Duration `yaml:"-"`
 	// Version is what follows "SSH-2.0-" in the version string (default
 	// "SSPR").
-	Version string
+	Version string `yaml:"-"`
 
 	// Logger receives connection events: session_start, session_end,
 	// denied_exec, denied_forward and the like (default slog.Default()).
-	Logger *slog.Logger
+	Logger *slog.Logger `yaml:"-"`
 }
 
 // SessionInfo is what a model may know about its session. It carries no
@@ -118,20 +228,12 @@ func (i SessionInfo) MessagesLocale() string {
 	return ""
 }
 
-// Defaults.
+// Defaults of the run-time fields.
 const (
-	defaultListen     = ":22"
-	defaultMaxSess    = 200
-	defaultMaxTimeout = 15 * time.Minute
-	defaultGrace      = 30 * time.Second
-	defaultMaxWidth   = 160
-	defaultMaxHeight  = 50
-	defaultFPS        = 30
-	defaultExitPause  = 30 * time.Millisecond
-	defaultVersion    = "SSPR"
-	defaultPerSource  = 3
-	defaultNewPerSrc  = 10
-	defaultNewWindow  = 10 * time.Second
+	defaultMaxWidth  = 160
+	defaultMaxHeight = 50
+	defaultExitPause = 30 * time.Millisecond
+	defaultVersion   = "SSPR"
 	// fallbackTerm replaces a TERM that is empty or not a plain name.
 	fallbackTerm = "xterm-256color"
 	// defaultWidth and defaultHeight replace a zero dimension.
@@ -139,26 +241,11 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.Listen == "" {
-		c.Listen = defaultListen
-	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = defaultMaxSess
-	}
-	if c.MaxTimeout == 0 {
-		c.MaxTimeout = defaultMaxTimeout
-	}
-	if c.LoginGraceTime == 0 {
-		c.LoginGraceTime = defaultGrace
-	}
 	if c.MaxWidth == 0 {
 		c.MaxWidth = defaultMaxWidth
 	}
 	if c.MaxHeight == 0 {
 		c.MaxHeight = defaultMaxHeight
-	}
-	if c.FPS == 0 {
-		c.FPS = defaultFPS
 	}
 	if c.ExitPause == 0 {
 		c.ExitPause = defaultExitPause
@@ -169,28 +256,26 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.MaxPerSource == 0 {
-		c.MaxPerSource = defaultPerSource
-	}
-	if c.NewPerSource == 0 {
-		c.NewPerSource = defaultNewPerSrc
-	}
-	if c.NewPerSourceWindow == 0 {
-		c.NewPerSourceWindow = defaultNewWindow
-	}
 	return c
 }
 
-// validate names the first field that is out of bounds.
+// validate names the first field that cannot work. It is looser than the
+// ranges of Settings, which bound what an operator may set.
 func (c Config) validate() error {
 	switch {
-	case c.HostKeyPath == "":
+	case c.HostKey == "":
 		return errors.New("sshserver: host key path is empty: sspr never writes a key into the working directory")
 	case c.NewModel == nil:
 		return errors.New("sshserver: no model factory configured")
 	case c.MaxSessions < 1:
 		return fmt.Errorf("sshserver: max sessions is %d: at least 1 is needed", c.MaxSessions)
-	case c.MaxTimeout < 0 || c.LoginGraceTime < 0 || c.ExitPause < 0 || c.NewPerSourceWindow < 0:
+	case c.MaxPerSource < 0 || c.NewPerSource < 0:
+		return errors.New("sshserver: per-source limits must not be negative (0: no cap)")
+	case c.MaxSessionTime <= 0 || c.LoginGrace <= 0:
+		return errors.New("sshserver: the session time and the login grace must be positive (start from Default)")
+	case c.NewPerSource > 0 && c.NewPerSourceWindow <= 0:
+		return errors.New("sshserver: the window of new connections per source must be positive")
+	case c.ExitPause < 0 || c.ShutdownGrace < 0 || c.NewPerSourceWindow < 0:
 		return errors.New("sshserver: durations must not be negative")
 	case c.MaxWidth < defaultWidth || c.MaxHeight < defaultHeight || c.MaxWidth > 1000 || c.MaxHeight > 500:
 		return fmt.Errorf("sshserver: max window is %dx%d: allowed are 80x24 to 1000x500", c.MaxWidth, c.MaxHeight)
@@ -199,7 +284,7 @@ func (c Config) validate() error {
 	case !validTerm(c.Version):
 		return fmt.Errorf("sshserver: version %q: letters, digits and ._+- only", c.Version)
 	}
-	for _, p := range c.ProxyTrusted {
+	for _, p := range c.ProxyProtocol.Trusted {
 		if !p.IsValid() {
 			return errors.New("sshserver: an invalid prefix among the trusted PROXY protocol senders")
 		}

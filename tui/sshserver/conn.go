@@ -109,9 +109,9 @@ func (s *Server) admit(ctx ssh.Context, c net.Conn) net.Conn {
 		cs.log = cs.log.With("via", tc.Conn.(interface{ Raw() net.Conn }).Raw().RemoteAddr().String())
 	}
 	cs.mu.Lock()
-	cs.grace = time.AfterFunc(s.cfg.LoginGraceTime, func() {
+	cs.grace = time.AfterFunc(s.cfg.LoginGrace, func() {
 		if !cs.started.Load() {
-			cs.log.Info("login_grace_expired", "after", s.cfg.LoginGraceTime.String())
+			cs.log.Info("login_grace_expired", "after", s.cfg.LoginGrace.String())
 			_ = tc.Close()
 		}
 	})

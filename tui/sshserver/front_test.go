@@ -220,7 +220,7 @@ func proxyHeader(version byte, src string) *proxyproto.Header {
 
 func TestProxyProtocolFromTrustedBalancer(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
-		c.ProxyTrusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		c.ProxyProtocol.Trusted = []Prefix{MustPrefix("127.0.0.0/8")}
 		c.MaxPerSource = 1
 	})
 
@@ -275,7 +275,7 @@ func TestProxyProtocolFromTrustedBalancer(t *testing.T) {
 // and its true address is what the session and the log see.
 func TestProxyHeaderFromUntrustedPeerIgnored(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
-		c.ProxyTrusted = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		c.ProxyProtocol.Trusted = []Prefix{MustPrefix("10.0.0.0/8")}
 	})
 	c1, err := proxiedClient(t, ts, proxyHeader(1, "192.0.2.9:40000"))
 	if err != nil {

@@ -169,15 +169,15 @@ func startServer(t *testing.T, configure func(*Config)) *testServer {
 	logs := &syncBuffer{}
 	pr := &probe{}
 	cfg := Config{
-		HostKeyPath:    filepath.Join(t.TempDir(), "keys", "host_ed25519"),
-		NewModel:       pr.newModel,
-		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		LoginGraceTime: 5 * time.Second,
-		// Every test connects from 127.0.0.1; the tests of the limits
-		// turn them on.
-		MaxPerSource: -1,
-		NewPerSource: -1,
+		Settings: Default(),
+		NewModel: pr.newModel,
+		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+	cfg.HostKey = filepath.Join(t.TempDir(), "keys", "host_ed25519")
+	cfg.LoginGrace = 5 * time.Second
+	// Every test connects from 127.0.0.1; the tests of the limits turn
+	// them on.
+	cfg.MaxPerSource, cfg.NewPerSource = 0, 0
 	if configure != nil {
 		configure(&cfg)
 	}

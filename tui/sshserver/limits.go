@@ -45,8 +45,8 @@ const maxSources = 1 << 16
 // sourceTable counts, per source, the connections open and those admitted
 // within the last window. The server's mutex guards it.
 type sourceTable struct {
-	maxOpen   int // < 0: no cap
-	maxNew    int // < 0: no cap
+	maxOpen   int // 0: no cap
+	maxNew    int // 0: no cap
 	window    time.Duration
 	m         map[string]*sourceEntry
 	lastSweep time.Time
@@ -83,9 +83,9 @@ func (t *sourceTable) admit(src string, now time.Time) (refusal string) {
 	}
 	e.trim(now, t.window)
 	switch {
-	case t.maxOpen >= 0 && e.open >= t.maxOpen:
+	case t.maxOpen > 0 && e.open >= t.maxOpen:
 		return refusedPerSource
-	case t.maxNew >= 0 && len(e.recent) >= t.maxNew:
+	case t.maxNew > 0 && len(e.recent) >= t.maxNew:
 		return refusedRate
 	}
 	e.open++

@@ -83,7 +83,7 @@ func (s *Server) accept(c net.Conn) *trackedConn {
 // trustsProxy reports whether peer is a load balancer whose connections
 // start with a PROXY header.
 func (s *Server) trustsProxy(peer net.Addr) bool {
-	if len(s.cfg.ProxyTrusted) == 0 {
+	if len(s.cfg.ProxyProtocol.Trusted) == 0 {
 		return false
 	}
 	ta, ok := peer.(*net.TCPAddr)
@@ -95,7 +95,7 @@ func (s *Server) trustsProxy(peer net.Addr) bool {
 		return false
 	}
 	ip = ip.Unmap()
-	for _, p := range s.cfg.ProxyTrusted {
+	for _, p := range s.cfg.ProxyProtocol.Trusted {
 		if p.Contains(ip) {
 			return true
 		}

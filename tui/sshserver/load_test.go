@@ -37,7 +37,10 @@ func TestIdleSessionsCost(t *testing.T) {
 	fps, _ := strconv.Atoi(os.Getenv("SSPR_SSH_FPS"))
 	wizard := os.Getenv("SSPR_SSH_MODEL") == "wizard"
 	ts := startServer(t, func(c *Config) {
-		c.MaxSessions, c.FPS = n+10, fps
+		c.MaxSessions = n + 10
+		if fps > 0 {
+			c.FPS = fps
+		}
 		if wizard {
 			// Every client comes from 127.0.0.1: trust it, as an office NAT.
 			l := flow.DefaultLimits()
@@ -85,7 +88,7 @@ func TestIdleSessionsCost(t *testing.T) {
 	c2 := cpuTime(t)
 	fpsUsed := fps
 	if fpsUsed == 0 {
-		fpsUsed = defaultFPS
+		fpsUsed = Default().FPS
 	}
 	t.Logf("fps %d: RSS %d KiB -> %d KiB: %d KiB per session; goroutines %d -> %d: %.1f per session",
 		fpsUsed, rss0, rss1, (rss1-rss0)/int64(n), g0, g1, float64(g1-g0)/float64(n))

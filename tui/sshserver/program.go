@@ -118,7 +118,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	defer s.unregister(run)
 
 	go s.forwardWindows(ctx, cs, p, winch)
-	limit := time.AfterFunc(s.cfg.MaxTimeout, func() { run.stop(stopMaxTime) })
+	limit := time.AfterFunc(s.cfg.MaxSessionTime, func() { run.stop(stopMaxTime) })
 	_, err := p.Run()
 	limit.Stop()
 	cs.mu.Lock()

@@ -2,6 +2,7 @@ package sshserver
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -41,7 +42,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	signer, err := loadHostKey(cfg.HostKeyPath)
+	signer, err := loadHostKey(cfg.HostKey)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +64,11 @@ func New(cfg Config) (*Server, error) {
 		wish.WithMiddleware(s.runProgram, s.requireTerminal, s.recoverPanics, s.scope),
 		func(srv *ssh.Server) error {
 			srv.ServerConfigCallback = serverConfig
-			srv.HandshakeTimeout = cfg.LoginGraceTime
-			// A backstop only: the program is asked to quit at MaxTimeout,
+			srv.HandshakeTimeout = cfg.LoginGrace
+			// A backstop only: the program is asked to quit at MaxSessionTime,
 			// which restores the client's terminal; this cuts the
 			// connection.
-			srv.MaxTimeout = cfg.MaxTimeout + time.Minute
+			srv.MaxTimeout = cfg.MaxSessionTime + time.Minute
 			// Own maps, so the ssh package's global defaults never apply.
 			srv.ChannelHandlers = map[string]ssh.ChannelHandler{
 				"session": s.sessionChannel,
@@ -95,6 +96,9 @@ func (s *Server) HostKeyFingerprint() string {
 // ListenAndServe listens on Config.Listen and serves until Shutdown or
 // Close; then it returns ErrServerClosed.
 func (s *Server) ListenAndServe() error {
+	if s.cfg.Listen == "" {
+		return errors.New("sshserver: no listen address")
+	}
 	l, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return err

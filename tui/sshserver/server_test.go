@@ -388,7 +388,7 @@ func TestShutdownEndsSessions(t *testing.T) {
 }
 
 func TestMaxTimeout(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.MaxTimeout = 300 * time.Millisecond })
+	ts := startServer(t, func(c *Config) { c.MaxSessionTime = 300 * time.Millisecond })
 	tm := openTerm(t, dial(t, ts), "xterm", 80, 24)
 	tm.waitScreen(t, "sspr-test")
 	if code := tm.wait(t); code != 0 {
@@ -431,7 +431,7 @@ func TestSessionCaps(t *testing.T) {
 }
 
 func TestLoginGrace(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.LoginGraceTime = time.Second })
+	ts := startServer(t, func(c *Config) { c.LoginGrace = time.Second })
 
 	t.Run("silent TCP", func(t *testing.T) {
 		conn, err := net.Dial("tcp", ts.addr)
@@ -512,7 +512,8 @@ func TestVersionAndAlgorithms(t *testing.T) {
 func TestHostKey(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "keys")
 	path := filepath.Join(dir, "host_ed25519")
-	cfg := Config{HostKeyPath: path, NewModel: (&probe{}).newModel}
+	cfg := Config{Settings: Default(), NewModel: (&probe{}).newModel}
+	cfg.HostKey = path
 
 	t.Chdir(t.TempDir())
 	s1, err := New(cfg)
@@ -556,10 +557,13 @@ func TestHostKey(t *testing.T) {
 	if err := os.WriteFile(path+".bad", []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Config{HostKeyPath: path + ".bad", NewModel: cfg.NewModel}); err == nil {
+	bad := cfg
+	bad.HostKey = path + ".bad"
+	if _, err := New(bad); err == nil {
 		t.Error("New accepted a file that is not a key")
 	}
-	if _, err := New(Config{NewModel: cfg.NewModel}); err == nil {
+	bad.HostKey = ""
+	if _, err := New(bad); err == nil {
 		t.Error("New accepted an empty host key path")
 	}
 }

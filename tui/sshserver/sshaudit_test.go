@@ -28,7 +28,7 @@ func TestSSHAudit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ssh-audit is needed (apt-get install ssh-audit; scripts/test.sh installs it): %v", err)
 	}
-	ts := startServer(t, func(c *Config) { c.MaxPerSource, c.NewPerSource = 0, 0 }) // the defaults
+	ts := startServer(t, func(c *Config) { c.MaxPerSource, c.NewPerSource = Default().MaxPerSource, Default().NewPerSource }) // the defaults
 	_, port, _ := net.SplitHostPort(ts.addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
