@@ -7,45 +7,93 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
+	"regexp"
 	"sync"
 	"time"
 
 	duoapi "github.com/duosecurity/duo_api_golang"
 	"github.com/duosecurity/duo_api_golang/authapi"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
-// DuoConfig is one Duo Auth API application.
+// DuoConfig is one Duo Auth API application: the delivery.duo block of
+// sspr.yaml, decoded over DefaultDuo. Approve, NumberLabel, PollInterval,
+// HTTPClient, Log and Observe are set in code.
 type DuoConfig struct {
 	// Host is the API hostname, e.g. api-1234abcd.duosecurity.com.
-	Host string
+	Host string `yaml:"host" doc:"the API hostname, e.g. api-1234abcd.duosecurity.com"`
 	// IKey and SKey are the application's integration and secret keys.
-	IKey string
-	SKey string
-	// Approve reports the outcome of a push (see Duo.SetApprover).
-	Approve func(ctx context.Context, token, answer string) error
+	IKey string        `yaml:"ikey" doc:"the integration key"`
+	SKey config.Secret `yaml:"skey" doc:"the secret key, inline, in a file or in an environment variable (exactly one)"`
 	// Type replaces "Login request" in Duo Mobile (default "Password reset").
-	Type string
-	// NumberLabel names the number in the push details (default
-	// "Number on your screen").
-	NumberLabel string
+	Type string `yaml:"type" default:"Password reset" doc:"replaces \"Login request\" in Duo Mobile"`
 	// Timeout bounds preauth and auth together, and Check (default 5s):
 	// flow shows the waiting screen only once Deliver returns.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout" default:"5s" range:"0s..30s" doc:"starting one push; 0s: 5s"`
+	// Approve reports the outcome of a push (see Duo.SetApprover).
+	Approve func(ctx context.Context, token, answer string) error `yaml:"-"`
+	// NumberLabel names the number in the push details (default
+	// "Number on your screen").
+	NumberLabel string `yaml:"-"`
 	// PollInterval is the least time between two auth_status requests
 	// (default 1s); auth_status itself waits for the next change.
-	PollInterval time.Duration
+	PollInterval time.Duration `yaml:"-"`
 	// HTTPClient's Transport carries the requests; nil means the Duo
 	// client's own, which trusts only the CAs Duo pins.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `yaml:"-"`
 	// Log receives poll failures and outcomes; nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `yaml:"-"`
 	// Observe, when set, is told each push's outcome: "allow", "deny",
 	// "timeout" (Duo's), "fraud", or "unanswered" (past the approval's
 	// expiry).
-	Observe func(event string)
+	Observe func(event string) `yaml:"-"`
+}
+
+// DefaultDuo is the delivery.duo block before the file's keys.
+func DefaultDuo() DuoConfig {
+	return DuoConfig{Type: defaultTitle, Timeout: defaultTimeout}
+}
+
+// SetDefaults gives a delivery.duo block its defaults.
+func (c *DuoConfig) SetDefaults() { *c = DefaultDuo() }
+
+var (
+	duoHostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+	duoIKeyRE = regexp.MustCompile(`^[A-Z0-9]{20}$`)
+)
+
+// Validate checks the keys of the block, every rule at once, with paths
+// relative to it (host, ikey, skey...). The range of timeout is its tag's;
+// config.Load checks it.
+func (c DuoConfig) Validate() error {
+	es := c.problems()
+	if c.Timeout > 0 && c.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 30s, or 0s for 5s)", config.FormatDuration(c.Timeout))
+	}
+	return es.Err()
+}
+
+// problems are the rules NewDuo applies too.
+func (c DuoConfig) problems() config.Errors {
+	var es config.Errors
+	if !duoHostRE.MatchString(c.Host) {
+		es.Add("host", "%q is not allowed (the API hostname alone, e.g. api-1234abcd.duosecurity.com)", flow.Sanitize(c.Host, 200))
+	}
+	if !duoIKeyRE.MatchString(c.IKey) {
+		es.Add("ikey", "%q is not allowed (the integration key: 20 capital letters and digits, e.g. DIWJ8X6AEYOR5OMC6TQ1)", flow.Sanitize(c.IKey, 40))
+	}
+	switch {
+	case !c.SKey.IsSet():
+		es.Add("skey", "is missing (one of skey, skey_file, skey_env)")
+	case c.SKey.Value() != "" && len(c.SKey.Value()) != 40:
+		es.Add("skey", "has %d characters (the 40-character secret key)", len(c.SKey.Value()))
+	}
+	if len(c.Type) > 64 || c.Type != flow.Sanitize(c.Type, 64) {
+		es.Add("type", "%q is not allowed (up to 64 printable characters)", flow.Sanitize(c.Type, 64))
+	}
+	return es
 }
 
 // Duo starts Duo Pushes and reports their outcome.
@@ -70,24 +118,27 @@ type Duo struct {
 	polls   sync.WaitGroup
 }
 
-// NewDuo checks cfg and returns the sender. It contacts nothing.
+// NewDuo checks cfg and returns the sender. It contacts nothing. A wrong
+// key is reported as Validate reports it (config.Errors, with paths
+// relative to the block; a timeout under 1s is accepted, for tests); zero
+// fields take their defaults. The secret key is read if it was not
+// already.
 func NewDuo(cfg DuoConfig) (*Duo, error) {
-	switch {
-	case cfg.Host == "" || strings.ContainsAny(cfg.Host, "/ ") || strings.Contains(cfg.Host, "://"):
-		return nil, fmt.Errorf("duo: host %q: want the API hostname alone, e.g. api-1234abcd.duosecurity.com", cfg.Host)
-	case cfg.IKey == "":
-		return nil, errors.New("duo: the integration key is empty")
-	case len(cfg.SKey) < 40:
-		return nil, fmt.Errorf("duo: the secret key has %d characters, want 40", len(cfg.SKey))
-	}
 	if cfg.Type == "" {
-		cfg.Type = "Password reset"
+		cfg.Type = defaultTitle
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultTimeout
+	}
+	skey, err := secretValue(&cfg.SKey, "skey")
+	if err != nil {
+		return nil, config.Errors{{Path: "skey", Msg: err.Error()}}
+	}
+	if es := cfg.problems(); len(es) > 0 {
+		return nil, es
 	}
 	if cfg.NumberLabel == "" {
 		cfg.NumberLabel = "Number on your screen"
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
@@ -99,7 +150,7 @@ func NewDuo(cfg DuoConfig) (*Duo, error) {
 	// The Duo client builds a transport that trusts only Duo's pinned CAs;
 	// keep it to wrap it per request with a context.
 	var pinned *http.Transport
-	api := duoapi.NewDuoApi(cfg.IKey, cfg.SKey, cfg.Host, "sspr", duoapi.SetTransport(func(t *http.Transport) { pinned = t }))
+	api := duoapi.NewDuoApi(cfg.IKey, skey, cfg.Host, "sspr", duoapi.SetTransport(func(t *http.Transport) { pinned = t }))
 	d.proto = *api
 	d.base = pinned
 	if cfg.HTTPClient != nil {

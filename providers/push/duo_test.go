@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	fakeduo "github.com/sspr-project/sspr/internal/fakes/duo"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
@@ -31,7 +32,7 @@ func newDuoRig(t *testing.T, ttl time.Duration, mod func(*push.DuoConfig)) *duoR
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", fakeduo.Phone("DPFZRS9FB0D46QFTM891"))
 	log := &testserver.SyncBuffer{}
-	cfg := push.DuoConfig{Host: fake.Host, IKey: duoIKey, SKey: duoSKey, HTTPClient: fake.Client,
+	cfg := push.DuoConfig{Host: fake.Host, IKey: duoIKey, SKey: config.InlineSecret(duoSKey), HTTPClient: fake.Client,
 		PollInterval: 20 * time.Millisecond, Log: newLogger(log)}
 	if mod != nil {
 		mod(&cfg)
@@ -187,7 +188,7 @@ func TestDuoWrongKeysRefused(t *testing.T) {
 		mod  func(*push.DuoConfig)
 		code string
 	}{
-		"wrong skey": {func(c *push.DuoConfig) { c.SKey = strings.Repeat("x", 40) }, "40103"},
+		"wrong skey": {func(c *push.DuoConfig) { c.SKey = config.InlineSecret(strings.Repeat("x", 40)) }, "40103"},
 		"wrong ikey": {func(c *push.DuoConfig) { c.IKey = "DIXXXXXXXXXXXXXXXXXX" }, "40102"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -293,11 +294,11 @@ func TestDuoServerErrorsFailFast(t *testing.T) {
 
 func TestDuoConfigRefused(t *testing.T) {
 	t.Parallel()
-	good := push.DuoConfig{Host: "api-1234abcd.duosecurity.com", IKey: duoIKey, SKey: duoSKey}
+	good := push.DuoConfig{Host: "api-1234abcd.duosecurity.com", IKey: duoIKey, SKey: config.InlineSecret(duoSKey)}
 	for name, mod := range map[string]func(*push.DuoConfig){
 		"scheme":    func(c *push.DuoConfig) { c.Host = "https://api-1234abcd.duosecurity.com" },
 		"no ikey":   func(c *push.DuoConfig) { c.IKey = "" },
-		"short key": func(c *push.DuoConfig) { c.SKey = "short" },
+		"short key": func(c *push.DuoConfig) { c.SKey = config.InlineSecret("short") },
 	} {
 		c := good
 		mod(&c)

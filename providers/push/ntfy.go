@@ -17,46 +17,110 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
-// NtfyConfig is one ntfy server and the callback address its buttons call.
+// NtfyConfig is one ntfy server and the callback address its buttons
+// call: the delivery.ntfy block of sspr.yaml, decoded over DefaultNtfy.
+// PublicURL, Key, HTTPClient, Log and Observe are set in code; the caller
+// reads Key from KeyFile or KeyEnv (or its own secret key).
 type NtfyConfig struct {
 	// Server is the base URL of the ntfy server, e.g. https://ntfy.example.com.
-	Server string
+	Server string `yaml:"server" doc:"the ntfy server's base URL, e.g. https://ntfy.example.com"`
 	// Token is an ntfy access token (tk_...) allowed to publish to the
-	// users' topics; empty publishes anonymously.
-	Token string
+	// users' topics; none publishes anonymously.
+	Token config.Secret `yaml:"token" default:"none: publish anonymously" doc:"the access token (tk_...) that may publish to the sspr_ topics, inline, in a file or in an environment variable"`
+	// KeyFile (the whole file) or KeyEnv holds the key (32 bytes or more)
+	// the topic names and the callback MACs are derived from; neither
+	// means the caller's secret key. Changing it changes every person's
+	// topic. NewNtfy does not read them: it takes Key.
+	KeyFile string `yaml:"key_file" default:"secret_key_file" doc:"the key (32 bytes or more, the whole file, mode 0600) the topic names and the callback MACs are derived from; changing it changes every person's topic"`
+	KeyEnv  string `yaml:"key_env" doc:"the same key in an environment variable"`
+	// TopicPrefix starts every topic name (default "sspr_"), so the ntfy
+	// ACL can grant sspr write access to exactly these topics.
+	TopicPrefix string `yaml:"topic_prefix" default:"sspr_" doc:"starts every topic, for the ntfy ACL (1 to 32 letters, digits, - and _)"`
+	// Title heads the notification (default "Password reset").
+	Title string `yaml:"title" default:"Password reset" doc:"heads the notification (up to 100 printable characters)"`
+	// Priority is ntfy's 1 (min) to 5 (max); 0 means 4 (high).
+	Priority int `yaml:"priority" default:"4" range:"0..5" doc:"ntfy's priority, 1 (min) to 5 (max); 0: 4"`
+	// Timeout bounds one publish or check (default 5s): flow shows the
+	// waiting screen only once Deliver returns.
+	Timeout time.Duration `yaml:"timeout" default:"5s" range:"0s..30s" doc:"one publish; 0s: 5s"`
 	// PublicURL is the base URL under which the phones reach sspr's HTTP
 	// listener; the buttons call {PublicURL}/hooks/ntfy/{token}.
-	PublicURL string
+	PublicURL string `yaml:"-"`
 	// Key (32 bytes or more) derives both the topic names and the key of
 	// the callback MACs. Every instance needs the same one; changing it
 	// changes every topic.
-	Key []byte
-	// TopicPrefix starts every topic name (default "sspr_"), so the ntfy
-	// ACL can grant sspr write access to exactly these topics.
-	TopicPrefix string
-	// Title heads the notification (default "Password reset").
-	Title string
-	// Priority is ntfy's 1 (min) to 5 (max); 0 means 4 (high).
-	Priority int
-	// Timeout bounds one publish or check (default 5s): flow shows the
-	// waiting screen only once Deliver returns.
-	Timeout time.Duration
+	Key []byte `yaml:"-"`
 	// HTTPClient sends the requests; nil means a client of its own.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `yaml:"-"`
 	// Log receives refused callbacks and failures; nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `yaml:"-"`
 	// Observe, when set, is told what each callback brought: "answered",
 	// or why it was refused ("malformed_token", "malformed_body",
 	// "bad_mac", "answered_or_expired", "failed").
-	Observe func(event string)
+	Observe func(event string) `yaml:"-"`
+}
+
+// DefaultNtfy is the delivery.ntfy block before the file's keys.
+func DefaultNtfy() NtfyConfig {
+	return NtfyConfig{TopicPrefix: defaultTopicPrefix, Title: defaultTitle, Priority: defaultPriority, Timeout: defaultTimeout}
+}
+
+// SetDefaults gives a delivery.ntfy block its defaults.
+func (c *NtfyConfig) SetDefaults() { *c = DefaultNtfy() }
+
+// The defaults of a zero field.
+const (
+	defaultTopicPrefix = "sspr_"
+	defaultTitle       = "Password reset"
+	defaultPriority    = 4
+	defaultTimeout     = 5 * time.Second
+)
+
+// Validate checks the keys of the block, every rule at once, with paths
+// relative to it (server, token, key_file...). The ranges of priority and
+// timeout are their tags'; config.Load checks them.
+func (c NtfyConfig) Validate() error {
+	es := c.problems()
+	if c.KeyFile != "" && c.KeyEnv != "" {
+		es.Add("key_file", "is given with key_env (one of key_file, key_env, or neither: secret_key_file)")
+	}
+	if c.KeyFile != "" {
+		if err := config.CheckPrivate(c.KeyFile); err != nil {
+			es.Add("key_file", "%v", err)
+		}
+	}
+	if c.Timeout > 0 && c.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 30s, or 0s for 5s)", config.FormatDuration(c.Timeout))
+	}
+	return es.Err()
+}
+
+// problems are the rules NewNtfy applies too.
+func (c NtfyConfig) problems() config.Errors {
+	var es config.Errors
+	if _, err := baseURL(c.Server); err != nil {
+		es.Add("server", "%q is not allowed (the ntfy server's http:// or https:// base URL, e.g. https://ntfy.example.com)", flow.Sanitize(c.Server, 200))
+	}
+	if v := c.Token.Value(); v != "" && !strings.HasPrefix(v, "tk_") {
+		es.Add("token", "is not an access token (an ntfy access token, tk_ followed by 29 characters: ntfy token add)")
+	}
+	if c.TopicPrefix != "" && (!validTopic(c.TopicPrefix) || len(c.TopicPrefix) > 32) {
+		es.Add("topic_prefix", "%q is not allowed (1 to 32 letters, digits, - and _)", flow.Sanitize(c.TopicPrefix, 64))
+	}
+	if len(c.Title) > 100 || c.Title != flow.Sanitize(c.Title, 100) {
+		es.Add("title", "%q is not allowed (up to 100 printable characters)", flow.Sanitize(c.Title, 100))
+	}
+	return es
 }
 
 // Ntfy publishes pushes to an ntfy server and takes the taps.
 type Ntfy struct {
 	cfg      NtfyConfig
+	token    string
 	client   *http.Client
 	server   string // without the trailing slash
 	hookBase string // {PublicURL}/hooks/ntfy/
@@ -71,36 +135,41 @@ const NtfyHookPath = "/hooks/ntfy/"
 // maxChoices is how many action buttons ntfy allows on one message.
 const maxChoices = 3
 
-// NewNtfy checks cfg and returns the sender. It contacts nothing.
+// NewNtfy checks cfg and returns the sender. It contacts nothing. A wrong
+// key is reported as Validate reports it (config.Errors, with paths
+// relative to the block; a timeout under 1s is accepted, for tests); zero
+// fields take their defaults. The token is read if it was not already.
 func NewNtfy(cfg NtfyConfig) (*Ntfy, error) {
-	srv, err := baseURL(cfg.Server)
-	if err != nil {
-		return nil, fmt.Errorf("ntfy: server: %w", err)
+	if cfg.TopicPrefix == "" {
+		cfg.TopicPrefix = defaultTopicPrefix
 	}
+	if cfg.Title == "" {
+		cfg.Title = defaultTitle
+	}
+	if cfg.Priority == 0 {
+		cfg.Priority = defaultPriority
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultTimeout
+	}
+	es := cfg.problems()
+	if cfg.Priority < 1 || cfg.Priority > 5 {
+		es.Add("priority", "%d is not allowed (1 to 5, or 0 for 4)", cfg.Priority)
+	}
+	token, err := secretValue(&cfg.Token, "token")
+	if err != nil {
+		es.Add("token", "%v", err)
+	}
+	if len(es) > 0 {
+		return nil, es
+	}
+	srv, _ := baseURL(cfg.Server)
 	pub, err := baseURL(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("ntfy: public url: %w", err)
 	}
 	if len(cfg.Key) < 32 {
 		return nil, fmt.Errorf("ntfy: key has %d bytes, want at least 32", len(cfg.Key))
-	}
-	if cfg.TopicPrefix == "" {
-		cfg.TopicPrefix = "sspr_"
-	}
-	if !validTopic(cfg.TopicPrefix) || len(cfg.TopicPrefix) > 32 {
-		return nil, fmt.Errorf("ntfy: topic prefix %q: use up to 32 letters, digits, - and _", cfg.TopicPrefix)
-	}
-	if cfg.Title == "" {
-		cfg.Title = "Password reset"
-	}
-	if cfg.Priority == 0 {
-		cfg.Priority = 4
-	}
-	if cfg.Priority < 1 || cfg.Priority > 5 {
-		return nil, fmt.Errorf("ntfy: priority %d: allowed is 1 to 5", cfg.Priority)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -111,7 +180,7 @@ func NewNtfy(cfg NtfyConfig) (*Ntfy, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Ntfy{
-		cfg: cfg, client: client, server: srv, hookBase: pub + NtfyHookPath,
+		cfg: cfg, token: token, client: client, server: srv, hookBase: pub + NtfyHookPath,
 		topicKey: derive(cfg.Key, "sspr ntfy topic"),
 		macKey:   derive(cfg.Key, "sspr ntfy callback"),
 		log:      log,
@@ -126,6 +195,18 @@ func baseURL(raw string) (string, error) {
 		return "", fmt.Errorf("%q is not an http:// or https:// base URL", raw)
 	}
 	return strings.TrimRight(raw, "/"), nil
+}
+
+// secretValue is s's value, read now when it was not (a Secret built in
+// code rather than by config.Load); key names it in messages.
+func secretValue(s *config.Secret, key string) (string, error) {
+	if v := s.Value(); v != "" || !s.IsSet() {
+		return v, nil
+	}
+	if err := s.Resolve(key); err != nil {
+		return "", err
+	}
+	return s.Value(), nil
 }
 
 func derive(key []byte, purpose string) []byte {
@@ -147,7 +228,7 @@ func (n *Ntfy) Topic(id string) string {
 // the topic to subscribe to. An empty prefix means "sspr_".
 func NtfyTopic(key []byte, prefix, id string) string {
 	if prefix == "" {
-		prefix = "sspr_"
+		prefix = defaultTopicPrefix
 	}
 	m := hmac.New(sha256.New, derive(key, "sspr ntfy topic"))
 	m.Write([]byte(id))
@@ -283,15 +364,15 @@ func (n *Ntfy) Check(ctx context.Context) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&acct); err != nil {
 		return fmt.Errorf("ntfy: check: %s/v1/account is not an ntfy account answer: %w", n.server, err)
 	}
-	if n.cfg.Token != "" && (acct.Username == "" || acct.Username == "*") {
+	if n.token != "" && (acct.Username == "" || acct.Username == "*") {
 		return errors.New("ntfy: check: the server took the request as anonymous; is access control on?")
 	}
 	return nil
 }
 
 func (n *Ntfy) authorize(req *http.Request) {
-	if n.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
+	if n.token != "" {
+		req.Header.Set("Authorization", "Bearer "+n.token)
 	}
 }
 
@@ -310,8 +391,8 @@ func apiError(resp *http.Response) error {
 func (n *Ntfy) scrub(err error, topic string) error {
 	msg := err.Error()
 	clean := msg
-	if n.cfg.Token != "" {
-		clean = strings.ReplaceAll(clean, n.cfg.Token, "[token]")
+	if n.token != "" {
+		clean = strings.ReplaceAll(clean, n.token, "[token]")
 	}
 	if topic != "" {
 		clean = strings.ReplaceAll(clean, topic, "[topic]")

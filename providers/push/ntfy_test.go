@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	fakentfy "github.com/sspr-project/sspr/internal/fakes/ntfy"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
@@ -44,7 +45,7 @@ func newNtfyRig(t *testing.T, ttl time.Duration, mod func(*push.NtfyConfig)) *nt
 	}))
 	t.Cleanup(hooks.Close)
 	log, events := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
-	cfg := push.NtfyConfig{Server: fake.URL, Token: ntfyToken, PublicURL: hooks.URL, Key: ntfyKey, Log: newLogger(log),
+	cfg := push.NtfyConfig{Server: fake.URL, Token: config.InlineSecret(ntfyToken), PublicURL: hooks.URL, Key: ntfyKey, Log: newLogger(log),
 		Observe: func(e string) { _, _ = events.Write([]byte(e + "\n")) }}
 	if mod != nil {
 		mod(&cfg)
@@ -313,7 +314,7 @@ func TestNtfyServerErrorsFailFast(t *testing.T) {
 
 func TestNtfyWrongAccessToken(t *testing.T) {
 	t.Parallel()
-	r := newNtfyRig(t, time.Minute, func(c *push.NtfyConfig) { c.Token = "tk_wrongwrongwrongwrongwrongwrong" })
+	r := newNtfyRig(t, time.Minute, func(c *push.NtfyConfig) { c.Token = config.InlineSecret("tk_wrongwrongwrongwrongwrongwrong") })
 	err := r.ntfy.Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "40101") {
 		t.Fatalf("check with a wrong token: %v", err)
@@ -343,7 +344,7 @@ func TestNtfyCheck(t *testing.T) {
 	}
 	// Anonymous: the server cannot tell who publishes; check passes, the
 	// deny-all fake refuses the publish with 403.
-	anon := newNtfyRig(t, time.Minute, func(c *push.NtfyConfig) { c.Token = "" })
+	anon := newNtfyRig(t, time.Minute, func(c *push.NtfyConfig) { c.Token = config.Secret{} })
 	if err := anon.ntfy.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}

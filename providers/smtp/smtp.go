@@ -33,6 +33,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
@@ -54,36 +55,109 @@ const (
 // DefaultTimeout bounds each step of a delivery (connect, every command).
 const DefaultTimeout = 10 * time.Second
 
-// Config is an SMTP relay and the sender's identity.
+// Config is an SMTP relay and the sender's identity: the delivery.smtp
+// block of sspr.yaml, decoded over Default. Words is set in code.
 type Config struct {
-	// Host and Port are the relay; Port defaults to 587 (starttls), 465
+	// Host and Port are the relay; Port 0 means 587 (starttls), 465
 	// (implicit) or 25 (none).
-	Host string
-	Port int
-	// From is the envelope and header sender address; FromName its
-	// display name, e.g. "Password reset".
-	From     string
-	FromName string
+	Host string `yaml:"host" doc:"the relay's host name or IP address"`
+	Port int    `yaml:"port" default:"587 (starttls), 465 (implicit), 25 (none)" range:"0..65535" doc:"the relay's port; 0: the default of the tls mode"`
+	// From is the envelope and header sender: a bare address
+	// (reset@example.com) or one with a display name ("Password reset
+	// <reset@example.com>").
+	From string `yaml:"from" doc:"the sender: reset@example.com or \"Password reset <reset@example.com>\""`
 	// Username and Password authenticate with SMTP AUTH; no username means
 	// no AUTH.
-	Username string
-	Password string
+	Username string        `yaml:"username" doc:"the user name to authenticate with"`
+	Password config.Secret `yaml:"password" doc:"its password, inline, in a file or in an environment variable (one of the three)"`
 	// TLS is StartTLS when empty.
-	TLS TLSMode
+	TLS TLSMode `yaml:"tls" default:"starttls" doc:"starttls, implicit, or none (a relay on the loopback interface only)"`
 	// HELO is the name given in EHLO; empty means this host's name.
-	HELO string
+	HELO string `yaml:"helo" doc:"the name sspr gives in HELO/EHLO"`
 	// Timeout bounds each step; DefaultTimeout when zero.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout" default:"the provider's" range:"0s..1m" doc:"one delivery; 0s: the provider's default"`
 	// CAFile is a PEM bundle of the authorities trusted for the relay's
 	// certificate instead of the system's.
-	CAFile string
+	CAFile string `yaml:"ca_file" default:"system roots" doc:"replaces the system's trusted authorities for the relay"`
 	// SignInURL, when set, is added to every message as the place to sign
 	// in. It comes from the configuration only.
-	SignInURL string
+	SignInURL string `yaml:"signin_url" doc:"added to every email as the place to sign in (https)"`
 	// Words, when set, returns the subject lines and the sign-in label in
 	// the language of a delivery (flow.Delivery.Lang), so that they match
 	// the text; nil or an empty field means the English of EnglishWords.
-	Words func(lang string) Words
+	Words func(lang string) Words `yaml:"-"`
+}
+
+// Default is the delivery.smtp block before the file's keys: STARTTLS,
+// the port of the TLS mode and DefaultTimeout.
+func Default() Config {
+	return Config{TLS: StartTLS, Timeout: DefaultTimeout}
+}
+
+// SetDefaults gives a delivery.smtp block its defaults.
+func (c *Config) SetDefaults() { *c = Default() }
+
+// Validate checks the keys of the block, every rule at once, with paths
+// relative to it (host, tls, from...). The ranges of port and timeout are
+// their tags'; config.Load checks them.
+func (c Config) Validate() error {
+	es := c.problems()
+	if c.Timeout > 0 && c.Timeout < time.Second {
+		es.Add("timeout", "%s is not allowed (1s to 1m, or 0s for the default)", config.FormatDuration(c.Timeout))
+	}
+	return es.Err()
+}
+
+// problems are the rules New applies too.
+func (c Config) problems() config.Errors {
+	var es config.Errors
+	q := func(v string) string { return fmt.Sprintf("%q", flow.Sanitize(v, 80)) }
+	host := strings.TrimSpace(c.Host)
+	switch {
+	case c.Host == "":
+		es.Add("host", "is empty (the relay's host name or IP address)")
+	case host != c.Host || strings.ContainsAny(host, "/:@ ") && net.ParseIP(host) == nil:
+		es.Add("host", "%s is not allowed (a host name or an IP address, without a port)", q(c.Host))
+	}
+	switch c.TLS {
+	case "", StartTLS, ImplicitTLS:
+	case NoTLS:
+		if c.Host != "" && !isLoopback(host) {
+			es.Add("tls", "none is not allowed for a relay that is not on the loopback interface (%s): use starttls or implicit", q(c.Host))
+		}
+		if c.CAFile != "" {
+			es.Add("ca_file", "%s is given with tls: none", q(c.CAFile))
+		}
+	default:
+		es.Add("tls", "%s is not allowed (starttls, implicit or none)", q(string(c.TLS)))
+	}
+	if c.Password.IsSet() && c.Username == "" {
+		es.Add("username", "is empty, yet a password is set")
+	}
+	if _, err := parseFrom(c.From); err != nil {
+		es.Add("from", "%s", err.Error())
+	}
+	if c.HELO != "" && !validHELO(c.HELO) {
+		es.Add("helo", "%s is not allowed (a host name)", q(c.HELO))
+	}
+	if c.SignInURL != "" {
+		if err := checkURL(c.SignInURL); err != nil {
+			es.Add("signin_url", "%v", err)
+		}
+	}
+	return es
+}
+
+// parseFrom reads the sender, with or without a display name.
+func parseFrom(from string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil || strings.ContainsAny(from, "\r\n") {
+		return nil, fmt.Errorf("%q is not allowed (an address, e.g. reset@example.com or \"Password reset <reset@example.com>\")", flow.Sanitize(from, 80))
+	}
+	if a.Name != flow.Sanitize(a.Name, 128) {
+		return nil, errors.New("the display name has control characters or more than 128 characters")
+	}
+	return a, nil
 }
 
 // Words are the few words the email adds around flow's text.
@@ -122,6 +196,7 @@ func (s *Sender) words(lang string) Words {
 // Sender delivers flow messages by email. It is safe for concurrent use.
 type Sender struct {
 	cfg      Config
+	password string
 	from     *mail.Address
 	fromHost string
 	tls      *tls.Config
@@ -129,7 +204,10 @@ type Sender struct {
 
 var _ flow.Sender = (*Sender)(nil)
 
-// New checks cfg and returns a Sender. Nothing is contacted; Check does that.
+// New checks cfg and returns a Sender. Nothing is contacted; Check does
+// that. A wrong key is reported as config.Errors with its path relative to
+// the block, as Validate does (New also accepts a timeout under 1s, for
+// tests). The password is read if it was not already.
 func New(cfg Config) (*Sender, error) {
 	if cfg.TLS == "" {
 		cfg.TLS = StartTLS
@@ -137,57 +215,49 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	host := strings.TrimSpace(cfg.Host)
-	switch {
-	case host == "" || host != cfg.Host || strings.ContainsAny(host, "/:@ ") && net.ParseIP(host) == nil:
-		return nil, fmt.Errorf("smtp: host %q: want a host name or an IP address", cfg.Host)
-	case cfg.Timeout < 0:
-		return nil, fmt.Errorf("smtp: timeout %v: want a positive duration", cfg.Timeout)
-	case cfg.Password != "" && cfg.Username == "":
-		return nil, errors.New("smtp: a password is set but no username")
-	case cfg.HELO != "" && !validHELO(cfg.HELO):
-		return nil, fmt.Errorf("smtp: helo %q: want a host name", cfg.HELO)
-	case cfg.FromName != flow.Sanitize(cfg.FromName, 128):
-		return nil, errors.New("smtp: from name: control characters or more than 128 characters")
-	}
-	switch cfg.TLS {
-	case StartTLS, ImplicitTLS:
-	case NoTLS:
-		if !isLoopback(host) {
-			return nil, fmt.Errorf("smtp: tls none is allowed only for a relay on the loopback interface, not %q", host)
-		}
-	default:
-		return nil, fmt.Errorf("smtp: tls %q: want starttls, implicit or none", cfg.TLS)
+	es := cfg.problems()
+	if cfg.Timeout < 0 {
+		es.Add("timeout", "%v is not allowed (a positive duration)", cfg.Timeout)
 	}
 	if cfg.Port == 0 {
 		cfg.Port = map[TLSMode]int{StartTLS: 587, ImplicitTLS: 465, NoTLS: 25}[cfg.TLS]
 	}
-	if cfg.Port < 1 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("smtp: port %d: want 1 to 65535", cfg.Port)
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		es.Add("port", "%d is not allowed (1 to 65535)", cfg.Port)
 	}
-	from, err := mail.ParseAddress(cfg.From)
-	if err != nil || from.Name != "" || from.Address != cfg.From {
-		return nil, fmt.Errorf("smtp: from %q: want a bare address such as reset@example.com", cfg.From)
+	password, err := secretValue(&cfg.Password)
+	if err != nil {
+		es.Add("password", "%v", err)
 	}
-	from.Name = cfg.FromName
-	if cfg.SignInURL != "" {
-		if err := checkURL(cfg.SignInURL); err != nil {
-			return nil, fmt.Errorf("smtp: sign-in URL: %w", err)
-		}
+	if len(es) > 0 {
+		return nil, es
 	}
-	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	from, _ := parseFrom(cfg.From)
+	tc := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("smtp: CA file: %w", err)
+			return nil, config.Errors{{Path: "ca_file", Msg: "the CA file: " + err.Error()}}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("smtp: CA file %s: no PEM certificate in it", cfg.CAFile)
+			return nil, config.Errors{{Path: "ca_file", Msg: "the CA file " + cfg.CAFile + " has no PEM certificate in it"}}
 		}
 		tc.RootCAs = pool
 	}
-	return &Sender{cfg: cfg, from: from, fromHost: from.Address[strings.LastIndexByte(from.Address, '@')+1:], tls: tc}, nil
+	return &Sender{cfg: cfg, password: password, from: from, fromHost: from.Address[strings.LastIndexByte(from.Address, '@')+1:], tls: tc}, nil
+}
+
+// secretValue is s's value, read now when it was not (a Secret built in
+// code rather than by config.Load).
+func secretValue(s *config.Secret) (string, error) {
+	if v := s.Value(); v != "" || !s.IsSet() {
+		return v, nil
+	}
+	if err := s.Resolve("password"); err != nil {
+		return "", err
+	}
+	return s.Value(), nil
 }
 
 // Addr is the relay's host:port.
@@ -297,7 +367,7 @@ func (s *Sender) client(conn *smtpConn) (*gomail.Client, error) {
 		opts = append(opts, gomail.WithOpportunisticSMTPAuth(
 			gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1, gomail.SMTPAuthPlain,
 			gomail.SMTPAuthLogin, gomail.SMTPAuthCramMD5),
-			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.password))
 	}
 	return gomail.NewClient(s.cfg.Host, opts...)
 }
@@ -376,7 +446,7 @@ func messageID(domain string) string {
 // secrets are the strings no error may carry: the password, the recipient,
 // the message and any number in it (a code).
 func (s *Sender) secrets(d flow.Delivery) []string {
-	out := []string{s.cfg.Password, d.To, d.Text}
+	out := []string{s.password, d.To, d.Text}
 	out = append(out, digitRuns.FindAllString(d.Text, -1)...)
 	return out
 }

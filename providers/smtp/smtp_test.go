@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/mailpit"
 )
@@ -31,8 +32,8 @@ func secureServer(t *testing.T) *mailpit.Server {
 }
 
 func configFor(srv *mailpit.Server) Config {
-	return Config{Host: srv.SMTPHost, Port: srv.SMTPPort, From: "reset@example.com", FromName: "Password reset",
-		Username: testUser, Password: testPassword, CAFile: srv.CAFile, Timeout: 5 * time.Second}
+	return Config{Host: srv.SMTPHost, Port: srv.SMTPPort, From: "Password reset <reset@example.com>",
+		Username: testUser, Password: config.InlineSecret(testPassword), CAFile: srv.CAFile, Timeout: 5 * time.Second}
 }
 
 func newSender(t *testing.T, cfg Config) *Sender {
@@ -226,13 +227,13 @@ func TestUntrustedCertificateRefused(t *testing.T) {
 func TestWrongPasswordRefused(t *testing.T) {
 	srv := secureServer(t)
 	cfg := configFor(srv)
-	cfg.Password = "Wrong-Pa55word-Guess"
+	cfg.Password = config.InlineSecret("Wrong-Pa55word-Guess")
 	s := newSender(t, cfg)
 	err := s.Deliver(context.Background(), flow.Delivery{To: "alice@example.com", Text: codeText()})
 	if err == nil || !strings.Contains(err.Error(), "authentication refused") {
 		t.Fatalf("got %v", err)
 	}
-	noSecrets(t, err, cfg.Password, "alice@example.com")
+	noSecrets(t, err, "Wrong-Pa55word-Guess", "alice@example.com")
 	var e *Error
 	if !errors.As(err, &e) || !strings.HasPrefix(e.Op, "connect to ") {
 		t.Fatalf("not an *Error of the connect step: %#v", err)
@@ -281,7 +282,7 @@ func TestCheck(t *testing.T) {
 	noSecrets(t, err)
 	// Without a username, the same server is fine.
 	cfg := configFor(plain)
-	cfg.Username, cfg.Password = "", ""
+	cfg.Username, cfg.Password = "", config.Secret{}
 	if err := newSender(t, cfg).Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -402,10 +403,10 @@ func TestNewRefuses(t *testing.T) {
 		{"plain to a remote relay", func(c *Config) { c.TLS = NoTLS }, "loopback"},
 		{"unknown tls", func(c *Config) { c.TLS = "ssl" }, "starttls, implicit or none"},
 		{"port", func(c *Config) { c.Port = 70000 }, "port"},
-		{"from with a name", func(c *Config) { c.From = "Reset <reset@example.com>" }, "bare address"},
-		{"from not an address", func(c *Config) { c.From = "reset" }, "bare address"},
-		{"from name with a newline", func(c *Config) { c.FromName = "Reset\r\nBcc: x@example.org" }, "control characters"},
-		{"password without user", func(c *Config) { c.Password = "Relay-Pa55word-Secret" }, "no username"},
+		{"from not an address", func(c *Config) { c.From = "reset" }, "from: \"reset\" is not allowed"},
+		{"from name with a newline", func(c *Config) { c.From = "Reset\r\nBcc: x@example.org <reset@example.com>" }, "from: "},
+		{"from name too long", func(c *Config) { c.From = strings.Repeat("x", 129) + " <reset@example.com>" }, "more than 128 characters"},
+		{"password without user", func(c *Config) { c.Password = config.InlineSecret("Relay-Pa55word-Secret") }, "username: is empty"},
 		{"javascript link", func(c *Config) { c.SignInURL = "javascript:alert(1)" }, "https://"},
 		{"plain http link", func(c *Config) { c.SignInURL = "http://login.example.com/" }, "https://"},
 		{"link with credentials", func(c *Config) { c.SignInURL = "https://u:p@login.example.com/" }, "no user name"},

@@ -187,7 +187,7 @@ func (c *Client) verified(w http.ResponseWriter, r *http.Request, hook string) (
 		return nil, false
 	}
 	form := r.PostForm
-	want := Signature(c.cfg.AuthToken, c.public+requestURI(r), form)
+	want := Signature(c.token, c.public+requestURI(r), form)
 	got := r.Header.Get("X-Twilio-Signature")
 	if c.public == "" || got == "" || !hmac.Equal([]byte(got), []byte(want)) {
 		c.refuse(w, http.StatusForbidden, hook, "bad_signature", form)

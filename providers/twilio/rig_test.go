@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	faketwilio "github.com/sspr-project/sspr/internal/fakes/twilio"
 	"github.com/sspr-project/sspr/internal/testenv/testserver"
@@ -67,7 +68,7 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 	r := &rig{t: t, fake: fake, public: "http://" + l.Addr().String(), log: &testserver.SyncBuffer{}, audit: &testserver.SyncBuffer{}, secrets: []string{token}}
 	log := slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := twilio.Config{
-		AccountSID: sid, AuthToken: token, From: "+12125550100", APIURL: fake.URL, PublicURL: r.public,
+		AccountSID: sid, AuthToken: config.InlineSecret(token), From: "+12125550100", APIURL: fake.URL, PublicURL: r.public,
 		Timeout: 2 * time.Second, Log: log,
 	}
 	for _, o := range opts {

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 )
 
@@ -60,40 +61,77 @@ var (
 	e164RE       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
-// Config is a Twilio account and how sspr uses it.
+// Config is a Twilio account and how sspr uses it: the delivery.twilio
+// block of sspr.yaml, decoded over Default. PublicURL, HTTPClient, Log and
+// Observe are set in code.
 type Config struct {
 	// AccountSID ("AC" and 32 hex digits) names the account; with AuthToken
 	// it signs in every request (HTTP Basic) and keys webhook signatures.
-	AccountSID string
-	AuthToken  string
+	AccountSID string        `yaml:"account_sid" doc:"the Twilio account (AC + 32 hex digits)"`
+	AuthToken  config.Secret `yaml:"auth_token" doc:"its auth token, inline, in a file or in an environment variable (exactly one)"`
 	// From is the Twilio number texts and calls come from (E.164).
 	// MessagingServiceSID ("MG...") may send texts instead; calls always
-	// need From.
-	From                string
-	MessagingServiceSID string
+	// need From (a rule of the methods, which the caller checks).
+	From                string `yaml:"from" doc:"the number texts and calls come from (E.164); calls need it"`
+	MessagingServiceSID string `yaml:"messaging_service_sid" doc:"a messaging service for texts instead of from"`
 	// APIURL is the REST API's base (DefaultAPIURL when empty).
-	APIURL string
+	APIURL string `yaml:"api_url" doc:"the REST API's base URL"`
+	// Timeout bounds each API request (DefaultTimeout when zero).
+	Timeout time.Duration `yaml:"timeout" range:"1s..1m" doc:"one API request; a failure or timeout offers the person another method"`
 	// PublicURL is the base URL under which Twilio reaches sspr's side
 	// listener, e.g. https://reset.example.com. Calls need it; texts use it
 	// for delivery reports when it is set. Links are built only from it.
-	PublicURL string
-	// Timeout bounds each API request (DefaultTimeout when zero).
-	Timeout time.Duration
+	PublicURL string `yaml:"-"`
 	// HTTPClient sends the requests (a client of its own when nil).
-	HTTPClient *http.Client
+	HTTPClient *http.Client `yaml:"-"`
 	// Log receives operational lines (never a token, a code or a number
 	// keyed); nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `yaml:"-"`
 	// Observe, when set, is told what each webhook brought: "answered",
 	// "machine", "no-answer", "busy", "failed", "bad_signature",
 	// "unknown_token" and the like, for metrics.
-	Observe func(event string)
+	Observe func(event string) `yaml:"-"`
+}
+
+// Default is the delivery.twilio block before the file's keys.
+func Default() Config {
+	return Config{APIURL: DefaultAPIURL, Timeout: DefaultTimeout}
+}
+
+// SetDefaults gives a delivery.twilio block its defaults.
+func (c *Config) SetDefaults() { *c = Default() }
+
+// Validate checks the keys of the block, every rule at once, with paths
+// relative to it (account_sid, auth_token, from...). The range of timeout
+// is its tag's; config.Load checks it.
+func (c Config) Validate() error {
+	var es config.Errors
+	if !accountSIDRE.MatchString(c.AccountSID) {
+		es.Add("account_sid", "%q is not allowed (AC followed by 32 hex digits)", flow.Sanitize(c.AccountSID, 40))
+	}
+	if !c.AuthToken.IsSet() {
+		es.Add("auth_token", "is missing (one of auth_token, auth_token_file, auth_token_env)")
+	}
+	switch {
+	case c.From == "" && c.MessagingServiceSID == "":
+		es.Add("from", "is empty (an E.164 number such as +12125550100, or messaging_service_sid for texts)")
+	case c.From != "" && !e164RE.MatchString(c.From):
+		es.Add("from", "%q is not allowed (an E.164 number such as +12125550100)", flow.Sanitize(c.From, 32))
+	}
+	if c.MessagingServiceSID != "" && !serviceSIDRE.MatchString(c.MessagingServiceSID) {
+		es.Add("messaging_service_sid", "%q is not allowed (MG followed by 32 hex digits)", flow.Sanitize(c.MessagingServiceSID, 40))
+	}
+	if checkBase(c.APIURL) != nil {
+		es.Add("api_url", "%q is not allowed (an http:// or https:// URL, e.g. https://api.twilio.com)", flow.Sanitize(c.APIURL, 200))
+	}
+	return es.Err()
 }
 
 // Client is a Twilio account as a flow.Sender for texts (TextMobile) and
 // calls (CallMobile, CallOffice). It is safe for concurrent use.
 type Client struct {
 	cfg    Config
+	token  string
 	api    string
 	public string
 	http   *http.Client
@@ -102,27 +140,25 @@ type Client struct {
 
 var _ flow.Sender = (*Client)(nil)
 
-// New checks cfg and returns a Client. It sends nothing.
+// New checks cfg and returns a Client. It sends nothing. A wrong key is
+// reported as Validate reports it (config.Errors, with paths relative to
+// the block); an empty api_url is DefaultAPIURL and a zero timeout
+// DefaultTimeout. The auth token is read if it was not already.
 func New(cfg Config) (*Client, error) {
-	switch {
-	case !accountSIDRE.MatchString(cfg.AccountSID):
-		return nil, errors.New("twilio: account_sid must be AC followed by 32 hex digits")
-	case cfg.AuthToken == "":
-		return nil, errors.New("twilio: no auth token")
-	case cfg.From == "" && cfg.MessagingServiceSID == "":
-		return nil, errors.New("twilio: one of from and messaging_service_sid is needed")
-	case cfg.From != "" && !e164RE.MatchString(cfg.From):
-		return nil, fmt.Errorf("twilio: from %q is not an E.164 number such as +12125550100", flow.Sanitize(cfg.From, 32))
-	case cfg.MessagingServiceSID != "" && !serviceSIDRE.MatchString(cfg.MessagingServiceSID):
-		return nil, errors.New("twilio: messaging_service_sid must be MG followed by 32 hex digits")
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	token := cfg.AuthToken.Value()
+	if token == "" {
+		if err := cfg.AuthToken.Resolve("auth_token"); err != nil {
+			return nil, config.Errors{{Path: "auth_token", Msg: err.Error()}}
+		}
+		token = cfg.AuthToken.Value()
 	}
 	api := cfg.APIURL
-	if api == "" {
-		api = DefaultAPIURL
-	}
-	if err := checkBase(api); err != nil {
-		return nil, fmt.Errorf("twilio: api_url: %w", err)
-	}
 	if cfg.PublicURL != "" {
 		if err := checkBase(cfg.PublicURL); err != nil {
 			return nil, fmt.Errorf("twilio: public_url: %w", err)
@@ -139,7 +175,7 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, api: strings.TrimRight(api, "/"), public: strings.TrimRight(cfg.PublicURL, "/"), http: hc, log: log}, nil
+	return &Client{cfg: cfg, token: token, api: strings.TrimRight(api, "/"), public: strings.TrimRight(cfg.PublicURL, "/"), http: hc, log: log}, nil
 }
 
 // checkBase accepts an absolute http(s) URL without query or fragment.
@@ -299,7 +335,7 @@ func (c *Client) send(ctx context.Context, method, u string, form url.Values, ou
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	req.SetBasicAuth(c.cfg.AccountSID, c.cfg.AuthToken)
+	req.SetBasicAuth(c.cfg.AccountSID, c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "sspr")
 	resp, err := c.http.Do(req)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr-project/sspr/config"
 	"github.com/sspr-project/sspr/flow"
 	faketwilio "github.com/sspr-project/sspr/internal/fakes/twilio"
 	"github.com/sspr-project/sspr/providers/twilio"
@@ -91,7 +92,7 @@ func TestTextThroughMessagingService(t *testing.T) {
 func TestWrongAuthTokenRefused(t *testing.T) {
 	r := newRig(t)
 	const wrong = "0123456789abcdef0123456789abcdef"
-	bad, err := twilio.New(twilio.Config{AccountSID: r.fake.AccountSID, AuthToken: wrong, From: "+12125550100", APIURL: r.fake.URL})
+	bad, err := twilio.New(twilio.Config{AccountSID: r.fake.AccountSID, AuthToken: config.InlineSecret(wrong), From: "+12125550100", APIURL: r.fake.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +395,10 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	good := twilio.Config{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "t", From: "+12125550100"}
+	good := twilio.Config{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: config.InlineSecret("t"), From: "+12125550100"}
 	for name, change := range map[string]func(*twilio.Config){
 		"sid":        func(c *twilio.Config) { c.AccountSID = "AC123" },
-		"token":      func(c *twilio.Config) { c.AuthToken = "" },
+		"token":      func(c *twilio.Config) { c.AuthToken = config.Secret{} },
 		"no sender":  func(c *twilio.Config) { c.From = "" },
 		"from":       func(c *twilio.Config) { c.From = "2125550100" },
 		"service":    func(c *twilio.Config) { c.MessagingServiceSID = "MG1" },
