@@ -131,3 +131,25 @@ func ReadPrivateFile(path string) ([]byte, error) {
 	}
 	return os.ReadFile(path)
 }
+
+// Readable checks that path is a file this process can open, and says
+// why not in a few words (the path itself is the caller's to name).
+func Readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("it is a directory")
+	}
+	return nil
+}

@@ -203,7 +203,7 @@ func TestHealthWhenStoreIsDown(t *testing.T) {
 	}
 	addr := dead.Addr().String()
 	dead.Close()
-	st, err := redisstore.New(redisstore.Config{Addrs: []string{addr}, DialTimeout: 200 * time.Millisecond})
+	st, err := redisstore.New(redisstore.Config{Addrs: []string{addr}, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -277,10 +277,7 @@ func checkRedis(cfg *Config, key []byte, c *checker) {
 		return
 	}
 	what := fmt.Sprintf("store.redis %s (prefix %s)", strings.Join(r.Addrs, ", "), r.Prefix)
-	st, err := redisstore.New(redisstore.Config{
-		Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username, Password: r.Password.Value(), DB: r.DB,
-		Prefix: r.Prefix, TLS: r.TLS, CAFile: r.CAFile, DialTimeout: r.Timeout, ReadTimeout: r.Timeout,
-	})
+	st, err := redisstore.New(r)
 	if err != nil {
 		c.fail(what, err)
 		return

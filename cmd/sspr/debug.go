@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/sspr-project/sspr/config"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/sspr-project/sspr/config"
 
 	"github.com/sspr-project/sspr/internal/debugstats"
 )

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"sync/atomic"
 	"time"
+
+	"github.com/sspr-project/sspr/config"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/metrics"
@@ -24,14 +25,6 @@ import (
 // method (methods.*) and the Twilio account (delivery.twilio.*). This file
 // is the one place that picks a sender per method.
 
-// HTTPConfig is http.*, the side listener: health, metrics, the spoken
-// CAPTCHA and the providers' webhooks.
-type HTTPConfig struct {
-	Listen       string        `yaml:"listen" default:"none: no side listener" doc:"host:port of the HTTP side listener: /healthz, /metrics, /captcha/<token>.wav, /hooks/...; required for methods.call: twilio and methods.push: ntfy"`
-	PublicURL    string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
-	MetricsToken config.Secret `yaml:"metrics_token" default:"none: /metrics open" doc:"the bearer token GET /metrics requires"`
-}
-
 // MethodsConfig is methods.*: the provider of each kind of delivery. A
 // config file names them (the others are then off); without a config
 // file every method is the demo phone's.
@@ -40,23 +33,6 @@ type MethodsConfig struct {
 	Call  string `yaml:"call" default:"none (demo without a config file)" doc:"demo, twilio or off"`
 	Email string `yaml:"email" default:"none (demo without a config file)" doc:"demo, smtp or off"`
 	Push  string `yaml:"push" default:"none (demo without a config file)" doc:"demo, ntfy, duo or off. A config file must name the methods; once one is named, the others are off; demo needs demo: true"`
-}
-
-// TwilioConfig is delivery.twilio.*: texts and calls through Twilio.
-type TwilioConfig struct {
-	AccountSID string        `yaml:"account_sid" doc:"the Twilio account (AC + 32 hex digits)"`
-	AuthToken  config.Secret `yaml:"auth_token" doc:"its auth token, inline, in a file or in an environment variable (exactly one)"`
-	// From is the Twilio number (E.164); messaging_service_sid may send
-	// texts instead. Calls need from.
-	From                string        `yaml:"from" doc:"the number texts and calls come from (E.164); calls need it"`
-	MessagingServiceSID string        `yaml:"messaging_service_sid" doc:"a messaging service for texts instead of from"`
-	APIURL              string        `yaml:"api_url" doc:"the REST API's base URL"`
-	Timeout             time.Duration `yaml:"timeout" range:"1s..1m" doc:"one API request; a failure or timeout offers the person another method"`
-}
-
-// SetDefaults gives a delivery.twilio block its defaults.
-func (t *TwilioConfig) SetDefaults() {
-	*t = TwilioConfig{APIURL: twilio.DefaultAPIURL, Timeout: twilio.DefaultTimeout}
 }
 
 // The providers a method may name.
@@ -104,14 +80,6 @@ func (m MethodsConfig) uses(provider string) bool {
 func (c *Config) validateDelivery() config.Errors {
 	var es config.Errors
 	h := c.HTTP
-	if h.Listen != "" {
-		if _, _, err := splitHostPort(h.Listen); err != nil {
-			es.Add("http.listen", "%q is not allowed (host:port, e.g. :8080 or 127.0.0.1:8080)", h.Listen)
-		}
-	}
-	if _, err := web.CheckPublicURL(h.PublicURL); err != nil {
-		es.Add("http.public_url", "%q is not allowed (an http:// or https:// URL with no query, e.g. https://reset.example.com)", h.PublicURL)
-	}
 	// Calls and ntfy pushes are answered through webhooks.
 	for _, kv := range [][2]string{{"call", c.Methods.Call}, {"push", c.Methods.Push}} {
 		if kv[1] != providerTwilio && kv[1] != providerNtfy {
@@ -141,30 +109,6 @@ func (c *Config) validateDelivery() config.Errors {
 		es.Add("delivery.twilio.from", "is empty: methods.call: twilio places calls from it (an E.164 number such as +12125550100)")
 	}
 	return es
-}
-
-// Validate checks the Twilio account's keys.
-func (t *TwilioConfig) Validate() error {
-	var es config.Errors
-	if !twilioAccountRE.MatchString(t.AccountSID) {
-		es.Add("account_sid", "%q is not allowed (AC followed by 32 hex digits)", flow.Sanitize(t.AccountSID, 40))
-	}
-	if !t.AuthToken.IsSet() {
-		es.Add("auth_token", "is missing (one of auth_token, auth_token_file, auth_token_env)")
-	}
-	switch {
-	case t.From == "" && t.MessagingServiceSID == "":
-		es.Add("from", "is empty (an E.164 number such as +12125550100, or messaging_service_sid for texts)")
-	case t.From != "" && !e164RE.MatchString(t.From):
-		es.Add("from", "%q is not allowed (an E.164 number such as +12125550100)", flow.Sanitize(t.From, 32))
-	}
-	if t.MessagingServiceSID != "" && !twilioServiceRE.MatchString(t.MessagingServiceSID) {
-		es.Add("messaging_service_sid", "%q is not allowed (MG followed by 32 hex digits)", flow.Sanitize(t.MessagingServiceSID, 40))
-	}
-	if _, err := web.CheckPublicURL(t.APIURL); err != nil || t.APIURL == "" {
-		es.Add("api_url", "%q is not allowed (an http:// or https:// URL, e.g. https://api.twilio.com)", t.APIURL)
-	}
-	return es.Err()
 }
 
 func countSet(vs ...string) int {
@@ -338,12 +282,11 @@ func (w *deliveryWiring) other(cfg *Config, key, provider string) (flow.Sender, 
 
 func newTwilio(cfg *Config, w *deliveryWiring) (*twilio.Client, error) {
 	t := cfg.Delivery.Twilio
-	c, err := twilio.New(twilio.Config{
-		AccountSID: t.AccountSID, AuthToken: t.AuthToken.Value(), From: t.From, MessagingServiceSID: t.MessagingServiceSID,
-		APIURL: t.APIURL, PublicURL: cfg.HTTP.PublicURL, Timeout: t.Timeout,
-		Log:     slog.New(w.log).With("provider", providerTwilio),
-		Observe: func(event string) { w.metrics.Callback(providerTwilio, event) },
-	})
+	tc := *t
+	tc.PublicURL = cfg.HTTP.PublicURL
+	tc.Log = slog.New(w.log).With("provider", providerTwilio)
+	tc.Observe = func(event string) { w.metrics.Callback(providerTwilio, event) }
+	c, err := twilio.New(tc)
 	if err != nil {
 		return nil, fmt.Errorf("delivery.twilio: %w", err)
 	}
@@ -396,8 +339,8 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 		return nil, nil
 	}
 	srv, err := web.New(web.Config{
-		PublicURL: cfg.HTTP.PublicURL, MetricsToken: cfg.HTTP.MetricsToken.Value(),
-		Captcha: a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(),
+		Settings: cfg.HTTP,
+		Captcha:  a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(),
 		Log: log.With("listener", "http"),
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sspr-project/sspr/config"
 
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/sys/unix"

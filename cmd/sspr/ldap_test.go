@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,17 +83,16 @@ directory:
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := cfg.Directory.LDAP
-	got := l.providerConfig()
+	got := *cfg.Directory.LDAP
 	want := ldap.Config{
 		URLs: []string{"ldap://ldap1.example.com", "ldap://ldap2.example.com:3389"}, StartTLS: true,
 		CAFile: files["ca.pem"], CertFile: files["client.pem"], KeyFile: files["client.key"],
-		BindDN: "cn=sspr,ou=services,dc=example,dc=com", BindPassword: "x", BaseDN: "ou=people,dc=example,dc=com",
+		BindDN: "cn=sspr,ou=services,dc=example,dc=com", BindPassword: got.BindPassword, BaseDN: "ou=people,dc=example,dc=com",
 		UserFilter: "(uid={login})", Flavor: "openldap",
 		Attributes:     ldap.Attributes{Login: "uid", DisplayName: "cn", Email: "mail", Mobile: "mobile", Office: "-", TOTPSecret: "employeeNumber", Groups: "memberOf"},
-		ConnectTimeout: 3 * time.Second, Timeout: 7 * time.Second, PoolSize: 6, UnlockOnReset: got.UnlockOnReset,
+		ConnectTimeout: 3 * time.Second, Timeout: 7 * time.Second, PoolSize: 6, UnlockOnReset: false,
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || got.UnlockOnReset == nil || *got.UnlockOnReset {
+	if fmt.Sprint(got) != fmt.Sprint(want) || got.BindPassword.Value() != "x" {
 		t.Fatalf("directory.ldap =\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -3,12 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/sspr-project/sspr/config"
 
 	"golang.org/x/term"
 )

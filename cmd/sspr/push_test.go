@@ -119,7 +119,7 @@ func TestNewNtfyPushWiring(t *testing.T) {
 	if err := w.checks[0].check(context.Background()); err != nil {
 		t.Fatalf("%s: %v", w.checks[0].name, err)
 	}
-	srv, err := web.New(web.Config{PublicURL: cfg.HTTP.PublicURL})
+	srv, err := web.New(web.Config{Settings: web.Settings{PublicURL: cfg.HTTP.PublicURL}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,18 +126,9 @@ type drainer interface {
 // then shuts down: see shutdown. phone is the demo phone, nil for none.
 func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener, log *slog.Logger, stop <-chan os.Signal) error {
 	srv, err := sshserver.New(sshserver.Config{
-		Listen:             cfg.SSH.Listen,
-		HostKeyPath:        cfg.SSH.HostKey,
-		MaxSessions:        cfg.SSH.MaxSessions,
-		MaxTimeout:         cfg.SSH.MaxSessionTime,
-		FPS:                cfg.SSH.FPS,
-		LoginGraceTime:     cfg.SSH.LoginGrace,
-		MaxPerSource:       noCapIsNegative(cfg.SSH.MaxPerSource),
-		NewPerSource:       noCapIsNegative(cfg.SSH.NewPerSource),
-		NewPerSourceWindow: cfg.SSH.NewPerSourceWindow,
-		ProxyTrusted:       cfg.SSH.proxyTrusted(),
-		Lang:               cfg.UI.Lang,
-		Logger:             log,
+		Settings: cfg.SSH,
+		Lang:     cfg.UI.Lang,
+		Logger:   log,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
 			return tui.New(eng, tui.Options{
 				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language},
@@ -181,15 +172,6 @@ func logDemoListen(log *slog.Logger, listen string) {
 		return
 	}
 	log.Warn("demo_listening", "listen", listen, "note", "the demo, with its sample accounts and its demo phone, is reachable from other hosts")
-}
-
-// noCapIsNegative maps the config's "0: no cap" to the server's "negative:
-// no cap" (its zero means the default).
-func noCapIsNegative(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }
 
 // shutdown ends serving within grace and leaves nothing half-written:

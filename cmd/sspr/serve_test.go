@@ -231,11 +231,13 @@ func (stuckDrainer) Drain(ctx context.Context) error {
 // shutdownWith runs shutdown on an idle server with d as the engine.
 func shutdownWith(t *testing.T, d drainer, grace time.Duration, stop chan os.Signal) error {
 	t.Helper()
+	settings := sshserver.Default()
+	settings.HostKey = filepath.Join(t.TempDir(), "key")
+	settings.MaxPerSource, settings.NewPerSource = 0, 0
 	srv, err := sshserver.New(sshserver.Config{
-		HostKeyPath:  filepath.Join(t.TempDir(), "key"),
-		NewModel:     func(sshserver.SessionInfo) tea.Model { return nil },
-		Logger:       slog.New(slog.DiscardHandler),
-		MaxPerSource: -1, NewPerSource: -1,
+		Settings: settings,
+		NewModel: func(sshserver.SessionInfo) tea.Model { return nil },
+		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +260,7 @@ func TestSSHFrontConfig(t *testing.T) {
 	}
 	s := c.SSH
 	if s.MaxPerSource != 3 || s.NewPerSource != 10 || s.NewPerSourceWindow != 10*time.Second ||
-		s.LoginGrace != 30*time.Second || s.ShutdownGrace != 10*time.Second || len(s.proxyTrusted()) != 0 {
+		s.LoginGrace != 30*time.Second || s.ShutdownGrace != 10*time.Second || len(s.ProxyProtocol.Trusted) != 0 {
 		t.Errorf("defaults: %+v", s)
 	}
 
@@ -276,7 +278,7 @@ ssh:
 		t.Fatal(err)
 	}
 	s = c.SSH
-	if s.MaxPerSource != 0 || noCapIsNegative(s.MaxPerSource) != -1 || s.NewPerSource != 20 ||
+	if s.MaxPerSource != 0 || s.NewPerSource != 20 ||
 		s.NewPerSourceWindow != time.Minute || s.LoginGrace != 20*time.Second || s.ShutdownGrace != 30*time.Second {
 		t.Errorf("not read as written: %+v", s)
 	}
@@ -284,7 +286,11 @@ ssh:
 		netip.MustParsePrefix("10.0.0.5/32"), netip.MustParsePrefix("10.1.0.0/16"),
 		netip.MustParsePrefix("2001:db8::/48"), netip.MustParsePrefix("192.0.2.1/32"),
 	}
-	if got := s.proxyTrusted(); fmt.Sprint(got) != fmt.Sprint(want) {
+	var got []netip.Prefix
+	for _, p := range s.ProxyProtocol.Trusted {
+		got = append(got, p.Prefix)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("trusted %v, want %v", got, want)
 	}
 

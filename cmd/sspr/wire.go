@@ -5,11 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/sspr-project/sspr/config"
 	"io"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/sspr-project/sspr/config"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/demo"
@@ -157,10 +158,7 @@ func openStore(cfg *Config, key []byte) (flow.Store, io.Closer, error) {
 	if len(r.Addrs) == 0 {
 		return memstore.New(), nil, nil
 	}
-	st, err := redisstore.New(redisstore.Config{
-		Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username, Password: r.Password.Value(), DB: r.DB,
-		Prefix: r.Prefix, TLS: r.TLS, CAFile: r.CAFile, DialTimeout: r.Timeout, ReadTimeout: r.Timeout,
-	})
+	st, err := redisstore.New(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store.redis: %w", err)
 	}

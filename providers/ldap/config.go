@@ -12,7 +12,6 @@ package ldap
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -228,32 +227,11 @@ func (c *Config) Validate() error {
 		if f.path == "" {
 			continue
 		}
-		if err := readable(f.path); err != nil {
+		if err := config.Readable(f.path); err != nil {
 			es.Add(f.key, "%q is not a readable file (%v)", f.path, err)
 		}
 	}
 	return es.Err()
-}
-
-// readable checks that path is a file this process can open.
-func readable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return pe.Err
-		}
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return errors.New("it is a directory")
-	}
-	return nil
 }
 
 // expandFilter puts the escaped login into the filter template.

@@ -98,7 +98,7 @@ func (c *Config) Validate() error {
 		if !c.TLS {
 			es.Add("ca_file", "%q is given without tls: true", c.CAFile)
 		}
-		if err := readable(c.CAFile); err != nil {
+		if err := config.Readable(c.CAFile); err != nil {
 			es.Add("ca_file", "%q is not a readable file (%v)", c.CAFile, err)
 		}
 	}
@@ -120,27 +120,6 @@ func checkAddr(a string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%q is not allowed (host:port, e.g. redis.example.com:6379)", a)
-	}
-	return nil
-}
-
-// readable checks that path is a file this process can open.
-func readable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return pe.Err
-		}
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return errors.New("it is a directory")
 	}
 	return nil
 }

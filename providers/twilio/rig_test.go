@@ -89,7 +89,7 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{PublicURL: r.public, Log: log})
+	srv, err := web.New(web.Config{Settings: web.Settings{PublicURL: r.public}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
