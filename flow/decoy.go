@@ -15,10 +15,11 @@ import (
 // account with an app does; and where privileged accounts need two methods,
 // some decoys without an app do too, so two steps alone do not tell a
 // privileged account from an unknown login.
-func (e *Engine) decoyMethods(login string) ([]Method, proof) {
+func (e *Engine) decoyMethods(key string) ([]Method, proof) {
+	login := key
 	m := hmac.New(sha256.New, e.cfg.SecretKey)
 	m.Write([]byte("decoy\x00"))
-	m.Write([]byte(normaliseLogin(login)))
+	m.Write([]byte(key))
 	b := m.Sum(nil)
 	has := map[MethodID]bool{
 		TextMobile:  true,
@@ -111,7 +112,7 @@ func countFactors(u User, ms []Method, region string) int {
 func decoyEmailHint(login string, b byte) string {
 	domain := "example.com"
 	if at := strings.LastIndexByte(login, '@'); at >= 0 && at < len(login)-1 {
-		domain = normaliseLogin(login[at+1:])
+		domain = CanonicalLogin(login[at+1:])
 	}
 	return MaskEmail(string(rune('a'+b%26)) + "@" + domain)
 }

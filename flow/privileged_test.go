@@ -227,3 +227,16 @@ func TestDecoyFollowsTheAppRule(t *testing.T) {
 		}
 	}
 }
+
+// A privileged login is matched in the canonical form, like the lookup:
+// "STRASSE" on the list is the account Straße, however it is typed.
+func TestPrivilegedLoginCanonical(t *testing.T) {
+	r := newRig(t, privileged(flow.PrivilegedTwoMethods, []string{"STRASSE"}, nil))
+	r.dir.users["strasse"] = flow.User{ID: "uid=strasse", Login: "Straße", Email: "strasse@example.com", Mobile: "+15550100066"}
+	for _, login := range []string{"Straße", "strasse", "ｓｔｒａßｅ"} {
+		s := r.identified(login)
+		if st := s.State(); st.MethodsRequired != 2 || !hasMethod(s.Methods(), flow.TextMobile) || s.Methods()[0].Hint != "*****66" {
+			t.Errorf("%q: %d methods required of %v", login, st.MethodsRequired, s.Methods())
+		}
+	}
+}
