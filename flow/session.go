@@ -267,7 +267,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		acct = "login\x00" + key
 	}
 	if why != "" {
-		methods, pf = s.e.decoyMethods(key)
+		methods, pf = s.e.decoyMethods(ctx, key)
 		privileged = false
 	}
 	s.acct = acct
