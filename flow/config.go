@@ -70,6 +70,12 @@ type Config struct {
 	// PhoneRegion is the region (ISO 3166, e.g. US, DE) of phone numbers
 	// written without a country code.
 	PhoneRegion string
+	// Decoy holds the kinds of account decoys are drawn from when the
+	// directory does not tell its own (MethodProfiler).
+	Decoy DecoySettings
+	// EmailDomains are the organisation's email domains, shown in the
+	// email hint of a decoy whose login is not an address.
+	EmailDomains []string
 }
 
 // DefaultConfig returns the rules sspr ships with.
@@ -91,6 +97,7 @@ func DefaultConfig() Config {
 		Limits:              DefaultLimits(),
 		Privileged:          Privileged{Mode: PrivilegedTwoMethods},
 		PhoneRegion:         DefaultRegion,
+		Decoy:               DefaultDecoy(),
 	}
 }
 
@@ -140,6 +147,9 @@ func (c Config) withDefaults() Config {
 	if c.PhoneRegion == "" {
 		c.PhoneRegion = d.PhoneRegion
 	}
+	if len(c.Decoy.MethodSets) == 0 {
+		c.Decoy = d.Decoy
+	}
 	return c
 }
 
@@ -183,5 +193,8 @@ func (c Config) Validate() error {
 	es = append(es, config.Under("limits", c.Limits.Validate())...)
 	es = append(es, config.Under("policy.privileged", c.Privileged.Validate())...)
 	es = append(es, config.Under("notices", c.Notices.Validate())...)
+	decoy := c.Decoy
+	es = append(es, config.Under("policy.decoy", config.Check(&decoy))...)
+	es = append(es, config.Under("policy", validEmailDomains(c.EmailDomains).Err())...)
 	return es.Err()
 }

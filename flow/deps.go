@@ -10,6 +10,9 @@ import (
 // Directory finds users and sets their password.
 type Directory interface {
 	// LookupUser returns the one entry that matches login, or ErrUnknownUser.
+	// login is in its canonical form (CanonicalLogin); a directory that
+	// compares itself must compare canonical forms, so that two spellings
+	// flow takes for one login find the same entries.
 	LookupUser(ctx context.Context, login string) (User, error)
 	// SetPassword replaces the password of the entry u.ID.
 	SetPassword(ctx context.Context, u User, password string) error

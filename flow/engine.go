@@ -19,8 +19,9 @@ type Engine struct {
 	audit *slog.Logger
 	trust *trustList
 
-	writes writes
-	audio  audioLinks
+	writes  writes
+	audio   audioLinks
+	profile profileCache
 }
 
 // NewEngine checks cfg (zero fields take their defaults) and deps.

@@ -13,7 +13,7 @@ import (
 // knownLogin reports whether login reaches a real, usable account of the
 // test directory, the way the engine looks it up.
 func knownLogin(login string) bool {
-	u, ok := testUsers()[strings.ToLower(strings.TrimSpace(flow.Sanitize(login, flow.MaxLoginLen)))]
+	u, ok := testUsers()[flow.CanonicalLogin(flow.Sanitize(login, flow.MaxLoginLen))]
 	return ok && !u.Disabled && u.Login != "frank"
 }
 
@@ -244,6 +244,23 @@ func FuzzSanitize(f *testing.F) {
 		}
 		if len(out) > len(in) {
 			t.Fatal("grew")
+		}
+	})
+}
+
+// FuzzCanonicalLogin: the canonical form is a fixed point, so keying by it
+// twice never splits one login in two.
+func FuzzCanonicalLogin(f *testing.F) {
+	for _, s := range []string{"sam", "ſam", "Straße", "STRAẞE", "ｓａｍ", " Sam ", "alİce", "ǅemal", "ﬃ", "x\u200by", "\u0345\u03b9", "ΐ", "ﷺ", "\u1e9b\u0323"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := flow.CanonicalLogin(s)
+		if again := flow.CanonicalLogin(c); again != c {
+			t.Fatalf("CanonicalLogin(%q) = %q, and again %q", s, c, again)
+		}
+		if c != strings.TrimSpace(c) {
+			t.Fatalf("CanonicalLogin(%q) = %q is not trimmed", s, c)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -233,16 +234,17 @@ func TestDecoySuspendedLikeReal(t *testing.T) {
 }
 
 // decoyWith returns an unknown login whose decoy offers m.
-func decoyWith(t *testing.T, m flow.MethodID) string {
+func decoyWith(t *testing.T, ms ...flow.MethodID) string {
 	t.Helper()
 	r := newRig(t)
 	for i := 0; i < 100; i++ {
 		login := fmt.Sprintf("zed%d@example.com", i)
-		if hasMethod(r.identified(login).Methods(), m) {
+		got := r.identified(login).Methods()
+		if !slices.ContainsFunc(ms, func(m flow.MethodID) bool { return !hasMethod(got, m) }) {
 			return login
 		}
 	}
-	t.Fatalf("no decoy offers %s", m)
+	t.Fatalf("no decoy offers %v", ms)
 	return ""
 }
 

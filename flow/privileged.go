@@ -38,7 +38,7 @@ func (p Privileged) Validate() error {
 		es.Add("mode", "%q is not allowed (%s or %s)", Sanitize(string(p.Mode), 64), PrivilegedTwoMethods, PrivilegedExcluded)
 	}
 	for i, l := range p.Logins {
-		if normaliseLogin(l) == "" || l != Sanitize(l, MaxLoginLen) {
+		if CanonicalLogin(l) == "" || l != Sanitize(l, MaxLoginLen) {
 			es.Add(fmt.Sprintf("logins[%d]", i), "%q is not allowed (a login or an email)", Sanitize(l, 64))
 		}
 	}
@@ -56,8 +56,8 @@ func (p Privileged) any() bool { return len(p.Logins) > 0 || len(p.Groups) > 0 }
 // matches reports whether u is privileged.
 func (p Privileged) matches(u User) bool {
 	for _, l := range p.Logins {
-		n := normaliseLogin(l)
-		if n == normaliseLogin(u.Login) || n == normaliseLogin(u.ID) || (u.Email != "" && n == normaliseLogin(u.Email)) {
+		n := CanonicalLogin(l)
+		if n == CanonicalLogin(u.Login) || n == CanonicalLogin(u.ID) || (u.Email != "" && n == CanonicalLogin(u.Email)) {
 			return true
 		}
 	}

@@ -181,8 +181,15 @@ func TestAppUserNeedsTheApp(t *testing.T) {
 		mustOK(t, err)
 		s := mustBegin(t, eng, flow.Origin{Channel: flow.Local})
 		mustOK(t, s.Identify(bg, "alice", ""))
-		mustOK(t, s.Choose(bg, flow.TextMobile))
-		mustReason(t, s.ConfirmNumber(bg, aliceMobile), flow.ReasonNumberMismatch)
+		// A decoy: a text never goes out, nor does an email.
+		for _, m := range s.Methods() {
+			mustOK(t, s.Choose(bg, m.ID))
+			if m.ID == flow.TextMobile {
+				mustReason(t, s.ConfirmNumber(bg, aliceMobile), flow.ReasonNumberMismatch)
+			}
+			mustOK(t, s.Back())
+			r.clock.Advance(time.Minute)
+		}
 		if r.sends() != 0 {
 			t.Fatal("an app user was served without the app")
 		}
@@ -224,6 +231,19 @@ func TestDecoyFollowsTheAppRule(t *testing.T) {
 		}
 		if app == 0 || plain == 0 || (withPrivileged && twoPlain == 0) || (!withPrivileged && twoPlain != 0) {
 			t.Fatalf("privileged %v: %d with an app, %d plain, %d plain needing two", withPrivileged, app, plain, twoPlain)
+		}
+	}
+}
+
+// A privileged login is matched in the canonical form, like the lookup:
+// "STRASSE" on the list is the account Straße, however it is typed.
+func TestPrivilegedLoginCanonical(t *testing.T) {
+	r := newRig(t, privileged(flow.PrivilegedTwoMethods, []string{"STRASSE"}, nil))
+	r.dir.users["strasse"] = flow.User{ID: "uid=strasse", Login: "Straße", Email: "strasse@example.com", Mobile: "+15550100066"}
+	for _, login := range []string{"Straße", "strasse", "ｓｔｒａßｅ"} {
+		s := r.identified(login)
+		if st := s.State(); st.MethodsRequired != 2 || !hasMethod(s.Methods(), flow.TextMobile) || s.Methods()[0].Hint != "*****66" {
+			t.Errorf("%q: %d methods required of %v", login, st.MethodsRequired, s.Methods())
 		}
 	}
 }

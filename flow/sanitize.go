@@ -39,8 +39,3 @@ func Sanitize(s string, max int) string {
 // U+200E-U+200F, U+202A-U+202E, U+2066-U+2069): each can reorder what a
 // terminal or a log viewer shows.
 func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
-
-// normaliseLogin is the form used for lookups and decoys: trimmed, lower case.
-func normaliseLogin(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
-}

@@ -199,7 +199,9 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	}
 	login = Sanitize(login, MaxLoginLen)
 	s.login = login
-	if normaliseLogin(login) == "" {
+	// key is the login as everything is keyed by it: lookup, limits, decoy.
+	key := CanonicalLogin(login)
+	if key == "" {
 		return s.refuse(ReasonInvalidInput, "", s.t("flow.identify.empty"))
 	}
 	if s.e.Draining() {
@@ -228,7 +230,7 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
 		}
 	}
-	u, err := s.e.deps.Directory.LookupUser(ctx, normaliseLogin(login))
+	u, err := s.e.deps.Directory.LookupUser(ctx, key)
 	var why string // why the decoy path, for the audit; "" for a real account
 	switch {
 	case errors.Is(err, ErrUnknownUser):
@@ -262,10 +264,10 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	// An account is counted by its entry; a login without one by itself.
 	acct := "user\x00" + u.ID
 	if u.ID == "" {
-		acct = "login\x00" + normaliseLogin(login)
+		acct = "login\x00" + key
 	}
 	if why != "" {
-		methods, pf = s.e.decoyMethods(login)
+		methods, pf = s.e.decoyMethods(ctx, key)
 		privileged = false
 	}
 	s.acct = acct

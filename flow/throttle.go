@@ -257,7 +257,7 @@ func (s *Session) refund(ctx context.Context, gaps []string) {
 // lower case for an address.
 func (s *Session) destinationKey() string {
 	if s.method == EmailAltern {
-		return "email:" + normaliseLogin(s.user.Email)
+		return "email:" + CanonicalLogin(s.user.Email)
 	}
 	return channelOf(s.method) + ":" + s.destination()
 }

@@ -164,7 +164,7 @@ func TestFloorsAsked(t *testing.T) {
 		c.Limits.IdentifyFloor = time.Second
 		c.Limits.SendFloor = 400 * time.Millisecond
 	}
-	for _, login := range []string{"alice", decoyWith(t, flow.EmailAltern)} {
+	for _, login := range []string{"alice", decoyWith(t, flow.EmailAltern, flow.TextMobile)} {
 		r := newRig(t, floors)
 		s := r.begin()
 		r.clock.Slept()

@@ -136,7 +136,8 @@ func (d *Dir) logger() *slog.Logger {
 func (d *Dir) Path() string { return d.path }
 
 // LookupUser implements flow.Directory: login is matched against every
-// login and email, ignoring case and surrounding space. Anything but exactly
+// login and email in flow.CanonicalLogin's form (case, width and
+// surrounding space ignored). Anything but exactly
 // one entry is flow.ErrUnknownUser; for two or more, the error says so.
 func (d *Dir) LookupUser(ctx context.Context, login string) (flow.User, error) {
 	if err := ctx.Err(); err != nil {

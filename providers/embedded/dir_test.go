@@ -588,3 +588,24 @@ func TestUnquotedNumbersStayText(t *testing.T) {
 		t.Errorf("got mobile %q office %q", u.Mobile, u.Office)
 	}
 }
+
+// The lookup compares flow's canonical forms: every spelling the decoys
+// take for one login finds the account, and no other does.
+func TestLookupUserCanonical(t *testing.T) {
+	d := openDir(t, writeUsers(t, []record{
+		{Login: "sam", Email: "sam@example.com"},
+		{Login: "Straße"},
+	}))
+	for login, want := range map[string]string{
+		"ſam": "sam", "ＳＡＭ": "sam", "ſam@example.com": "sam", "sa\u200bm": "sam",
+		"STRASSE": "Straße", "strasse": "Straße", "STRAẞE": "Straße",
+	} {
+		u, err := d.LookupUser(context.Background(), flow.CanonicalLogin(login))
+		if err != nil || u.Login != want {
+			t.Errorf("%q: %+v, %v; want %s", login, u, err, want)
+		}
+	}
+	if _, err := d.LookupUser(context.Background(), flow.CanonicalLogin("sim")); !errors.Is(err, flow.ErrUnknownUser) {
+		t.Errorf("sim: %v", err)
+	}
+}

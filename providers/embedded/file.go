@@ -127,9 +127,11 @@ func checkName(s string) error {
 	return nil
 }
 
-// same compares logins and emails the way people type them.
+// same compares logins and emails in flow's canonical form, the form the
+// decoys and the limits are keyed by: a lookup that matched otherwise would
+// tell real logins from unknown ones.
 func same(a, b string) bool {
-	return a != "" && strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+	return a != "" && flow.CanonicalLogin(a) == flow.CanonicalLogin(b)
 }
 
 // encodeUsers renders records as a new users file.
