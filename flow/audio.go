@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"io"
 	"strings"
 	"sync"
@@ -21,7 +22,9 @@ type audioLinks struct {
 }
 
 type audioLink struct {
-	s       *Session
+	s *Session
+	// seed is the picture the link speaks: a new picture voids the link.
+	seed    string
 	expires time.Time
 }
 
@@ -55,7 +58,7 @@ func (s *Session) CaptchaAudioToken() string {
 		}
 	}
 	s.audioToken = randomToken()
-	a.links[s.audioToken] = audioLink{s: s, expires: now.Add(captchaTTL)}
+	a.links[s.audioToken] = audioLink{s: s, seed: s.captchaSeed, expires: s.captchaIssued.Add(captchaTTL)}
 	return s.audioToken
 }
 
@@ -69,8 +72,8 @@ func (a *audioLinks) prune(now time.Time) {
 	}
 }
 
-// dropAudio voids the session's audio link, when it leaves the identify
-// step. Called with s.mu held.
+// dropAudio voids the session's audio link, when its picture is replaced
+// or the session leaves the identify step. Called with s.mu held.
 func (s *Session) dropAudio() {
 	if s.audioToken == "" {
 		return
@@ -84,8 +87,12 @@ func (s *Session) dropAudio() {
 // CaptchaAudio writes the CAPTCHA of the session behind token as a WAV file
 // to w, once: the token is spent whether or not the write succeeds. lang
 // picks the voice (en, pt, ru, ja, zh; others fall back to English). ok is
-// false when the token is unknown, spent, or its session has moved on.
-func (e *Engine) CaptchaAudio(token, lang string, w io.Writer) (ok bool, err error) {
+// false when the token is unknown, spent, or its picture is gone (a new
+// picture, the step over, ten minutes passed); then err is nil. ok is false
+// with a *Error when the fetch is refused: each one counts against
+// Limits.AudioPerSource and Limits.IdentifyPerSource of the session's
+// source, because software reads these digits about as well as a person.
+func (e *Engine) CaptchaAudio(ctx context.Context, token, lang string, w io.Writer) (ok bool, err error) {
 	e.audio.mu.Lock()
 	l := e.audio.links[token]
 	delete(e.audio.links, token)
@@ -95,14 +102,18 @@ func (e *Engine) CaptchaAudio(token, lang string, w io.Writer) (ok bool, err err
 		return false, nil
 	}
 	s.mu.Lock()
-	if s.step != StepIdentify || s.audioToken != token || e.clock.Now().Sub(s.captchaIssued) > captchaTTL {
+	if s.step != StepIdentify || s.audioToken != token || s.captchaSeed != l.seed || e.clock.Now().Sub(s.captchaIssued) > captchaTTL {
 		s.mu.Unlock()
 		return false, nil
 	}
 	s.audioToken = ""
+	if err := s.admitAudio(ctx); err != nil {
+		s.mu.Unlock()
+		return false, err
+	}
 	seed, digits := s.captchaSeed, append([]byte(nil), s.captchaDigits...)
-	s.mu.Unlock()
 	s.event("captcha_audio", "ok", "")
+	s.mu.Unlock()
 	lang, _, _ = strings.Cut(strings.ToLower(lang), "-")
 	_, err = captcha.NewAudio(seed, digits, lang).WriteTo(w)
 	return true, err

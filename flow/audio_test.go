@@ -3,6 +3,7 @@ package flow_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/sspr-project/sspr/flow"
 )
@@ -10,7 +11,7 @@ import (
 func audio(t *testing.T, eng *flow.Engine, token string) (bool, []byte) {
 	t.Helper()
 	var b bytes.Buffer
-	ok, err := eng.CaptchaAudio(token, "en", &b)
+	ok, err := eng.CaptchaAudio(bg, token, "en", &b)
 	if err != nil {
 		t.Fatalf("CaptchaAudio: %v", err)
 	}
@@ -89,4 +90,85 @@ func TestCaptchaAudio(t *testing.T) {
 			t.Fatal("an unknown token worked")
 		}
 	})
+}
+
+// TestAudioLinkGoesWithItsPicture: a new picture, asked for or drawn after
+// a wrong answer, voids the link of the old one, even before the screen
+// asks for a new link.
+func TestAudioLinkGoesWithItsPicture(t *testing.T) {
+	captchaOn := func(c *flow.Config) { c.CaptchaDisabled = false }
+	for _, tc := range []struct {
+		name string
+		next func(*flow.Session) error
+		want flow.Reason
+	}{
+		{"Ctrl+R", func(s *flow.Session) error { return s.ReloadCaptcha() }, ""},
+		{"a wrong answer", func(s *flow.Session) error { return s.Identify(bg, "alice", wrongAnswer(s)) }, flow.ReasonCaptchaWrong},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, captchaOn)
+			s := r.begin()
+			old := s.CaptchaAudioToken()
+			if err := tc.next(s); flow.ReasonOf(err) != tc.want || (tc.want == "" && err != nil) {
+				t.Fatalf("new picture: %v", err)
+			}
+			if ok, wav := audio(t, r.eng, old); ok || len(wav) != 0 {
+				t.Fatal("the link of the old picture spoke")
+			}
+			if ok, _ := audio(t, r.eng, s.CaptchaAudioToken()); !ok {
+				t.Fatal("the link of the new picture did not speak")
+			}
+		})
+	}
+}
+
+// TestAudioPerSource: three spoken CAPTCHAs an hour per source, whatever
+// the sessions, and each one is an identify attempt of that source.
+func TestAudioPerSource(t *testing.T) {
+	r := newRig(t, func(c *flow.Config) {
+		c.CaptchaDisabled = false
+		c.Limits.IdentifyPerSource = flow.Rate{Count: 5, Per: time.Hour}
+	})
+	if got := flow.DefaultLimits().AudioPerSource; got != (flow.Rate{Count: 3, Per: time.Hour}) {
+		t.Fatalf("default %v", got)
+	}
+	for i := 0; i < 3; i++ {
+		if ok, _ := audio(t, r.eng, r.begin().CaptchaAudioToken()); !ok {
+			t.Fatalf("fetch %d refused", i+1)
+		}
+	}
+	s := r.begin()
+	var b bytes.Buffer
+	ok, err := r.eng.CaptchaAudio(bg, s.CaptchaAudioToken(), "en", &b)
+	fe := mustReason(t, err, flow.ReasonRateLimited)
+	if ok || b.Len() != 0 || fe.RetryAfter != time.Hour || fe.Message != "Too many attempts from your address. Please try again in 60 minutes." {
+		t.Fatalf("fourth fetch: ok %v, %d bytes, %+v", ok, b.Len(), fe)
+	}
+	// The three fetches took three of the five identify attempts.
+	mustOK(t, s.Identify(bg, "alice", flow.CaptchaAnswer(s)))
+	x := r.begin()
+	mustReason(t, x.Identify(bg, "alice", wrongAnswer(x)), flow.ReasonCaptchaWrong)
+	mustReason(t, x.Identify(bg, "alice", flow.CaptchaAnswer(x)), flow.ReasonRateLimited)
+	// Another source has its own budget.
+	y := mustBegin(t, r.eng, flow.Origin{Channel: flow.SSH, Remote: "198.51.100.9:2222"})
+	if ok, _ := audio(t, r.eng, y.CaptchaAudioToken()); !ok {
+		t.Fatal("another source was refused")
+	}
+	r.clock.Advance(time.Hour)
+	if ok, _ := audio(t, r.eng, r.begin().CaptchaAudioToken()); !ok {
+		t.Fatal("refused an hour later")
+	}
+}
+
+// TestAudioSpentIdentifyBudget: when the identify attempts of the source
+// are spent, so is the audio.
+func TestAudioSpentIdentifyBudget(t *testing.T) {
+	r := newRig(t, func(c *flow.Config) {
+		c.CaptchaDisabled = false
+		c.Limits.IdentifyPerSource = flow.Rate{Count: 1, Per: time.Hour}
+	})
+	s := r.begin()
+	mustReason(t, s.Identify(bg, "alice", wrongAnswer(s)), flow.ReasonCaptchaWrong)
+	_, err := r.eng.CaptchaAudio(bg, s.CaptchaAudioToken(), "en", &bytes.Buffer{})
+	mustReason(t, err, flow.ReasonRateLimited)
 }

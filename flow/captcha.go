@@ -15,7 +15,10 @@ const maxCaptchaReloads = 5
 // expiration).
 const captchaTTL = 10 * time.Minute
 
+// newCaptcha draws new digits and voids the audio link of the old ones.
+// Called with s.mu held, or before the session is shared.
 func (s *Session) newCaptcha() {
+	s.dropAudio()
 	s.captchaSeed = randomToken()
 	s.captchaDigits = captcha.RandomDigits(s.e.cfg.CaptchaLength)
 	s.captchaIssued = s.e.clock.Now()

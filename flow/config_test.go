@@ -121,9 +121,13 @@ limits:
   send_gap: 0s
   sessions_per_source: 1000/1s
   identify_per_source: 1000/1s
+  audio_per_source: 2/30m
 `), &st)
 	mustOK(t, err)
 	c := st.Config(testKey, nil, "")
+	if c.Limits.AudioPerSource != (flow.Rate{Count: 2, Per: 30 * time.Minute}) {
+		t.Fatalf("audio_per_source %v", c.Limits.AudioPerSource)
+	}
 	if c.ResendCooldown != 0 || c.Limits.SendGap != 0 || c.CodeTTL != 2*time.Minute || c.PhoneRegion != "GB" || !c.CaptchaDisabled {
 		t.Fatalf("config %+v", c)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // The CAPTCHA picture of the identify screen, at the size the terminal
-// wizard draws it (270x90) before it is mapped onto braille or half blocks.
+// wizard draws it (270x90) before it is mapped onto half blocks.
 func BenchmarkSessionCaptcha(b *testing.B) {
 	b.ReportAllocs()
 	r := newRig(b, func(c *flow.Config) { c.CaptchaDisabled = false })

@@ -72,6 +72,11 @@ type Limits struct {
 	// kiosk name.
 	SessionsPerSource Rate `yaml:"sessions_per_source" doc:"new sessions per source address (or kiosk name)"`
 	IdentifyPerSource Rate `yaml:"identify_per_source" doc:"identify attempts per source, wrong CAPTCHA answers included"`
+	// AudioPerSource bounds the spoken CAPTCHAs fetched for the sessions of
+	// one source, trusted or not. Software reads dchest/captcha's audio
+	// almost always, so the budget is tight, and each fetch is also an
+	// identify attempt.
+	AudioPerSource Rate `yaml:"audio_per_source" doc:"spoken CAPTCHAs fetched for the sessions of one source (trusted sources included); each fetch also counts as an identify attempt"`
 	// TrustedSources are addresses, CIDR ranges or kiosk names with limits
 	// of their own (an office behind one NAT address, a kiosk used by
 	// many), so one busy source does not lock out the others.
@@ -106,6 +111,7 @@ func DefaultLimits() Limits {
 		SendsGlobal:         Rate{500, time.Hour},
 		SessionsPerSource:   Rate{10, 10 * time.Second},
 		IdentifyPerSource:   Rate{20, time.Hour},
+		AudioPerSource:      Rate{3, time.Hour},
 		TrustedSessions:     Rate{100, 10 * time.Second},
 		TrustedIdentify:     Rate{1000, time.Hour},
 		IdentifyFloor:       time.Second,
@@ -145,6 +151,7 @@ func (l Limits) withDefaults() Limits {
 	rate(&l.SendsGlobal, d.SendsGlobal)
 	rate(&l.SessionsPerSource, d.SessionsPerSource)
 	rate(&l.IdentifyPerSource, d.IdentifyPerSource)
+	rate(&l.AudioPerSource, d.AudioPerSource)
 	rate(&l.TrustedSessions, d.TrustedSessions)
 	rate(&l.TrustedIdentify, d.TrustedIdentify)
 	dur(&l.IdentifyFloor, d.IdentifyFloor)
@@ -175,6 +182,7 @@ func (l Limits) Validate() error {
 	rate("sends_global", l.SendsGlobal)
 	rate("sessions_per_source", l.SessionsPerSource)
 	rate("identify_per_source", l.IdentifyPerSource)
+	rate("audio_per_source", l.AudioPerSource)
 	rate("trusted_sessions_per_source", l.TrustedSessions)
 	rate("trusted_identify_per_source", l.TrustedIdentify)
 	for _, x := range []struct {

@@ -568,6 +568,7 @@ func TestLimitsValidate(t *testing.T) {
 		{func(c *flow.Config) { c.Limits.SendsPerAccount = []flow.Rate{{Count: 0, Per: time.Hour}} }, "limits.sends_per_account[0]"},
 		{func(c *flow.Config) { c.Limits.SendsPerDestination = []flow.Rate{{Count: 3, Per: -time.Hour}} }, "limits.sends_per_destination[0]"},
 		{func(c *flow.Config) { c.Limits.SendsGlobal = flow.Rate{Count: -1, Per: time.Hour} }, "limits.sends_global"},
+		{func(c *flow.Config) { c.Limits.AudioPerSource = flow.Rate{Count: 0, Per: -time.Hour} }, "limits.audio_per_source"},
 		{func(c *flow.Config) { c.Limits.TrustedSources = []string{"10.0.0.0/99"} }, "limits.trusted_sources[0]"},
 		{func(c *flow.Config) { c.Limits.TrustedSources = []string{"kiosk one"} }, "limits.trusted_sources[0]"},
 		{func(c *flow.Config) { c.Limits.IdentifyFloor = -time.Second }, "limits.identify_floor"},

@@ -327,3 +327,22 @@ func (s *Session) admitIdentify(ctx context.Context) error {
 	}
 	return nil
 }
+
+// admitAudio counts a spoken CAPTCHA against the session's source: in the
+// audio budget of its own, and as an identify attempt. A recogniser reads
+// dchest/captcha's audio nearly every time, so each fetch costs what a
+// guess at the picture costs, and a few more are not to be had at all.
+func (s *Session) admitAudio(ctx context.Context) error {
+	source := sourceOf(s.origin)
+	l := s.e.cfg.Limits
+	r := l.AudioPerSource
+	ok, wait, err := s.e.deps.Store.Take(ctx, s.e.key(windowKind("src-audio", r.Per), source), r.Count, r.Per)
+	if err != nil {
+		return s.storeFailed(err)
+	}
+	if !ok {
+		return s.limited(ReasonRateLimited, "audio_per_source", wait,
+			s.t("flow.identify.too_many", "When", s.e.when(s.tr, wait)))
+	}
+	return s.admitIdentify(ctx)
+}

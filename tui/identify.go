@@ -17,8 +17,8 @@ type identify struct {
 	// picture is the CAPTCHA drawn as text; it is drawn in a command.
 	picture string
 	// drawn counts the drawings asked for: only the latest may land, so a
-	// slow drawing of an older picture (before a reload, or in the glyphs
-	// of a terminal not yet known) never replaces a newer one.
+	// slow drawing of an older picture (before a reload) never replaces a
+	// newer one.
 	drawn int
 	// audio is the link to the spoken form of the picture shown, one-time
 	// and made with it; "" without one.
@@ -51,9 +51,9 @@ func (s *identify) draw() tea.Cmd {
 		return nil
 	}
 	s.drawn++
-	sess, n, blocks, drawing, audioURL := s.e.sess, s.e.captchaLen, s.e.theme.ascii, s.drawn, s.e.audioURL
+	sess, n, drawing, audioURL := s.e.sess, s.e.captchaLen, s.drawn, s.e.audioURL
 	return func() tea.Msg {
-		m := captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n, blocks), drawing: drawing}
+		m := captchaMsg{sess: sess, picture: drawCaptcha(sess.Captcha(captchaImageW, captchaImageH), n), drawing: drawing}
 		if audioURL != nil {
 			if token := sess.CaptchaAudioToken(); token != "" {
 				m.audio = flow.Sanitize(audioURL(token), 512)
@@ -70,8 +70,6 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.picture, s.audio = msg.picture, msg.audio
 		}
 		return s, nil
-	case themeMsg:
-		return s, s.draw()
 	case result:
 		return s, s.refused(msg)
 	case tea.KeyPressMsg:
@@ -164,7 +162,7 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	}
 	if s.picture == "" {
 		b.add(t.hint.Render(s.e.t("tui.identify.drawing")))
-		for i := 1; i < captchaRows(t.ascii); i++ {
+		for i := 1; i < captchaRows; i++ {
 			b.blank()
 		}
 	} else {

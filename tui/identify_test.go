@@ -8,9 +8,9 @@ import (
 	"github.com/sspr-project/sspr/providers/memstore"
 )
 
-// A drawing that lands after a newer one was asked for (a reload, or the
-// terminal turning out to be the Linux console) must not replace it: the
-// person would type the digits of a picture that is no longer valid.
+// A drawing that lands after a newer one was asked for (after a reload)
+// must not replace it: the person would type the digits of a picture that
+// is no longer valid.
 func TestOlderCaptchaDrawingIsIgnored(t *testing.T) {
 	cfg := flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}
 	eng, err := flow.NewEngine(cfg, flow.Deps{Directory: newFakeDir(), Store: memstore.New()})
@@ -27,7 +27,9 @@ func TestOlderCaptchaDrawingIsIgnored(t *testing.T) {
 		t.Fatal("no drawing asked for")
 	}
 	old := first().(captchaMsg)
-	e.theme = newTheme(true, true, false, false) // the console: half blocks
+	if err := sess.ReloadCaptcha(); err != nil {
+		t.Fatal(err)
+	}
 	newer := s.draw()().(captchaMsg)
 
 	s.Update(newer)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"sync"
@@ -274,13 +275,13 @@ func TestCaptchaAudioLink(t *testing.T) {
 		t.Fatal("the old link is still shown")
 	}
 	var wav strings.Builder
-	if ok, _ := h.eng.CaptchaAudio(first, "en", &wav); ok {
+	if ok, _ := h.eng.CaptchaAudio(context.Background(), first, "en", &wav); ok {
 		t.Fatal("the token of the old picture still speaks")
 	}
-	if ok, err := h.eng.CaptchaAudio(second, "en", &wav); !ok || err != nil || wav.Len() < 1000 {
+	if ok, err := h.eng.CaptchaAudio(context.Background(), second, "en", &wav); !ok || err != nil || wav.Len() < 1000 {
 		t.Fatalf("the shown token does not speak: ok=%v err=%v len=%d", ok, err, wav.Len())
 	}
-	if ok, _ := h.eng.CaptchaAudio(second, "en", &wav); ok {
+	if ok, _ := h.eng.CaptchaAudio(context.Background(), second, "en", &wav); ok {
 		t.Fatal("a token spoke twice")
 	}
 

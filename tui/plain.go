@@ -12,8 +12,8 @@ import (
 // boxes become blank lines and words; marks that the normal theme shows by
 // colour or glyph alone are words; nothing animates.
 
-// buildPlainTheme is the theme of plain mode: every style is empty. ascii
-// still picks the CAPTCHA's glyphs for the terminal's font.
+// buildPlainTheme is the theme of plain mode: every style is empty. The
+// CAPTCHA is drawn with half blocks as in every mode.
 func buildPlainTheme(dark, ascii bool) *theme {
 	s := lipgloss.NewStyle
 	return &theme{

@@ -13,8 +13,8 @@ import (
 // background; nothing relies on colour alone.
 type theme struct {
 	dark bool
-	// ascii is for the Linux console: no braille and no check marks, whose
-	// glyphs its fonts lack.
+	// ascii is for the Linux console: no check marks and other symbols
+	// its fonts lack (the CAPTCHA's half blocks they have).
 	ascii bool
 	// mono is for NO_COLOR and terminals without colour.
 	mono bool

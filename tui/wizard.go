@@ -63,9 +63,6 @@ type screen interface {
 // clearer is a screen holding typed text that must go when the screen does.
 type clearer interface{ clear() }
 
-// themeMsg tells a screen the glyphs changed (the CAPTCHA is redrawn).
-type themeMsg struct{}
-
 // idleMsg fires when the idle timeout may have passed.
 type idleMsg struct{}
 
@@ -134,13 +131,16 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return w, nil
 	case tea.BackgroundColorMsg:
 		w.dark = msg.IsDark()
-		return w, w.applyTheme()
+		w.applyTheme()
+		return w, nil
 	case tea.EnvMsg:
 		w.term, w.noColor = msg.Getenv("TERM"), msg.Getenv("NO_COLOR") != ""
-		return w, w.applyTheme()
+		w.applyTheme()
+		return w, nil
 	case tea.ColorProfileMsg:
 		w.profile = msg.Profile
-		return w, w.applyTheme()
+		w.applyTheme()
+		return w, nil
 	case armIdleMsg:
 		return w, w.armIdle()
 	case idleMsg:
@@ -430,20 +430,14 @@ func (w *Wizard) armIdle() tea.Cmd {
 }
 
 // applyTheme rebuilds the styles after the terminal told us about itself.
-func (w *Wizard) applyTheme() tea.Cmd {
+func (w *Wizard) applyTheme() {
 	ascii := asciiTerm(w.term)
 	mono := w.noColor || (w.profile != colorprofile.Unknown && w.profile <= colorprofile.ASCII)
-	old := w.e.theme
 	w.e.theme = newTheme(w.dark, ascii, mono, w.opts.Plain)
-	if old.ascii != ascii {
-		var cmd tea.Cmd
-		w.screen, cmd = w.screen.Update(themeMsg{})
-		return cmd
-	}
-	return nil
 }
 
-// asciiTerm reports terminals whose fonts lack braille and check marks.
+// asciiTerm reports terminals whose fonts lack check marks and other
+// symbols beyond the Linux console's.
 func asciiTerm(term string) bool {
 	switch {
 	case strings.HasPrefix(term, "linux"), strings.HasPrefix(term, "vt"), term == "dumb", term == "ansi", term == "cons25":

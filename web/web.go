@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/config"
+	"github.com/sspr-project/sspr/flow"
 )
 
 // Timeouts and bounds of the listener. Providers post small forms; the
@@ -43,9 +44,10 @@ const (
 )
 
 // AudioCaptcha speaks a session's CAPTCHA once per token; *flow.Engine is
-// one.
+// one. Not ok with an error is a refusal (too many fetches), whose message
+// a person may read.
 type AudioCaptcha interface {
-	CaptchaAudio(token, lang string, w io.Writer) (ok bool, err error)
+	CaptchaAudio(ctx context.Context, token, lang string, w io.Writer) (ok bool, err error)
 }
 
 // Pinger says whether the store answers; flow.Store is one.
@@ -279,7 +281,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 }
 
 // captcha serves /captcha/<token>.wav once. The token is spent by the
-// first request, whatever happens to the answer.
+// first request, whatever happens to the answer: 404 when it is unknown,
+// spent or its picture gone, 429 when the fetch is over a limit, 503 when
+// the limits cannot be counted.
 func (s *Server) captcha(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutSuffix(r.PathValue("file"), ".wav")
 	if !ok || s.cfg.Captcha == nil || !plainToken(token) {
@@ -287,9 +291,18 @@ func (s *Server) captcha(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	found, err := s.cfg.Captcha.CaptchaAudio(token, acceptLanguage(r.Header.Get("Accept-Language")), &buf)
+	found, err := s.cfg.Captcha.CaptchaAudio(r.Context(), token, acceptLanguage(r.Header.Get("Accept-Language")), &buf)
 	if !found {
-		http.NotFound(w, r)
+		var fe *flow.Error
+		switch {
+		case errors.As(err, &fe) && fe.Reason == flow.ReasonRateLimited:
+			w.Header().Set("Retry-After", fmt.Sprint(int(fe.RetryAfter.Round(time.Second)/time.Second)))
+			http.Error(w, fe.Message, http.StatusTooManyRequests)
+		case err != nil:
+			http.Error(w, "the audio could not be made", http.StatusServiceUnavailable)
+		default:
+			http.NotFound(w, r)
+		}
 		return
 	}
 	if err != nil {

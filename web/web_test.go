@@ -194,6 +194,42 @@ func TestAudioCaptchaOnce(t *testing.T) {
 	}
 }
 
+// A new picture voids the link of the old one: it answers 404 and speaks
+// nothing. The fourth audio fetch from one source in an hour answers 429.
+func TestAudioCaptchaGoesWithItsPicture(t *testing.T) {
+	l := start(t, web.Config{}, memstore.New())
+	begin := func() *flow.Session {
+		s, err := l.eng.Begin(context.Background(), flow.Origin{Channel: flow.SSH, Remote: "192.0.2.1:4000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	fetch := func(token string) (*http.Response, string) {
+		return do(t, "GET", web.AudioCaptchaURL(l.srv.PublicURL(), token), nil)
+	}
+	s := begin()
+	old := s.CaptchaAudioToken()
+	if err := s.ReloadCaptcha(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := fetch(old); resp.StatusCode != 404 || strings.HasPrefix(body, "RIFF") {
+		t.Fatalf("the old picture's link: %d, want 404", resp.StatusCode)
+	}
+	if resp, body := fetch(s.CaptchaAudioToken()); resp.StatusCode != 200 || !strings.HasPrefix(body, "RIFF") {
+		t.Fatalf("the new picture's link: %d", resp.StatusCode)
+	}
+	for range 2 {
+		if resp, _ := fetch(begin().CaptchaAudioToken()); resp.StatusCode != 200 {
+			t.Fatalf("fetch: %d", resp.StatusCode)
+		}
+	}
+	resp, body := fetch(begin().CaptchaAudioToken())
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3600" || strings.HasPrefix(body, "RIFF") {
+		t.Fatalf("fourth fetch: %d, Retry-After %q, %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
 // /healthz says 503 while the store does not answer: here a Redis store
 // whose server is not there.
 func TestHealthWhenStoreIsDown(t *testing.T) {
