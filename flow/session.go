@@ -808,7 +808,7 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		s.event("set_password", "refused", ReasonSessionExpired)
 		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
 	}
-	if bad := unmet(s.passwordRulesLocked(password, confirm)); len(bad) > 0 {
+	if bad := unmet(s.passwordRulesLocked(ctx, password, confirm)); len(bad) > 0 {
 		reason := ReasonPolicy
 		msg := s.t("flow.password.policy")
 		if len(bad) == 1 && bad[0].ID == RuleConfirm {
