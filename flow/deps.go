@@ -104,7 +104,12 @@ type Deps struct {
 	Email     Sender
 	Push      Sender
 	TOTP      TOTP
-	// Audit receives one record per step outcome; nil discards them.
+	// Audit receives one record per step outcome; nil discards them. A
+	// password is written, or an account unlocked, only once a record
+	// saying so has been written (auditsink.go).
 	Audit *slog.Logger
+	// Log is the operational log: audit records that could not be
+	// written are reported there. nil discards it.
+	Log   *slog.Logger
 	Clock Clock
 }

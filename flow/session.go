@@ -822,6 +822,9 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 			"login", s.login, "step", "set_password", "result", "refused", "reason", string(reason), "rules", ids)
 		return &Error{Reason: reason, Message: msg, Ref: s.Ref(), Rules: bad}
 	}
+	if err := s.auditAhead(ctx, "set_password"); err != nil {
+		return s.auditDown()
+	}
 	if !s.e.writes.begin() {
 		s.step = StepClosed
 		s.event("set_password", "refused", ReasonUnavailable)
@@ -901,10 +904,15 @@ func (s *Session) refuseLocked(reason Reason, msg string) error {
 
 // event writes one audit record: never a password, a code or a secret.
 func (s *Session) event(step, result string, reason Reason) {
-	s.e.audit.Info(step, slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
+	s.e.audit.LogAttrs(context.Background(), slog.LevelInfo, step, s.eventAttrs(step, result, reason)...)
+}
+
+// eventAttrs are the fields of an audit record of the session.
+func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
+	return []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
-		slog.String("result", result), slog.String("reason", string(reason)))
+		slog.String("result", result), slog.String("reason", string(reason))}
 }
 
 // redact keeps secrets out of a backend's error text before it is logged.
