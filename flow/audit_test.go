@@ -93,7 +93,7 @@ func TestAuditRecords(t *testing.T) {
 		"session:started:", "identify:ok:", "choose:ok:",
 		"verify:refused:number_mismatch", "confirm_number:ok:", "send:ok:",
 		"verify:refused:code_wrong", "verify:ok:", "choose:ok:", "verify:ok:",
-		"set_password:refused:policy", "set_password:ok:", "notice:ok:", "notice:ok:",
+		"set_password:refused:policy", "set_password:started:", "set_password:ok:", "notice:ok:", "notice:ok:",
 	}
 	if strings.Join(outcomes, " ") != strings.Join(want, " ") {
 		t.Errorf("events\n got %v\nwant %v", outcomes, want)

@@ -24,6 +24,18 @@ type Unlocker interface {
 	Unlock(ctx context.Context, u User) error
 }
 
+// CurrentPasswordChecker is a Directory that can tell whether a password
+// is the one an account has now, so that a reset to it is refused with the
+// other password rules (RuleNotCurrent). A directory with a history rule
+// of its own (OpenLDAP's ppolicy, Active Directory) refuses it on the
+// write instead, with DirRuleHistory or DirRuleUnchanged.
+type CurrentPasswordChecker interface {
+	// IsCurrentPassword reports whether pw is u's password now. It may be
+	// slow (a password hash), so flow asks it once per candidate, when
+	// every other rule holds.
+	IsCurrentPassword(ctx context.Context, u User, pw string) (bool, error)
+}
+
 // ErrUnknownUser is returned by a Directory when no single entry matches.
 var ErrUnknownUser = errors.New("flow: unknown user")
 
@@ -95,7 +107,12 @@ type Deps struct {
 	Email     Sender
 	Push      Sender
 	TOTP      TOTP
-	// Audit receives one record per step outcome; nil discards them.
+	// Audit receives one record per step outcome; nil discards them. A
+	// password is written, or an account unlocked, only once a record
+	// saying so has been written (auditsink.go).
 	Audit *slog.Logger
+	// Log is the operational log: audit records that could not be
+	// written are reported there. nil discards it.
+	Log   *slog.Logger
 	Clock Clock
 }

@@ -44,6 +44,11 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 	if audit == nil {
 		audit = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	oplog := deps.Log
+	if oplog == nil {
+		oplog = slog.New(slog.DiscardHandler)
+	}
+	audit = slog.New(&auditGuard{next: audit.Handler(), log: oplog})
 	trust, err := newTrustList(cfg.Limits.TrustedSources)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,6 +34,10 @@ const (
 	// (an escape sequence, a line break, NUL) or bytes that are not UTF-8
 	// would not reach the directory as the person typed them.
 	RulePrintable = "printable"
+	// RuleNotCurrent is listed only when it is broken: the directory
+	// (a CurrentPasswordChecker) says the password is the account's
+	// current one. It is asked on the password step only.
+	RuleNotCurrent = "not_current"
 )
 
 // Person is the data of the person a password is for, which the password
@@ -62,6 +67,9 @@ type findings struct {
 	scored   bool
 	strength strength
 	breach   breachVerdict
+	// asked: the directory was asked whether the candidate is the
+	// current password; current is its answer.
+	asked, current bool
 }
 
 type breachVerdict int8
@@ -139,6 +147,9 @@ func (p PasswordPolicy) evaluate(tr *i18n.Printer, who Person, pw, confirm strin
 		}
 		rules = append(rules, r)
 	}
+	if f.current {
+		rules = append(rules, Rule{ID: RuleNotCurrent, Text: tr.T("flow.rule.not_current")})
+	}
 	rules = append(rules, Rule{ID: RuleConfirm, Text: tr.T("flow.rule.confirm"), Met: n > 0 && pw == confirm})
 	if !printable {
 		rules = append(rules, Rule{ID: RulePrintable, Text: tr.T("flow.rule.printable")})
@@ -164,29 +175,83 @@ func (s *Session) CheckFull(password, confirm string) []Rule {
 }
 
 // passwordRules evaluates the policy for the session's person without
-// holding the session's lock while scoring or reading the list.
+// holding the session's lock while scoring, reading the list or asking
+// the directory.
 func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
 	p := s.e.cfg.Password
 	s.mu.Lock()
-	who := s.person()
+	who, u, ask := s.person(), s.user, lookup && s.mayAskCurrent()
 	f := s.memo.recall(pw)
 	s.mu.Unlock()
 	f, err := p.find(who, pw, f, lookup)
+	rules := p.evaluate(s.tr, who, pw, confirm, f)
+	var cerr error
+	if ask {
+		if f, cerr = s.e.askCurrent(context.Background(), u, pw, f, rules); f.current {
+			rules = p.evaluate(s.tr, who, pw, confirm, f)
+		}
+	}
 	s.mu.Lock()
 	s.breachFailed(err)
+	s.currentFailed(cerr)
 	s.memo.keep(pw, f)
 	s.mu.Unlock()
-	return p.evaluate(s.tr, who, pw, confirm, f)
+	return rules
 }
 
 // passwordRulesLocked is passwordRules for a caller holding s.mu.
-func (s *Session) passwordRulesLocked(pw, confirm string) []Rule {
+func (s *Session) passwordRulesLocked(ctx context.Context, pw, confirm string) []Rule {
 	p := s.e.cfg.Password
 	who := s.person()
 	f, err := p.find(who, pw, s.memo.recall(pw), true)
 	s.breachFailed(err)
+	rules := p.evaluate(s.tr, who, pw, confirm, f)
+	if s.mayAskCurrent() {
+		var cerr error
+		if f, cerr = s.e.askCurrent(ctx, s.user, pw, f, rules); f.current {
+			rules = p.evaluate(s.tr, who, pw, confirm, f)
+		}
+		s.currentFailed(cerr)
+	}
 	s.memo.keep(pw, f)
-	return p.evaluate(s.tr, who, pw, confirm, f)
+	return rules
+}
+
+// mayAskCurrent reports whether the directory may be asked about the
+// session's account: only once the person has proved who they are, so
+// that the answer tells nobody else anything. The caller holds s.mu.
+func (s *Session) mayAskCurrent() bool {
+	return s.known && s.step == StepSetPassword
+}
+
+// askCurrent asks the directory, when it can tell, whether pw is u's
+// current password. It asks once per candidate (f remembers), and only
+// when rules, as evaluated without the answer, all hold but the
+// confirmation: the check may be a slow password hash.
+func (e *Engine) askCurrent(ctx context.Context, u User, pw string, f findings, rules []Rule) (findings, error) {
+	c, ok := e.deps.Directory.(CurrentPasswordChecker)
+	if !ok || f.asked || pw == "" {
+		return f, nil
+	}
+	for _, r := range rules {
+		if !r.Met && r.ID != RuleConfirm {
+			return f, nil
+		}
+	}
+	current, err := c.IsCurrentPassword(ctx, u, pw)
+	if err != nil {
+		// Not remembered: the next check asks again, and the write
+		// decides meanwhile.
+		return f, err
+	}
+	f.asked, f.current = true, current
+	return f, nil
+}
+
+func (s *Session) currentFailed(err error) {
+	if err != nil {
+		s.e.audit.Error("current-password check failed", "sid", s.id, "ref", s.Ref(), "error", err.Error())
+	}
 }
 
 func (s *Session) breachFailed(err error) {
@@ -215,6 +280,9 @@ type passwordMemo struct {
 	scored   bool
 	lookedAt [sha256.Size]byte // the whole candidate
 	breach   breachVerdict
+	askedAt  [sha256.Size]byte // the whole candidate
+	asked    bool
+	current  bool
 }
 
 func (m *passwordMemo) sum(s string) [sha256.Size]byte {
@@ -238,6 +306,9 @@ func (m *passwordMemo) recall(pw string) findings {
 	if m.breach != breachUnknown && m.sum(pw) == m.lookedAt {
 		f.breach = m.breach
 	}
+	if m.asked && m.sum(pw) == m.askedAt {
+		f.asked, f.current = true, m.current
+	}
 	return f
 }
 
@@ -249,6 +320,9 @@ func (m *passwordMemo) keep(pw string, f findings) {
 	}
 	if f.breach == breachClean || f.breach == breachFound {
 		m.lookedAt, m.breach = m.sum(pw), f.breach
+	}
+	if f.asked {
+		m.askedAt, m.asked, m.current = m.sum(pw), true, f.current
 	}
 }
 

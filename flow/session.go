@@ -810,7 +810,7 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		s.event("set_password", "refused", ReasonSessionExpired)
 		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
 	}
-	if bad := unmet(s.passwordRulesLocked(password, confirm)); len(bad) > 0 {
+	if bad := unmet(s.passwordRulesLocked(ctx, password, confirm)); len(bad) > 0 {
 		reason := ReasonPolicy
 		msg := s.t("flow.password.policy")
 		if len(bad) == 1 && bad[0].ID == RuleConfirm {
@@ -823,6 +823,9 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		s.e.audit.Info("set_password", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
 			"login", s.login, "step", "set_password", "result", "refused", "reason", string(reason), "rules", ids)
 		return &Error{Reason: reason, Message: msg, Ref: s.Ref(), Rules: bad}
+	}
+	if err := s.auditAhead(ctx, "set_password"); err != nil {
+		return s.auditDown()
 	}
 	if !s.e.writes.begin() {
 		s.step = StepClosed
@@ -903,10 +906,15 @@ func (s *Session) refuseLocked(reason Reason, msg string) error {
 
 // event writes one audit record: never a password, a code or a secret.
 func (s *Session) event(step, result string, reason Reason) {
-	s.e.audit.Info(step, slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
+	s.e.audit.LogAttrs(context.Background(), slog.LevelInfo, step, s.eventAttrs(step, result, reason)...)
+}
+
+// eventAttrs are the fields of an audit record of the session.
+func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
+	return []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
-		slog.String("result", result), slog.String("reason", string(reason)))
+		slog.String("result", result), slog.String("reason", string(reason))}
 }
 
 // redact keeps secrets out of a backend's error text before it is logged.

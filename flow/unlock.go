@@ -37,6 +37,9 @@ func (s *Session) Unlock(ctx context.Context) error {
 		s.event("unlock", "refused", ReasonSessionExpired)
 		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
 	}
+	if err := s.auditAhead(ctx, "unlock"); err != nil {
+		return s.auditDown()
+	}
 	if !s.e.writes.begin() {
 		s.step = StepClosed
 		s.event("unlock", "refused", ReasonUnavailable)

@@ -19,6 +19,12 @@ import (
 // still counts as open after its last audit record.
 const DefaultSessionMaxAge = 30 * time.Minute
 
+// AuditRecent is how long after a failed write the audit trail counts as
+// failing (AuditError), unless a write has gone through since. It ends by
+// itself so that an instance taken out of service for it, which then
+// writes nothing, is tried again.
+const AuditRecent = 5 * time.Minute
+
 // maxTracked bounds the sessions tracked as open at once.
 const maxTracked = 1 << 17
 
@@ -44,11 +50,16 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	callbacks  *prometheus.CounterVec
+	auditLost  prometheus.Counter
 
 	clock  flow.Clock
 	maxAge time.Duration
 	mu     sync.Mutex
 	open   map[string]time.Time // session id -> last record
+
+	auditMu       sync.Mutex
+	auditFailedAt time.Time // the last failed audit write; zero after a good one
+	auditErr      error
 }
 
 type systemClock struct{}
@@ -89,8 +100,11 @@ func New(o Options) *Metrics {
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sspr_provider_callbacks_total", Help: "Webhooks from providers, by what they brought or why they were refused.",
 		}, []string{"provider", "event"}),
+		auditLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sspr_audit_write_failures_total", Help: "Audit records that could not be written; a password change or unlock that needed one was refused.",
+		}),
 	}
-	m.reg.MustRegister(m.started, m.steps, m.refusals, m.outcomes, m.deliveries, m.latency, m.callbacks,
+	m.reg.MustRegister(m.started, m.steps, m.refusals, m.outcomes, m.deliveries, m.latency, m.callbacks, m.auditLost,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sspr_sessions_open", Help: "Sessions begun and not yet ended.",
 		}, m.openSessions),
@@ -216,10 +230,39 @@ func (h *auditHandler) Handle(ctx context.Context, r slog.Record) error {
 		})
 	}
 	h.m.count(rec)
-	if h.next.Enabled(ctx, r.Level) {
-		return h.next.Handle(ctx, r)
+	if !h.next.Enabled(ctx, r.Level) {
+		return nil
 	}
-	return nil
+	err := h.next.Handle(ctx, r)
+	h.m.auditWritten(err)
+	return err
+}
+
+// auditWritten notes how the last audit write went.
+func (m *Metrics) auditWritten(err error) {
+	if err != nil {
+		m.auditLost.Inc()
+	}
+	m.auditMu.Lock()
+	defer m.auditMu.Unlock()
+	if err != nil {
+		m.auditFailedAt, m.auditErr = m.clock.Now(), err
+	} else if !m.auditFailedAt.IsZero() {
+		m.auditFailedAt, m.auditErr = time.Time{}, nil
+	}
+}
+
+// AuditError returns why the audit trail could not be written, when its
+// last write failed less than AuditRecent ago; nil when the last write
+// went through, or failed longer ago. The side listener's /healthz asks
+// it.
+func (m *Metrics) AuditError() error {
+	m.auditMu.Lock()
+	defer m.auditMu.Unlock()
+	if m.auditErr == nil || m.clock.Now().Sub(m.auditFailedAt) >= AuditRecent {
+		return nil
+	}
+	return m.auditErr
 }
 
 func (h *auditHandler) WithAttrs(as []slog.Attr) slog.Handler {

@@ -1,7 +1,8 @@
 // Package web is sspr's HTTP side listener: what the terminal cannot carry
 // and what providers call back. It serves
 //
-//	GET  /healthz               200 while the store answers, 503 when not
+//	GET  /healthz               200 while the store answers and the audit trail
+//	                            can be written, 503 with the reason when not
 //	GET  /metrics               Prometheus metrics (optionally behind a bearer token)
 //	GET  /captcha/{token}.wav   the spoken CAPTCHA, once per token
 //	POST /hooks/...             provider webhooks, mounted by the caller
@@ -91,6 +92,14 @@ func validHostPort(s string) bool {
 	return err == nil && n >= 0 && n <= 65535
 }
 
+// AuditSink says whether the audit trail could be written lately;
+// *metrics.Metrics is one.
+type AuditSink interface {
+	// AuditError is why the audit trail failed recently, nil when it did
+	// not.
+	AuditError() error
+}
+
 // Config is the side listener: the Settings of the file and what the
 // caller adds at run time.
 type Config struct {
@@ -105,6 +114,9 @@ type Config struct {
 	Captcha AudioCaptcha `yaml:"-"`
 	// Store is pinged by /healthz; nil: always healthy.
 	Store Pinger `yaml:"-"`
+	// Audit is asked by /healthz: while the audit trail fails, no
+	// password can be changed here. nil: not asked.
+	Audit AuditSink `yaml:"-"`
 	// Metrics serves /metrics; nil: 404.
 	Metrics http.Handler `yaml:"-"`
 	// Log receives errors, never a token or a secret; nil discards them.
@@ -251,15 +263,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var down []string
 	if s.cfg.Store != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
 		if err := s.cfg.Store.Ping(ctx); err != nil {
 			s.log.Warn("healthz", "result", "store_unavailable", "error", err.Error())
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "store unavailable\n")
-			return
+			down = append(down, "store unavailable")
 		}
+	}
+	if s.cfg.Audit != nil {
+		if err := s.cfg.Audit.AuditError(); err != nil {
+			s.log.Warn("healthz", "result", "audit_unavailable", "error", err.Error())
+			down = append(down, "audit trail cannot be written")
+		}
+	}
+	if len(down) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, strings.Join(down, "\n")+"\n")
+		return
 	}
 	_, _ = io.WriteString(w, "ok\n")
 }

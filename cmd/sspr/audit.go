@@ -371,20 +371,42 @@ func (jsonPrinter) print(w io.Writer, ev *auditEvent) error {
 	return err
 }
 
-// unsafeRune reports whether r may not be shown as itself: controls (C0,
-// DEL, C1), bidirectional and other format characters, line and
-// paragraph separators, and spaces other than the plain one.
+// unsafeRune reports whether r may not be shown as itself. It is decided
+// by Unicode properties, not by a list: whatever is not printable
+// (controls, format characters, line and paragraph separators, private-use,
+// surrogate and unassigned code points), bidirectional controls, white
+// space other than the plain space, and every default-ignorable code point
+// (Other_Default_Ignorable_Code_Point, Variation_Selector and Cf: zero-width
+// characters, the soft hyphen, tag characters, the Hangul fillers, the
+// Khmer inherent vowels, variation selectors). The blank braille pattern
+// U+2800 is the one printable symbol that draws nothing and has no property
+// of its own.
 func unsafeRune(r rune) bool {
-	return r < 0x20 || r == 0x7f || !unicode.IsPrint(r) && r != ' ' || unicode.Is(unicode.Bidi_Control, r)
+	if r == ' ' {
+		return false
+	}
+	return r < 0x20 || r == 0x7f || !unicode.IsPrint(r) || r == '\u2800' ||
+		unicode.In(r, unicode.Bidi_Control, unicode.White_Space, unicode.Zs, unicode.Cf,
+			unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
-// escapeField shows s with every unsafe character and every invalid byte
-// escaped (\x1b, \u202e, \xff); a backslash shows as \\, so the escapes
-// cannot be faked.
+// bareMark reports whether r is a combining mark with nothing of its own
+// to sit on: at the start of a field, after a space, punctuation or an
+// escape (prev < 0). Shown raw it would draw over the column padding or
+// the character before, or nothing at all.
+func bareMark(prev, r rune) bool {
+	return unicode.In(r, unicode.Mn, unicode.Me) && (prev < 0 || !unicode.In(prev, unicode.L, unicode.N, unicode.M, unicode.S))
+}
+
+// escapeField shows s with every unsafe character, every bare combining
+// mark and every invalid byte escaped (\x1b, \u202e, \xff); a backslash
+// shows as \\, so the escapes cannot be faked.
 func escapeField(s string) string {
 	var b strings.Builder
+	prev := rune(-1) // the last rune shown as itself; -1 after an escape
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
+		raw := false
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
@@ -398,12 +420,17 @@ func escapeField(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x80 && unsafeRune(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r) && r > 0xffff:
+		case (unsafeRune(r) || bareMark(prev, r)) && r > 0xffff:
 			fmt.Fprintf(&b, `\U%08x`, r)
-		case unsafeRune(r):
+		case unsafeRune(r) || bareMark(prev, r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
+			raw = true
+		}
+		prev = -1
+		if raw {
+			prev = r
 		}
 		i += size
 	}
@@ -416,18 +443,24 @@ func escapeField(s string) string {
 // JSON has no raw control characters outside strings.
 func escapeJSON(js []byte) string {
 	var b strings.Builder
+	prev := rune(-1)
 	for i := 0; i < len(js); {
 		r, size := utf8.DecodeRune(js[i:])
+		unsafe := unsafeRune(r) || bareMark(prev, r)
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteString(`\ufffd`)
-		case unsafeRune(r) && r > 0xffff:
+		case unsafe && r > 0xffff:
 			r1, r2 := utf16.EncodeRune(r)
 			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
-		case unsafeRune(r):
+		case unsafe:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
+		}
+		prev = -1
+		if !unsafe && !(r == utf8.RuneError && size <= 1) {
+			prev = r
 		}
 		i += size
 	}

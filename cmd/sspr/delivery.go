@@ -340,7 +340,7 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 	}
 	srv, err := web.New(web.Config{
 		Settings: cfg.HTTP,
-		Captcha:  a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(),
+		Captcha:  a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(), Audit: a.delivery.metrics,
 		Log: log.With("listener", "http"),
 	})
 	if err != nil {

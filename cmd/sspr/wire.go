@@ -133,6 +133,8 @@ func wire(cfg *Config) (*app, error) {
 		TOTP:      totp.New(),
 		// Every audit record is counted for the metrics on its way.
 		Audit: slog.New(delivery.metrics.Audit(flow.NewAuditLogger(auditW).Handler())),
+		// An audit record that cannot be written is reported here.
+		Log: slog.New(delivery.log),
 	})
 	if err != nil {
 		auditW.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
@@ -102,6 +103,16 @@ func (d *Dir) VerifyPassword(login, password string) (bool, error) {
 		return false, fmt.Errorf("verify password of %q: %w", login, err)
 	}
 	return ok, nil
+}
+
+// IsCurrentPassword implements flow.CurrentPasswordChecker: it verifies
+// password against the stored argon2id hash of entry u.ID, so that flow
+// can refuse a reset to the password the account already has.
+func (d *Dir) IsCurrentPassword(ctx context.Context, u flow.User, password string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return d.VerifyPassword(u.ID, password)
 }
 
 // List returns every account in file order.

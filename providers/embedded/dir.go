@@ -67,6 +67,7 @@ type Dir struct {
 }
 
 var _ flow.Directory = (*Dir)(nil)
+var _ flow.CurrentPasswordChecker = (*Dir)(nil)
 
 // Option changes how a Dir is opened.
 type Option func(*Dir)
