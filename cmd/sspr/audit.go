@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/sspr-project/sspr/flow"
 )
 
 // auditOptions are the flags of `sspr audit`.
@@ -137,7 +138,9 @@ type auditFilter struct {
 	since  time.Time
 }
 
-func normLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// normLogin is flow's canonical login, so --login finds every spelling
+// that reaches the same account.
+func normLogin(s string) string { return flow.CanonicalLogin(s) }
 
 func (f auditFilter) keep(ev *auditEvent) bool {
 	switch {

@@ -137,6 +137,8 @@ func TestAuditFilters(t *testing.T) {
 		{[]string{"--sid", sidEvil}, 2},
 		{[]string{"--sid", "ffff"}, 0},
 		{[]string{"--login", " ALICE "}, 2},
+		// The canonical login: a fullwidth a is an a.
+		{[]string{"--login", "ａlice"}, 2},
 		{[]string{"--result", "decoy"}, 2},
 		{[]string{"--result", "error"}, 1},
 		{[]string{"--since", "2026-11-21"}, 2},

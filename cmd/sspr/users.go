@@ -355,7 +355,7 @@ func enrolTOTP(ctx context.Context, t totpTarget, login string, stdin io.Reader,
 	if err != nil {
 		return fmt.Errorf("users totp: %q: %w", flow.Sanitize(login, 64), err)
 	}
-	if !strings.EqualFold(u.Login, login) {
+	if flow.CanonicalLogin(u.Login) != flow.CanonicalLogin(login) {
 		// An email matched: the secret goes to that entry, named by login.
 		fmt.Fprintf(stderr, "%s is the email of %s\n", flow.Sanitize(login, 64), u.Login)
 	}

@@ -274,4 +274,5 @@ func (p *Phone) AuthenticatorCode(login string, t time.Time) (string, bool) {
 	return code, true
 }
 
-func normalise(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+// normalise keys the demo app's secrets the way flow keys logins.
+func normalise(login string) string { return flow.CanonicalLogin(login) }
