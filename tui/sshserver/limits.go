@@ -6,12 +6,24 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/sspr-project/sspr/flow"
 )
 
-// sourceOf is the unit that per-source limits count: an IPv4 address, or
-// the /64 of an IPv6 address, since one host commonly holds a whole /64.
-// An address that is not IP (a pipe in tests) is its own source.
+// sourceOf is the unit that per-source limits count: flow.SourceKey of
+// the address (an IPv4 address, or the /64 of an IPv6 address), the same
+// key flow's own per-source limits use. An address that is not IP (a pipe
+// in tests) is its own source.
 func sourceOf(addr net.Addr) string {
+	ip := ipOf(addr)
+	if !ip.IsValid() {
+		return addr.String()
+	}
+	return flow.SourceKey(ip)
+}
+
+// ipOf is the IP address of addr, or the zero Addr when it has none.
+func ipOf(addr net.Addr) netip.Addr {
 	var ip netip.Addr
 	switch a := addr.(type) {
 	case *net.TCPAddr:
@@ -21,19 +33,7 @@ func sourceOf(addr net.Addr) string {
 			ip = ap.Addr()
 		}
 	}
-	if !ip.IsValid() {
-		return addr.String()
-	}
-	return sourceOfIP(ip)
-}
-
-func sourceOfIP(ip netip.Addr) string {
-	ip = ip.Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.WithZone("").Prefix(64)
-	return p.String()
+	return ip
 }
 
 // maxSources bounds the sources the limits remember at once. An entry
