@@ -253,17 +253,6 @@ func (t *trustList) has(source string) bool {
 	return t.names[strings.ToLower(source)]
 }
 
-// sourceOf is what the per-source limits count: the address without its
-// port for SSH, the kiosk's name, or the local user.
-func sourceOf(o Origin) string {
-	if o.Channel == SSH {
-		if host, _, err := net.SplitHostPort(o.Remote); err == nil {
-			return host
-		}
-	}
-	return o.Remote
-}
-
 // key names a counter in the Store. What it counts for (a login, a phone
 // number, an address) is never in the name: only a short HMAC of it, so a
 // dump of the Store reveals no login and no number.

@@ -114,7 +114,7 @@ func (s *Session) noticeText(tr *i18n.Printer, at time.Time, admin bool) string 
 func (s *Session) whereFrom(tr *i18n.Printer) string {
 	switch s.origin.Channel {
 	case SSH:
-		return tr.T("flow.notice.from_ssh", "Source", sourceOf(s.origin))
+		return tr.T("flow.notice.from_ssh", "Source", sourceAddr(s.origin))
 	case Kiosk:
 		return tr.T("flow.notice.at_kiosk", "Name", s.origin.Remote)
 	}

@@ -278,10 +278,11 @@ func (s *Session) limited(reason Reason, limit string, wait time.Duration, msg s
 	return &Error{Reason: reason, Message: msg, Ref: s.Ref(), RetryAfter: wait}
 }
 
-// sourceRate is the rate that applies to source: its own, or the trusted
-// sources' one.
-func (e *Engine) sourceRate(source string, normal, trusted Rate) Rate {
-	if e.trust.has(source) {
+// sourceRate is the rate that applies to the source of o: its own, or
+// the trusted sources' one. Trust is decided by the address itself (a
+// trusted range may be narrower than the /64 an IPv6 source counts as).
+func (e *Engine) sourceRate(o Origin, normal, trusted Rate) Rate {
+	if e.trust.has(sourceAddr(o)) {
 		return trusted
 	}
 	return normal
@@ -292,7 +293,7 @@ func (e *Engine) admitSession(ctx context.Context, o Origin, sid string) error {
 	tr := i18n.For(o.Lang)
 	source := sourceOf(o)
 	l := e.cfg.Limits
-	r := e.sourceRate(source, l.SessionsPerSource, l.TrustedSessions)
+	r := e.sourceRate(o, l.SessionsPerSource, l.TrustedSessions)
 	ok, wait, err := e.deps.Store.Take(ctx, e.key(windowKind("src-sessions", r.Per), source), r.Count, r.Per)
 	ref := sid[:8]
 	log := func(reason Reason, extra ...any) {
@@ -316,7 +317,7 @@ func (e *Engine) admitSession(ctx context.Context, o Origin, sid string) error {
 func (s *Session) admitIdentify(ctx context.Context) error {
 	source := sourceOf(s.origin)
 	l := s.e.cfg.Limits
-	r := s.e.sourceRate(source, l.IdentifyPerSource, l.TrustedIdentify)
+	r := s.e.sourceRate(s.origin, l.IdentifyPerSource, l.TrustedIdentify)
 	ok, wait, err := s.e.deps.Store.Take(ctx, s.e.key(windowKind("src-identify", r.Per), source), r.Count, r.Per)
 	if err != nil {
 		return s.storeFailed(err)

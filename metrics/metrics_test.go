@@ -266,3 +266,48 @@ func (c *fakeClock) add(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// TestDecoyCountedAsOK: an unknown login (the decoy path) and a known one
+// are the same series, so a reader of /metrics cannot count decoys.
+func TestDecoyCountedAsOK(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	var audit bytes.Buffer
+	eng, err := flow.NewEngine(flow.Config{
+		CaptchaDisabled: true, SecretKey: bytes.Repeat([]byte{5}, 32),
+		Limits: flow.Limits{IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond},
+	}, flow.Deps{Directory: oneUser{}, Store: memstore.New(), SMS: m.Sender("demo", &phone{}), Audit: wrapped(m, &audit)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, login := range []string{"ana", "nobody", "ghost"} {
+		s, err := eng.Begin(ctx, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.9:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Identify(ctx, login, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Count(audit.String(), `"result":"decoy"`) != 2 {
+		t.Fatalf("the audit log lost the decoys:\n%s", audit.String())
+	}
+	if got := value(t, m.Registry(), "sspr_steps_total", map[string]string{"step": "identify", "result": "ok"}); got != 3 {
+		t.Errorf("identify ok = %v, want 3 (one known login, two decoys)", got)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); strings.Contains(body, "decoy") {
+		t.Errorf("the exposition names decoys:\n%s", grepLines(body, "decoy"))
+	}
+}
+
+func grepLines(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -32,7 +32,7 @@ func TestSettingsLoad(t *testing.T) {
 	if h.Listen != "127.0.0.1:8080" || h.PublicURL != "https://reset.example.com" || h.MetricsToken.Value() != "s3cret-metrics" {
 		t.Fatalf("got %+v", h)
 	}
-	// The defaults: no side listener, /metrics open.
+	// The defaults: no side listener, no token.
 	f = file{HTTP: web.Default()}
 	if err := config.Load([]byte("http: {}\n"), &f); err != nil || f.HTTP.Listen != "" || f.HTTP.MetricsToken.IsSet() {
 		t.Fatalf("defaults: %+v, %v", f.HTTP, err)

@@ -3,13 +3,24 @@
 //
 //	GET  /healthz               200 while the store answers and the audit trail
 //	                            can be written, 503 with the reason when not
-//	GET  /metrics               Prometheus metrics (optionally behind a bearer token)
+//	GET  /metrics               Prometheus metrics (see below)
 //	GET  /captcha/{token}.wav   the spoken CAPTCHA, once per token
 //	POST /hooks/...             provider webhooks, mounted by the caller
 //
 // and answers 404 or 405 to anything else. Links handed to people and
 // providers are built only from the configured public URL, never from a
 // request's Host header.
+//
+// The side listener is where people fetch the audio CAPTCHA (often
+// through a reverse proxy that makes a loopback listener public), so the
+// metrics are not for them: with metrics_listen set, /metrics and
+// /healthz have a listener of their own (ServeMetrics) and the side
+// listener has no /metrics; without it, the side listener serves /metrics
+// only behind the metrics token.
+//
+// Every listener caps its connections, in all and per source, and bounds
+// the time of headers, writes and idle keep-alives, so that it cannot
+// spend the descriptors the SSH listener needs.
 package web
 
 import (
@@ -32,16 +43,15 @@ import (
 	"github.com/sspr-project/sspr/flow"
 )
 
-// Timeouts and bounds of the listener. Providers post small forms; the
-// biggest answer is a CAPTCHA of about 120 KB.
+// Bounds of the listener that are not settings. Providers post small
+// forms; the biggest answer is a CAPTCHA of about 120 KB.
 const (
-	DefaultMaxBody    = 64 << 10
-	maxHeaderBytes    = 16 << 10
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-	healthTimeout     = 3 * time.Second
+	DefaultMaxBody = 64 << 10
+	readTimeout    = 15 * time.Second
+	healthTimeout  = 3 * time.Second
+	// MetricsMaxConns caps the connections of the metrics listener, in all
+	// and per source: scrapers are few.
+	MetricsMaxConns = 16
 )
 
 // AudioCaptcha speaks a session's CAPTCHA once per token; *flow.Engine is
@@ -57,23 +67,73 @@ type Pinger interface {
 }
 
 // Settings is the `http` block of sspr.yaml. The caller listens on Listen
-// and hands the listener to Serve; an empty Listen is no side listener.
+// (and MetricsListen) and hands the listeners to Serve (and
+// ServeMetrics); an empty Listen is no side listener. Start from Default:
+// a zero limit given to New in Go takes its default.
 type Settings struct {
-	Listen       string        `yaml:"listen" default:"none: no side listener" doc:"host:port of the HTTP side listener: /healthz, /metrics, /captcha/<token>.wav, /hooks/...; required for methods.call: twilio and methods.push: ntfy"`
-	PublicURL    string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
-	MetricsToken config.Secret `yaml:"metrics_token" default:"none: /metrics open" doc:"the bearer token GET /metrics requires"`
+	Listen        string        `yaml:"listen" default:"none: no side listener" doc:"host:port of the HTTP side listener: /healthz, /captcha/<token>.wav, /hooks/..., and /metrics unless http.metrics_listen is set; required for methods.call: twilio and methods.push: ntfy"`
+	PublicURL     string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
+	MetricsListen string        `yaml:"metrics_listen" default:"none: /metrics on http.listen, and only with http.metrics_token" doc:"host:port of a listener of its own for /metrics and /healthz, for the scraper alone (e.g. 127.0.0.1:9464); when set, http.listen serves no /metrics"`
+	MetricsToken  config.Secret `yaml:"metrics_token" default:"none: /metrics open on http.metrics_listen, not served on http.listen" doc:"the bearer token GET /metrics requires; without one, http.listen serves no /metrics (people reach it for the audio CAPTCHA)"`
+
+	// MaxConns caps the side listener's open connections; more wait in
+	// the kernel's queue, taking no descriptor of the process.
+	// MaxConnsPerSource caps those of one source (an IPv4 address or an
+	// IPv6 /64); more are closed at once.
+	MaxConns          int `yaml:"max_conns" range:"1..100000" doc:"open connections of the side listener; more wait to be accepted (sspr serve lowers it to fit the open-file limit, keeping ssh.max_sessions descriptors for SSH)"`
+	MaxConnsPerSource int `yaml:"max_conns_per_source" range:"0..10000" doc:"open connections of the side listener from one source (IPv4 address or IPv6 /64); more are closed at once; 0: no cap (behind a proxy every client is the proxy)"`
+	// The times of a request: its headers, its answer, and a keep-alive
+	// connection waiting for the next one.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" range:"1s..1m" doc:"time to read a request's headers (a new connection's from connect)"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" range:"1s..10m" doc:"time to read a request and write its answer"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" range:"1s..10m" doc:"how long a keep-alive connection may wait for its next request"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes" range:"1024..1048576" doc:"bytes of a request's header lines"`
 }
 
 // Default is the http block sspr ships with: no side listener.
-func Default() Settings { return Settings{} }
+func Default() Settings {
+	return Settings{
+		MaxConns:          256,
+		MaxConnsPerSource: 16,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
 
-// Validate checks the listen address and the public URL, with paths
+// withDefaults fills the limits left zero (a Config built in Go) from
+// Default. MaxConnsPerSource keeps its zero: no cap.
+func (s Settings) withDefaults() Settings {
+	d := Default()
+	if s.MaxConns <= 0 {
+		s.MaxConns = d.MaxConns
+	}
+	if s.ReadHeaderTimeout <= 0 {
+		s.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = d.WriteTimeout
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = d.IdleTimeout
+	}
+	if s.MaxHeaderBytes <= 0 {
+		s.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	return s
+}
+
+// Validate checks the listen addresses and the public URL, with paths
 // relative to the block. What other blocks need of it (webhooks need a
 // listener and a public URL) is their caller's rule.
 func (s *Settings) Validate() error {
 	var es config.Errors
 	if s.Listen != "" && !validHostPort(s.Listen) {
 		es.Add("listen", "%q is not allowed (host:port, e.g. :8080 or 127.0.0.1:8080)", s.Listen)
+	}
+	if s.MetricsListen != "" && !validHostPort(s.MetricsListen) {
+		es.Add("metrics_listen", "%q is not allowed (host:port, e.g. 127.0.0.1:9464)", s.MetricsListen)
 	}
 	if _, err := CheckPublicURL(s.PublicURL); err != nil {
 		es.Add("public_url", "%q is not allowed (an http:// or https:// URL with no query, e.g. https://reset.example.com)", s.PublicURL)
@@ -104,9 +164,11 @@ type AuditSink interface {
 // caller adds at run time.
 type Config struct {
 	// Settings gives PublicURL, the base URL people and providers reach
-	// the listener at (e.g. https://reset.example.com), and MetricsToken,
+	// the listener at (e.g. https://reset.example.com); MetricsToken,
 	// which, when set, must come as "Authorization: Bearer <token>" with
-	// every GET /metrics. Listen is the caller's to listen on.
+	// every GET /metrics; MetricsListen, which moves /metrics off the side
+	// listener; and the limits of the connections. Listen and
+	// MetricsListen are the caller's to listen on.
 	Settings `yaml:",inline"`
 	// MaxBody bounds a request body (DefaultMaxBody when zero).
 	MaxBody int64 `yaml:"-"`
@@ -123,7 +185,8 @@ type Config struct {
 	Log *slog.Logger `yaml:"-"`
 }
 
-// Server is the side listener.
+// Server is the side listener, and the metrics listener when there is
+// one.
 type Server struct {
 	cfg    Config
 	public string
@@ -131,6 +194,10 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	srv    *http.Server
+	msrv   *http.Server // the metrics listener's
+	// sideMetrics: the side listener serves /metrics (no metrics_listen,
+	// and a token).
+	sideMetrics bool
 
 	mu      sync.Mutex
 	mounted map[string]bool
@@ -154,24 +221,41 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	cfg.Settings = cfg.Settings.withDefaults()
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, public: public, token: tok.Value(), log: log, mux: http.NewServeMux(), mounted: map[string]bool{}}
 	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.sideMetrics = cfg.MetricsListen == "" && cfg.Metrics != nil && s.token != ""
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !s.sideMetrics {
+			http.NotFound(w, r)
+			return
+		}
+		s.metrics(w, r)
+	})
 	s.mux.HandleFunc("GET /captcha/{file}", s.captcha)
-	s.srv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.srv = s.httpServer(s.Handler())
+	mm := http.NewServeMux()
+	mm.HandleFunc("GET /healthz", s.health)
+	mm.HandleFunc("GET /metrics", s.metrics)
+	s.msrv = s.httpServer(s.headers(mm))
 	return s, nil
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	c := s.cfg.Settings
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       max(readTimeout, c.ReadHeaderTimeout),
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // CheckPublicURL accepts an absolute http(s) URL with no query, fragment or
@@ -226,7 +310,9 @@ func (s *Server) Mount(pattern string, h http.Handler) (err error) {
 
 // Handler returns the routes with the limits and headers every answer
 // gets; Serve uses it.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.headers(s.mux) }
+
+func (s *Server) headers(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
@@ -238,27 +324,46 @@ func (s *Server) Handler() http.Handler {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		s.mux.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r)
 	})
 }
 
 // Serve answers on l until Shutdown; it returns nil after a shutdown.
+// /metrics is served there only when MetricsListen is empty and a token
+// is set.
 func (s *Server) Serve(l net.Listener) error {
-	if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	c := s.cfg.Settings
+	if s.cfg.Metrics != nil && c.MetricsListen == "" && s.token == "" {
+		s.log.Warn("metrics_not_served", "listen", l.Addr().String(),
+			"note", "http.listen serves /metrics only with http.metrics_token; or set http.metrics_listen (e.g. 127.0.0.1:9464) for the scraper")
+	}
+	return s.serve(s.srv, newLimitListener(l, c.MaxConns, c.MaxConnsPerSource))
+}
+
+// ServeMetrics answers /metrics and /healthz on l until Shutdown, with
+// at most MetricsMaxConns connections; it returns nil after a shutdown.
+func (s *Server) ServeMetrics(l net.Listener) error {
+	return s.serve(s.msrv, newLimitListener(l, MetricsMaxConns, MetricsMaxConns))
+}
+
+func (s *Server) serve(srv *http.Server, l net.Listener) error {
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("web: %w", err)
 	}
 	return nil
 }
 
 // Shutdown stops accepting, lets the requests under way finish until ctx
-// ends, then closes what is left.
+// ends, then closes what is left; on both listeners.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
-		return fmt.Errorf("web: shutdown: %w", err)
+	var errs []error
+	for _, srv := range []*http.Server{s.srv, s.msrv} {
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+			errs = append(errs, fmt.Errorf("web: shutdown: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

@@ -62,6 +62,9 @@ func check(cfg *Config, stdout io.Writer, login string) error {
 		}
 		checkListen(c, what, cfg.HTTP.Listen, httpHealth)
 	}
+	if cfg.HTTP.MetricsListen != "" {
+		checkListen(c, "http.metrics_listen "+cfg.HTTP.MetricsListen, cfg.HTTP.MetricsListen, httpHealth)
+	}
 	if n := c.failed(); n > 0 {
 		fmt.Fprintf(stdout, "%d %s failed\n", n, plural(n, "step", "steps"))
 		return exitError(1)

@@ -324,22 +324,33 @@ func audioLink(cfg *Config) func(token string) string {
 	return func(token string) string { return web.AudioCaptchaURL(public, token) }
 }
 
-// sideListener is the running HTTP side listener.
+// sideListener is the running HTTP side listener, with the metrics
+// listener when http.metrics_listen is set.
 type sideListener struct {
-	srv  *web.Server
-	addr string
-	done chan error
+	srv   *web.Server
+	addr  string
+	maddr string
+	done  []chan error
 }
 
-// startSide starts the side listener when http.listen is set (nil
-// otherwise): health, metrics, the spoken CAPTCHA and the providers'
-// webhooks. failed is called if it stops serving by itself.
+// startSide starts the side listener when http.listen is set, and the
+// metrics listener when http.metrics_listen is (nil when neither): health,
+// metrics, the spoken CAPTCHA and the providers' webhooks. failed is
+// called if one stops serving by itself.
 func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*sideListener, error) {
-	if cfg.HTTP.Listen == "" {
+	h := cfg.HTTP
+	if h.Listen == "" && h.MetricsListen == "" {
 		return nil, nil
 	}
+	// The side listener's connections must never take the descriptors
+	// SSH needs.
+	if n, lowered := fitSideConns(h.MaxConns, cfg.SSH.MaxSessions, openFileLimit()); lowered {
+		log.Warn("http_max_conns_lowered", "max_conns", n, "configured", h.MaxConns, "open_file_limit", openFileLimit(),
+			"note", "the open-file limit keeps ssh.max_sessions descriptors for SSH; raise the limit (LimitNOFILE=) for more")
+		h.MaxConns = n
+	}
 	srv, err := web.New(web.Config{
-		Settings: cfg.HTTP,
+		Settings: h,
 		Captcha:  a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(), Audit: a.delivery.metrics,
 		Log: log.With("listener", "http"),
 	})
@@ -351,30 +362,65 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 			return nil, err
 		}
 	}
-	l, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("http.listen: %w", err)
-	}
-	s := &sideListener{srv: srv, addr: l.Addr().String(), done: make(chan error, 1)}
-	go func() {
-		err := srv.Serve(l)
-		if err != nil && failed != nil {
-			failed(err)
+	s := &sideListener{srv: srv}
+	var ls []net.Listener
+	listen := func(key, addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range ls {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		s.done <- err
-	}()
-	log.Info("http_serving", "listen", s.addr, "public_url", cfg.HTTP.PublicURL, "metrics_token", cfg.HTTP.MetricsToken.Value() != "")
+		ls = append(ls, l)
+		return l, nil
+	}
+	serve := func(l net.Listener, fn func(net.Listener) error) {
+		done := make(chan error, 1)
+		s.done = append(s.done, done)
+		go func() {
+			err := fn(l)
+			if err != nil && failed != nil {
+				failed(err)
+			}
+			done <- err
+		}()
+	}
+	var side, ml net.Listener
+	if h.Listen != "" {
+		if side, err = listen("http.listen", h.Listen); err != nil {
+			return nil, err
+		}
+		s.addr = side.Addr().String()
+	}
+	if h.MetricsListen != "" {
+		if ml, err = listen("http.metrics_listen", h.MetricsListen); err != nil {
+			return nil, err
+		}
+		s.maddr = ml.Addr().String()
+	}
+	if side != nil {
+		serve(side, srv.Serve)
+		log.Info("http_serving", "listen", s.addr, "public_url", h.PublicURL, "metrics_token", h.MetricsToken.Value() != "",
+			"max_conns", h.MaxConns, "max_conns_per_source", h.MaxConnsPerSource)
+	}
+	if ml != nil {
+		serve(ml, srv.ServeMetrics)
+		log.Info("metrics_serving", "listen", s.maddr, "metrics_token", h.MetricsToken.Value() != "")
+	}
 	return s, nil
 }
 
-// stop ends the side listener: requests under way may finish until ctx
+// stop ends the side listeners: requests under way may finish until ctx
 // ends.
 func (s *sideListener) stop(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
 	err := s.srv.Shutdown(ctx)
-	<-s.done
+	for _, d := range s.done {
+		<-d
+	}
 	return err
 }
 

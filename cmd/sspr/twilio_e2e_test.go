@@ -26,7 +26,7 @@ func TestEndToEndTwilioOverOpenSSH(t *testing.T) {
 	fake := faketwilio.New(faketwilio.NewAccountSID(), faketwilio.NewAuthToken())
 	defer fake.Close()
 	dataDir := t.TempDir()
-	sshPort, httpPort := freePort(t), freePort(t)
+	sshPort, httpPort, metricsPort := freePort(t), freePort(t), freePort(t)
 	public := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	cfg := writeConfig(t, fmt.Sprintf(`data_dir: %s
 ssh:
@@ -37,6 +37,7 @@ signin_url: https://login.example.com
 http:
   listen: 127.0.0.1:%d
   public_url: %s
+  metrics_listen: 127.0.0.1:%d
 methods:
   text: twilio
   call: twilio
@@ -47,7 +48,7 @@ delivery:
     from: "+12125550100"
     api_url: %s
     timeout: 5s
-`, dataDir, sshPort, httpPort, public, fake.AccountSID, fake.URL))
+`, dataDir, sshPort, httpPort, public, metricsPort, fake.AccountSID, fake.URL))
 
 	// Every command reads the whole config, secrets included.
 	t.Setenv("SSPR_E2E_TWILIO_TOKEN", fake.AuthToken)
@@ -58,11 +59,15 @@ delivery:
 	}
 
 	srv := serveBinary(t, bin, cfg, sshPort, "SSPR_E2E_TWILIO_TOKEN="+fake.AuthToken)
-	if resp, err := http.Get(public + "/healthz"); err != nil {
-		t.Fatalf("the side listener does not answer: %v\n%s", err, srv.Log())
-	} else {
-		resp.Body.Close()
-	}
+	// The SSH port is bound first; the side listener a moment later.
+	var herr error
+	waitUntil(t, 5*time.Second, "the side listener to answer", func() bool {
+		resp, err := http.Get(public + "/healthz")
+		if herr = err; err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, func() string { return fmt.Sprint(herr) + "\n" + srv.Log() })
 	sshCmd := fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", sshPort)
 
 	var secrets []string
@@ -153,7 +158,7 @@ delivery:
 	}
 
 	// The metrics counted both, with their providers.
-	resp, err := http.Get(public + "/metrics")
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,9 +46,22 @@ type Settings struct {
 	MaxPerSource       int           `yaml:"max_per_source" range:"0..1000" doc:"concurrent connections from one source (IPv4 address or IPv6 /64), refused before the handshake; 0: no cap"`
 	NewPerSource       int           `yaml:"new_per_source" range:"0..10000" doc:"new connections one source may open per ssh.new_per_source_window; 0: no cap"`
 	NewPerSourceWindow time.Duration `yaml:"new_per_source_window" range:"1s..1h" doc:"the window of ssh.new_per_source"`
+	// MaxPerPrefix caps the concurrent connections from one network: the
+	// /PrefixV4 of an IPv4 address, the /PrefixV6 of an IPv6 one (one
+	// customer's allocation, which holds many sources); 0 is no cap. Like
+	// MaxPerSource it acts at accept time, and behind a balancer without
+	// the PROXY protocol it must be 0.
+	MaxPerPrefix int `yaml:"max_per_prefix" range:"0..100000" doc:"concurrent connections from one network (an IPv4 /ssh.prefix_v4, an IPv6 /ssh.prefix_v6), refused before the handshake; 0: no cap"`
+	PrefixV4     int `yaml:"prefix_v4" range:"8..32" doc:"the IPv4 network length ssh.max_per_prefix counts by"`
+	PrefixV6     int `yaml:"prefix_v6" range:"16..64" doc:"the IPv6 network length ssh.max_per_prefix counts by (a site is commonly given a /48 or a /56)"`
 	// LoginGrace bounds the time from TCP accept to a running program:
 	// handshakes and sessions that never start are closed.
 	LoginGrace time.Duration `yaml:"login_grace" range:"5s..5m" doc:"from connect to a running wizard, handshake included"`
+	// BusyLoginGrace replaces LoginGrace, counted from each connection's
+	// accept, for every connection without a running program while the
+	// server holds busyShare of MaxSessions or more: held handshakes give
+	// their slots back quickly when slots run short. 0 (in Go): LoginGrace.
+	BusyLoginGrace time.Duration `yaml:"busy_login_grace" range:"1s..5m" doc:"the login grace, from connect, of connections without a running wizard while the server holds 80% of ssh.max_sessions or more"`
 	// ShutdownGrace is how long the caller lets a shutdown take (see
 	// BeginShutdown and Shutdown); the server itself does not read it.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" range:"1s..10m" doc:"on SIGTERM, how long a password write under way may take to finish"`
@@ -79,7 +92,11 @@ func Default() Settings {
 		MaxPerSource:       3,
 		NewPerSource:       10,
 		NewPerSourceWindow: 10 * time.Second,
+		MaxPerPrefix:       32,
+		PrefixV4:           24,
+		PrefixV6:           48,
 		LoginGrace:         30 * time.Second,
+		BusyLoginGrace:     5 * time.Second,
 		ShutdownGrace:      10 * time.Second,
 		FPS:                30,
 	}
@@ -269,13 +286,15 @@ func (c Config) validate() error {
 		return errors.New("sshserver: no model factory configured")
 	case c.MaxSessions < 1:
 		return fmt.Errorf("sshserver: max sessions is %d: at least 1 is needed", c.MaxSessions)
-	case c.MaxPerSource < 0 || c.NewPerSource < 0:
+	case c.MaxPerSource < 0 || c.NewPerSource < 0 || c.MaxPerPrefix < 0:
 		return errors.New("sshserver: per-source limits must not be negative (0: no cap)")
+	case c.MaxPerPrefix > 0 && (c.PrefixV4 < 1 || c.PrefixV4 > 32 || c.PrefixV6 < 1 || c.PrefixV6 > 128):
+		return fmt.Errorf("sshserver: prefix lengths /%d and /%d: allowed are 1 to 32 (IPv4) and 1 to 128 (IPv6)", c.PrefixV4, c.PrefixV6)
 	case c.MaxSessionTime <= 0 || c.LoginGrace <= 0:
 		return errors.New("sshserver: the session time and the login grace must be positive (start from Default)")
 	case c.NewPerSource > 0 && c.NewPerSourceWindow <= 0:
 		return errors.New("sshserver: the window of new connections per source must be positive")
-	case c.ExitPause < 0 || c.ShutdownGrace < 0 || c.NewPerSourceWindow < 0:
+	case c.ExitPause < 0 || c.ShutdownGrace < 0 || c.NewPerSourceWindow < 0 || c.BusyLoginGrace < 0:
 		return errors.New("sshserver: durations must not be negative")
 	case c.MaxWidth < defaultWidth || c.MaxHeight < defaultHeight || c.MaxWidth > 1000 || c.MaxHeight > 500:
 		return fmt.Errorf("sshserver: max window is %dx%d: allowed are 80x24 to 1000x500", c.MaxWidth, c.MaxHeight)

@@ -27,8 +27,9 @@ type connState struct {
 
 	mu        sync.Mutex
 	grace     *time.Timer
-	shell     bool // the shell request has been passed on
-	ended     bool // the program has ended; no more window changes
+	graceFor  time.Duration // the grace the timer runs to, from start
+	shell     bool          // the shell request has been passed on
+	ended     bool          // the program has ended; no more window changes
 	window    [2]uint32
 	hasWindow bool // a window change came before the shell
 	envOK     int
@@ -82,6 +83,31 @@ func (cs *connState) stopGrace() {
 	}
 }
 
+// shortenGrace makes the login grace of each connection in pending end
+// at most grace after its start (at once if that is past), unless it has
+// started meanwhile.
+func shortenGrace(pending []*connState, grace time.Duration) {
+	for _, cs := range pending {
+		cs.shorten(grace)
+	}
+}
+
+func (cs *connState) shorten(grace time.Duration) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.started.Load() || grace >= cs.graceFor {
+		return
+	}
+	if cs.grace == nil { // admit starts the timer with it
+		cs.graceFor = grace
+		return
+	}
+	if cs.grace.Stop() { // still pending: it has not fired
+		cs.graceFor = grace
+		cs.grace.Reset(max(0, time.Until(cs.start.Add(grace))))
+	}
+}
+
 func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -108,17 +134,27 @@ func (s *Server) admit(ctx ssh.Context, c net.Conn) net.Conn {
 	if tc.proxied {
 		cs.log = cs.log.With("via", tc.Conn.(interface{ Raw() net.Conn }).Raw().RemoteAddr().String())
 	}
+	// The grace is picked and the state published in one step, so a
+	// server that becomes nearly full from here on shortens it (shorten).
+	s.mu.Lock()
+	cs.graceFor = s.loginGrace()
+	tc.onClose = cs.stopGrace
+	tc.cs = cs
+	s.mu.Unlock()
 	cs.mu.Lock()
-	cs.grace = time.AfterFunc(s.cfg.LoginGrace, func() {
+	cs.grace = time.AfterFunc(max(0, time.Until(cs.start.Add(cs.graceFor))), func() {
 		if !cs.started.Load() {
-			cs.log.Info("login_grace_expired", "after", s.cfg.LoginGrace.String())
+			cs.mu.Lock()
+			after := cs.graceFor
+			cs.mu.Unlock()
+			cs.log.Info("login_grace_expired", "after", after.String())
 			_ = tc.Close()
 		}
 	})
 	cs.mu.Unlock()
+	// A connection closed before its timer was set did not stop it.
 	s.mu.Lock()
 	closed := tc.closed
-	tc.onClose = cs.stopGrace
 	s.mu.Unlock()
 	if closed {
 		cs.stopGrace()

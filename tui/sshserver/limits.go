@@ -2,16 +2,93 @@ package sshserver
 
 import (
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/sspr-project/sspr/flow"
 )
 
-// sourceOf is the unit that per-source limits count: an IPv4 address, or
-// the /64 of an IPv6 address, since one host commonly holds a whole /64.
-// An address that is not IP (a pipe in tests) is its own source.
+// sourceOf is the unit that per-source limits count: flow.SourceKey of
+// the address (an IPv4 address, or the /64 of an IPv6 address), the same
+// key flow's own per-source limits use. An address that is not IP (a pipe
+// in tests) is its own source.
 func sourceOf(addr net.Addr) string {
+	ip := ipOf(addr)
+	if !ip.IsValid() {
+		return addr.String()
+	}
+	return flow.SourceKey(ip)
+}
+
+// prefixOf is the wider network of addr that MaxPerPrefix counts
+// (flow.SourcePrefix), "" when addr is not IP or the cap is off.
+func (s *Server) prefixOf(addr net.Addr) string {
+	ip := ipOf(addr)
+	if !ip.IsValid() || s.cfg.MaxPerPrefix <= 0 {
+		return ""
+	}
+	return flow.SourcePrefix(ip, s.cfg.PrefixV4, s.cfg.PrefixV6)
+}
+
+// admitSource takes the slots of one new connection from src in its
+// network pfx and as itself, or says why not; the caller holds s.mu.
+func (s *Server) admitSource(src, pfx string, now time.Time) string {
+	if pfx != "" {
+		if s.prefixes.admit(pfx, now) != "" {
+			return refusedPerPrefix
+		}
+	}
+	refusal := s.sources.admit(src, now)
+	if refusal != "" && pfx != "" {
+		s.prefixes.release(pfx, now)
+	}
+	return refusal
+}
+
+// busyShare is the share of MaxSessions from which the server counts as
+// nearly full and BusyLoginGrace applies.
+const busyShare = 0.8
+
+// busyAt is the number of open connections from which the server is
+// nearly full.
+func (s *Server) busyAt() int {
+	return max(1, int(math.Ceil(float64(s.cfg.MaxSessions)*busyShare)))
+}
+
+// loginGrace is the grace of a connection admitted now; the caller holds
+// s.mu.
+func (s *Server) loginGrace() time.Duration {
+	if s.busy && s.cfg.BusyLoginGrace > 0 && s.cfg.BusyLoginGrace < s.cfg.LoginGrace {
+		return s.cfg.BusyLoginGrace
+	}
+	return s.cfg.LoginGrace
+}
+
+// noteLoad updates the busy state after a connection came or went and,
+// when the server has just become nearly full, returns the connections
+// whose login grace must shrink; the caller holds s.mu and shortens them
+// after unlocking.
+func (s *Server) noteLoad() []*connState {
+	busy := s.open >= s.busyAt()
+	was := s.busy
+	s.busy = busy
+	if !busy || was || s.cfg.BusyLoginGrace <= 0 || s.cfg.BusyLoginGrace >= s.cfg.LoginGrace {
+		return nil
+	}
+	var pending []*connState
+	for tc := range s.conns {
+		if tc.cs != nil && !tc.cs.started.Load() {
+			pending = append(pending, tc.cs)
+		}
+	}
+	return pending
+}
+
+// ipOf is the IP address of addr, or the zero Addr when it has none.
+func ipOf(addr net.Addr) netip.Addr {
 	var ip netip.Addr
 	switch a := addr.(type) {
 	case *net.TCPAddr:
@@ -21,19 +98,7 @@ func sourceOf(addr net.Addr) string {
 			ip = ap.Addr()
 		}
 	}
-	if !ip.IsValid() {
-		return addr.String()
-	}
-	return sourceOfIP(ip)
-}
-
-func sourceOfIP(ip netip.Addr) string {
-	ip = ip.Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.WithZone("").Prefix(64)
-	return p.String()
+	return ip
 }
 
 // maxSources bounds the sources the limits remember at once. An entry
@@ -66,6 +131,7 @@ const (
 	refusedBusy      = "refused_busy"
 	refusedPerSource = "refused_per_source"
 	refusedRate      = "refused_rate"
+	refusedPerPrefix = "refused_per_prefix"
 )
 
 // admit takes a slot for one new connection from src, or says why not.

@@ -41,9 +41,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 func (s *Server) accept(c net.Conn) *trackedConn {
 	peer := c.RemoteAddr()
 	proxied := s.trustsProxy(peer)
-	src := ""
+	src, pfx := "", ""
 	if !proxied {
-		src = sourceOf(peer)
+		src, pfx = sourceOf(peer), s.prefixOf(peer)
 	}
 	now := time.Now()
 	s.mu.Lock()
@@ -54,7 +54,7 @@ func (s *Server) accept(c net.Conn) *trackedConn {
 	case s.open >= s.cfg.MaxSessions:
 		refusal = refusedBusy
 	case !proxied:
-		refusal = s.sources.admit(src, now)
+		refusal = s.admitSource(src, pfx, now)
 	}
 	if refusal != "" {
 		s.mu.Unlock()
@@ -68,9 +68,12 @@ func (s *Server) accept(c net.Conn) *trackedConn {
 		return nil
 	}
 	s.open++
-	tc := &trackedConn{Conn: c, s: s, source: src}
+	tc := &trackedConn{Conn: c, s: s, source: src, prefix: pfx}
 	s.conns[tc] = struct{}{}
+	pending := s.noteLoad()
+	grace := s.loginGrace()
 	s.mu.Unlock()
+	shortenGrace(pending, grace)
 	if proxied {
 		tc.proxied = true
 		tc.Conn = proxyproto.NewConn(c,
@@ -126,11 +129,11 @@ func (s *Server) admitProxied(tc *trackedConn) bool {
 		s.refusals.log(s.log, "refused_proxy_source", sourceOf(pc.Raw().RemoteAddr()), balancer)
 		return false
 	}
-	src := sourceOf(client)
+	src, pfx := sourceOf(client), s.prefixOf(client)
 	s.mu.Lock()
-	refusal := s.sources.admit(src, time.Now())
+	refusal := s.admitSource(src, pfx, time.Now())
 	if refusal == "" {
-		tc.source = src
+		tc.source, tc.prefix = src, pfx
 	}
 	s.mu.Unlock()
 	if refusal != "" {
@@ -146,8 +149,10 @@ type trackedConn struct {
 	s       *Server
 	proxied bool // a trusted balancer's; Conn is a *proxyproto.Conn
 	// Guarded by s.mu:
-	source  string // whose per-source slot it holds
-	onClose func() // runs once the slots are given back
+	source  string     // whose per-source slot it holds
+	prefix  string     // whose per-network slot it holds, "" for none
+	cs      *connState // set once the connection callback has run
+	onClose func()     // runs once the slots are given back
 	closed  bool
 
 	once sync.Once
@@ -165,9 +170,14 @@ func (c *trackedConn) release() {
 	c.closed = true
 	delete(s.conns, c)
 	s.open--
+	now := time.Now()
 	if c.source != "" {
-		s.sources.release(c.source, time.Now())
+		s.sources.release(c.source, now)
 	}
+	if c.prefix != "" {
+		s.prefixes.release(c.prefix, now)
+	}
+	s.noteLoad() // only leaves the busy state: nothing to shorten
 	onClose := c.onClose
 	s.mu.Unlock()
 	if onClose != nil {

@@ -28,6 +28,8 @@ type Server struct {
 	closing   bool
 	open      int          // connections, handshakes included
 	sources   *sourceTable // connections per source
+	prefixes  *sourceTable // connections per wider network
+	busy      bool         // open >= busyAt: short login grace
 	conns     map[*trackedConn]struct{}
 	listeners map[net.Listener]struct{}
 	running   map[*programRun]struct{}
@@ -48,9 +50,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, signer: signer,
-		sources: newSourceTable(cfg.MaxPerSource, cfg.NewPerSource, cfg.NewPerSourceWindow),
-		running: map[*programRun]struct{}{},
-		conns:   map[*trackedConn]struct{}{}, listeners: map[net.Listener]struct{}{},
+		sources:  newSourceTable(cfg.MaxPerSource, cfg.NewPerSource, cfg.NewPerSourceWindow),
+		prefixes: newSourceTable(cfg.MaxPerPrefix, 0, cfg.NewPerSourceWindow),
+		running:  map[*programRun]struct{}{},
+		conns:    map[*trackedConn]struct{}{}, listeners: map[net.Listener]struct{}{},
 	}
 	s.srv, err = wish.NewServer(
 		wish.WithAddress(cfg.Listen),
