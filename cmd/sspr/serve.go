@@ -94,7 +94,9 @@ func serve(cfg *Config, stderr io.Writer) error {
 	}
 	defer stopDebug()
 	// The side listener (http.listen) lives as long as the SSH server: it
-	// starts first and stops once SSH has drained.
+	// serves before SSH accepts (the SSH port is bound earlier, so an early
+	// client waits in its queue, while an early HTTP client may find the
+	// side port closed) and stops once SSH has drained.
 	a.delivery.log.set(log.Handler())
 	side, err := startSide(cfg, a, log, func(err error) {
 		log.Error("http_failed", "error", err.Error())
