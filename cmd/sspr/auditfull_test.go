@@ -25,7 +25,7 @@ func TestAuditOnFullDiskRefusesTheReset(t *testing.T) {
 		t.Skip("no /dev/full here")
 	}
 	dir := withUsers(t, t.TempDir())
-	cfg, err := loadConfig(writeConfig(t, "data_dir: "+dir+"\ncaptcha: {enabled: false}\naudit:\n  path: /dev/full\nhttp:\n  listen: 127.0.0.1:0\n"))
+	cfg, err := loadConfig(writeConfig(t, "data_dir: "+dir+"\ncaptcha: {enabled: false}\naudit:\n  path: /dev/full\nhttp:\n  listen: 127.0.0.1:0\n  metrics_token: test-metrics-token\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,13 @@ func TestAuditOnFullDiskRefusesTheReset(t *testing.T) {
 		t.Fatalf("operational log:\n%s", l)
 	}
 	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + side.addr + path)
+		req, err := http.NewRequest("GET", "http://"+side.addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The side listener serves /metrics behind the token only.
+		req.Header.Set("Authorization", "Bearer test-metrics-token")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
