@@ -91,8 +91,10 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	}
 
 	g := &guard{model: model, cs: cs, width: w, tr: tr}
+	var run *programRun
+	in := s.inputFilter(sess, cs, func(reason string) { run.stop(reason) })
 	p := tea.NewProgram(g,
-		tea.WithInput(sess),
+		tea.WithInput(in),
 		tea.WithOutput(sess),
 		tea.WithEnvironment(env),
 		// The output is not a terminal here (the PTY is emulated), so the
@@ -107,7 +109,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		tea.WithoutSignalHandler(),
 		tea.WithFilter(serverSafe),
 	)
-	run := &programRun{p: p}
+	run = &programRun{p: p}
 	g.quit = p.Quit
 	if !s.register(run) {
 		g.close()
@@ -131,6 +133,8 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	switch {
 	case g.failed || errors.Is(err, tea.ErrProgramPanic):
 		cs.setExit(1, "panic")
+	case reason == stopInputFlood || reason == stopPasteLimit:
+		cs.setExit(1, reason)
 	case reason != "":
 		cs.setExit(0, reason)
 	case err != nil && sess.Context().Err() != nil:
@@ -148,10 +152,33 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		fmt.Fprint(sess, "\n"+tr.T("sshserver.time_limit")+"\n")
 	case reason == stopShutdown:
 		fmt.Fprint(sess, "\n"+tr.T("sshserver.restarting")+"\n")
+	case reason == stopInputFlood || reason == stopPasteLimit:
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.too_much_input")+"\n")
 	}
 	// Let the bytes that restore the client's terminal leave before the
 	// session closes.
 	time.Sleep(s.cfg.ExitPause)
+}
+
+// inputFilter wraps the session's input in the limits of the settings
+// (see inputFilter); stop ends the session.
+func (s *Server) inputFilter(sess ssh.Session, cs *connState, stop func(reason string)) *inputFilter {
+	lim := inputLimits{
+		rate: s.cfg.InputRate, burst: s.cfg.InputBurst, dropLimit: int64(s.cfg.InputDropLimit),
+		maxPaste: s.cfg.MaxPaste, maxEscape: s.cfg.MaxEscape,
+	}
+	f := newInputFilter(sess, lim, func(reason string) {
+		switch reason {
+		case stopInputFlood:
+			cs.log.Warn(reason, "dropped_over", lim.dropLimit, "rate", lim.rate, "burst", lim.burst)
+		case stopPasteLimit:
+			cs.log.Warn(reason, "max_paste", lim.maxPaste)
+		}
+		stop(reason)
+	})
+	f.onDrop = func() { cs.log.Info("input_dropped", "rate", lim.rate, "burst", lim.burst) }
+	f.onCut = func() { cs.log.Info("input_escape_cut", "max_escape", lim.maxEscape) }
+	return f
 }
 
 // forwardWindows passes window changes, already clamped by the request
