@@ -73,6 +73,10 @@ type Settings struct {
 	// so the decoder never holds more than this of a sequence it waits to
 	// see finished.
 	MaxEscape int `yaml:"max_escape" range:"256..65536" doc:"bytes of one escape sequence a client sends; the rest is dropped"`
+	// WindowChanges caps the window size changes a second passed to a
+	// session's program; of those in between, the last one wins. Each one
+	// redraws the whole screen.
+	WindowChanges int `yaml:"window_changes" range:"1..60" doc:"window size changes a second passed to a session (the last one wins)"`
 
 	ProxyProtocol ProxyProtocol `yaml:"proxy_protocol"`
 }
@@ -106,6 +110,7 @@ func Default() Settings {
 		InputDropLimit:     64 << 10,
 		MaxPaste:           64 << 10,
 		MaxEscape:          4096,
+		WindowChanges:      4,
 	}
 }
 
@@ -305,7 +310,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("sshserver: max window is %dx%d: allowed are 80x24 to 1000x500", c.MaxWidth, c.MaxHeight)
 	case c.FPS < 1 || c.FPS > 120:
 		return fmt.Errorf("sshserver: fps is %d: allowed are 1 to 120", c.FPS)
-	case c.InputRate < 1 || c.InputBurst < 1 || c.InputDropLimit < 1 || c.MaxPaste < 1 || c.MaxEscape < 16:
+	case c.InputRate < 1 || c.InputBurst < 1 || c.InputDropLimit < 1 || c.MaxPaste < 1 || c.MaxEscape < 16 || c.WindowChanges < 1:
 		return errors.New("sshserver: the input limits must be positive (start from Default)")
 	case !validTerm(c.Version):
 		return fmt.Errorf("sshserver: version %q: letters, digits and ._+- only", c.Version)
