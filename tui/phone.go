@@ -91,7 +91,7 @@ func (p *phone) refreshTOTP() tea.Cmd {
 	}
 	gen := p.totpGen
 	next := now.Truncate(30 * time.Second).Add(30 * time.Second).Sub(now)
-	return tea.Tick(next, func(time.Time) tea.Msg { return totpTickMsg{gen: gen} })
+	return after(p.e.ctx, next, totpTickMsg{gen: gen})
 }
 
 func (p *phone) latest() (flow.Delivery, bool) {

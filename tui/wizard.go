@@ -419,14 +419,15 @@ func (w *Wizard) touch() tea.Cmd {
 
 // armIdle schedules one timer for when the idle timeout would pass. It is
 // not re-armed per key press (that would leave a goroutine per key sleeping
-// for minutes): when it fires early it schedules the rest.
+// for minutes): when it fires early it schedules the rest. It ends with
+// the Wizard (Close), so an ended session leaves no timer holding it.
 func (w *Wizard) armIdle() tea.Cmd {
 	if w.idleArmed || w.finished {
 		return nil
 	}
 	w.idleArmed = true
 	d := w.opts.IdleTimeout - time.Since(w.lastInput)
-	return tea.Tick(d, func(time.Time) tea.Msg { return idleMsg{} })
+	return after(w.ctx, d, idleMsg{})
 }
 
 // applyTheme rebuilds the styles after the terminal told us about itself.

@@ -67,7 +67,30 @@ type Settings struct {
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" range:"1s..10m" doc:"on SIGTERM, how long a password write under way may take to finish"`
 	// FPS caps the frames per second of each session: an echo waits for
 	// the next frame, and every frame tick wakes the session.
-	FPS           int           `yaml:"fps" range:"10..120" doc:"frames per second of each session: an echo waits for the next frame, and each frame tick wakes the session; see docs/BENCHMARKS.md"`
+	FPS int `yaml:"fps" range:"10..120" doc:"frames per second of each session: an echo waits for the next frame, and each frame tick wakes the session; see docs/BENCHMARKS.md"`
+
+	// InputRate and InputBurst bound what one session may send: a token
+	// bucket of InputBurst bytes refilled at InputRate bytes a second. A
+	// person types far below the rate and a paste is one burst; input
+	// beyond it is dropped, and once more than InputDropLimit bytes have
+	// been dropped the session ends.
+	InputRate      int `yaml:"input_rate" range:"16..65536" doc:"bytes a second one session may send, sustained; more is dropped"`
+	InputBurst     int `yaml:"input_burst" range:"256..1048576" doc:"bytes one session may send at once (a paste) above ssh.input_rate"`
+	InputDropLimit int `yaml:"input_drop_limit" range:"1024..16777216" doc:"bytes dropped over ssh.input_rate after which the session ends"`
+	// MaxPaste ends a session whose bracketed paste grows past it: the
+	// terminal decoder keeps a paste whole until its end mark.
+	MaxPaste int `yaml:"max_paste" range:"1024..1048576" doc:"bytes of one bracketed paste; a longer one ends the session"`
+	// MaxEscape cuts an escape sequence the client sends (OSC, DCS, APC,
+	// CSI, ...) at this many bytes and drops the rest of it; and input
+	// pauses for 100ms after every MaxEscape bytes passed without a pause,
+	// so the decoder never holds more than this of a sequence it waits to
+	// see finished.
+	MaxEscape int `yaml:"max_escape" range:"256..65536" doc:"bytes of one escape sequence a client sends; the rest is dropped"`
+	// WindowChanges caps the window size changes a second passed to a
+	// session's program; of those in between, the last one wins. Each one
+	// redraws the whole screen.
+	WindowChanges int `yaml:"window_changes" range:"1..60" doc:"window size changes a second passed to a session (the last one wins)"`
+
 	ProxyProtocol ProxyProtocol `yaml:"proxy_protocol"`
 }
 
@@ -99,6 +122,12 @@ func Default() Settings {
 		BusyLoginGrace:     5 * time.Second,
 		ShutdownGrace:      10 * time.Second,
 		FPS:                30,
+		InputRate:          256,
+		InputBurst:         4096,
+		InputDropLimit:     64 << 10,
+		MaxPaste:           64 << 10,
+		MaxEscape:          4096,
+		WindowChanges:      4,
 	}
 }
 
@@ -300,6 +329,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("sshserver: max window is %dx%d: allowed are 80x24 to 1000x500", c.MaxWidth, c.MaxHeight)
 	case c.FPS < 1 || c.FPS > 120:
 		return fmt.Errorf("sshserver: fps is %d: allowed are 1 to 120", c.FPS)
+	case c.InputRate < 1 || c.InputBurst < 1 || c.InputDropLimit < 1 || c.MaxPaste < 1 || c.MaxEscape < 16 || c.WindowChanges < 1:
+		return errors.New("sshserver: the input limits must be positive (start from Default)")
 	case !validTerm(c.Version):
 		return fmt.Errorf("sshserver: version %q: letters, digits and ._+- only", c.Version)
 	}

@@ -297,7 +297,12 @@ func TestBeginShutdownShowsNotice(t *testing.T) {
 	for _, tm := range terms {
 		tm.waitScreen(t, "sspr-test")
 	}
+	// The sessions start concurrently: find the first terminal's by its
+	// width.
 	rec := ts.probe.session(t, 0)
+	if rec.info.Width != 100 {
+		rec = ts.probe.session(t, 1)
+	}
 	terms[0].typeKeys(t, "ab")
 	eventually(t, 5*time.Second, "keys before the notice", func() bool { return rec.typed() == "ab" })
 

@@ -57,6 +57,8 @@ type recorder struct {
 	info  SessionInfo
 	sizes []string
 	keys  string
+	views int    // View calls
+	last  string // the last view's content
 }
 
 func (r *recorder) lastSize() string {
@@ -152,6 +154,10 @@ func (m *testModel) View() tea.View {
 		panic("view fails on purpose")
 	}
 	v := tea.NewView(fmt.Sprintf("sspr-test %dx%d [%s]", m.w, m.h, m.keys))
+	m.rec.mu.Lock()
+	m.rec.views++
+	m.rec.last = v.Content
+	m.rec.mu.Unlock()
 	v.AltScreen = true
 	return v
 }

@@ -90,9 +90,11 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		return
 	}
 
-	g := &guard{model: model, cs: cs, width: w, tr: tr}
+	g := &guard{model: model, cs: cs, width: w, tr: tr, frame: time.Second / time.Duration(s.cfg.FPS)}
+	var run *programRun
+	in := s.inputFilter(sess, cs, func(reason string) { run.stop(reason) })
 	p := tea.NewProgram(g,
-		tea.WithInput(sess),
+		tea.WithInput(in),
 		tea.WithOutput(sess),
 		tea.WithEnvironment(env),
 		// The output is not a terminal here (the PTY is emulated), so the
@@ -107,8 +109,8 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		tea.WithoutSignalHandler(),
 		tea.WithFilter(serverSafe),
 	)
-	run := &programRun{p: p}
-	g.quit = p.Quit
+	run = &programRun{p: p}
+	g.quit, g.send = p.Quit, p.Send
 	if !s.register(run) {
 		g.close()
 		cs.setExit(1, stopShutdown)
@@ -131,6 +133,8 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	switch {
 	case g.failed || errors.Is(err, tea.ErrProgramPanic):
 		cs.setExit(1, "panic")
+	case reason == stopInputFlood || reason == stopPasteLimit:
+		cs.setExit(1, reason)
 	case reason != "":
 		cs.setExit(0, reason)
 	case err != nil && sess.Context().Err() != nil:
@@ -148,14 +152,38 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		fmt.Fprint(sess, "\n"+tr.T("sshserver.time_limit")+"\n")
 	case reason == stopShutdown:
 		fmt.Fprint(sess, "\n"+tr.T("sshserver.restarting")+"\n")
+	case reason == stopInputFlood || reason == stopPasteLimit:
+		fmt.Fprint(sess, "\n"+tr.T("sshserver.too_much_input")+"\n")
 	}
 	// Let the bytes that restore the client's terminal leave before the
 	// session closes.
 	time.Sleep(s.cfg.ExitPause)
 }
 
+// inputFilter wraps the session's input in the limits of the settings
+// (see inputFilter); stop ends the session.
+func (s *Server) inputFilter(sess ssh.Session, cs *connState, stop func(reason string)) *inputFilter {
+	lim := inputLimits{
+		rate: s.cfg.InputRate, burst: s.cfg.InputBurst, dropLimit: int64(s.cfg.InputDropLimit),
+		maxPaste: s.cfg.MaxPaste, maxEscape: s.cfg.MaxEscape,
+	}
+	f := newInputFilter(sess, lim, func(reason string) {
+		switch reason {
+		case stopInputFlood:
+			cs.log.Warn(reason, "dropped_over", lim.dropLimit, "rate", lim.rate, "burst", lim.burst)
+		case stopPasteLimit:
+			cs.log.Warn(reason, "max_paste", lim.maxPaste)
+		}
+		stop(reason)
+	})
+	f.onDrop = func() { cs.log.Info("input_dropped", "rate", lim.rate, "burst", lim.burst) }
+	f.onCut = func() { cs.log.Info("input_escape_cut", "max_escape", lim.maxEscape) }
+	return f
+}
+
 // forwardWindows passes window changes, already clamped by the request
-// filter, to the program. It drains the channel until the ssh package
+// filter, to the program: at most WindowChanges a second, the last one of
+// those in between winning. It drains the channel until the ssh package
 // closes it, so a late change never blocks the connection's requests.
 func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Program, winch <-chan ssh.Window) {
 	defer func() {
@@ -163,17 +191,48 @@ func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Progr
 			cs.log.Error("session_panic", "where", "window changes", "panic", fmt.Sprint(r))
 		}
 	}()
-	first := true
-	for win := range winch {
-		if first {
-			// The pty request's own size, which the program started with.
-			first = false
-			continue
+	every := time.Second / time.Duration(s.cfg.WindowChanges)
+	var (
+		first   = true
+		pending *tea.WindowSizeMsg
+		sent    time.Time
+		timer   *time.Timer
+		due     <-chan time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-		if ctx.Err() == nil {
+	}()
+	for {
+		select {
+		case win, ok := <-winch:
+			if !ok {
+				return
+			}
+			if first {
+				// The pty request's own size, which the program started with.
+				first = false
+				continue
+			}
 			w, h := clampWindow(uint32(max(win.Width, 0)), uint32(max(win.Height, 0)), s.cfg.MaxWidth, s.cfg.MaxHeight)
-			p.Send(tea.WindowSizeMsg{Width: w, Height: h})
+			pending = &tea.WindowSizeMsg{Width: w, Height: h}
+			if due != nil {
+				continue // the timer sends the latest
+			}
+			if wait := every - time.Since(sent); wait > 0 {
+				timer = time.NewTimer(wait)
+				due = timer.C
+				continue
+			}
+		case <-due:
+			due, timer = nil, nil
 		}
+		if pending != nil && ctx.Err() == nil {
+			p.Send(*pending)
+			sent = time.Now()
+		}
+		pending = nil
 	}
 }
 
@@ -246,7 +305,20 @@ type guard struct {
 	failed bool
 	width  int    // of the window, for the notice
 	notice string // shown over the screen once the server shuts down
+
+	// Bubble Tea calls View after every message, and the renderer draws
+	// the latest view once a frame: views are built at most once a frame
+	// (a typing flood rebuilt the whole screen per key), the one held
+	// back is built when a redrawMsg comes.
+	frame  time.Duration
+	send   func(tea.Msg)
+	view   tea.View
+	built  time.Time // of view; zero before the first
+	redraw bool      // a redrawMsg is on its way
 }
+
+// redrawMsg asks for the view guard.View held back.
+type redrawMsg struct{}
 
 // commandPanicMsg reports a recovered panic in a command.
 type commandPanicMsg struct{}
@@ -262,6 +334,9 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		return m, nil
 	}
 	switch msg := msg.(type) {
+	case redrawMsg:
+		g.redraw = false
+		return m, nil
 	case commandPanicMsg:
 		g.failed = true
 		return m, tea.Quit
@@ -286,6 +361,14 @@ func (g *guard) View() (v tea.View) {
 	if g.failed {
 		return tea.NewView("")
 	}
+	if since := time.Since(g.built); !g.built.IsZero() && since < g.frame {
+		if !g.redraw {
+			g.redraw = true
+			send := g.send
+			time.AfterFunc(g.frame-since, func() { send(redrawMsg{}) })
+		}
+		return g.view
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			g.report("view", r)
@@ -298,6 +381,7 @@ func (g *guard) View() (v tea.View) {
 	if g.notice != "" {
 		v.Content = withNotice(v.Content, g.notice, g.width)
 	}
+	g.view, g.built = v, time.Now()
 	return v
 }
 
