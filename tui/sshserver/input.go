@@ -2,6 +2,7 @@ package sshserver
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -86,6 +87,11 @@ type inputFilter struct {
 	sinceGap int       // bytes passed since the last decoderGap pause
 	lastOut  time.Time // when bytes were last passed
 
+	// closed ends the input at the session's end (see drainThenQuit);
+	// passedAt is lastOut for other goroutines, in Unix nanoseconds.
+	closed   atomic.Bool
+	passedAt atomic.Int64
+
 	// onDrop and onCut report the first drop and the first cut sequence.
 	onDrop, onCut func()
 }
@@ -102,7 +108,13 @@ func (f *inputFilter) Read(p []byte) (int, error) {
 		if f.err != nil {
 			return 0, f.err
 		}
+		if f.closed.Load() {
+			return 0, io.EOF
+		}
 		n, err := f.r.Read(f.raw[:])
+		if f.closed.Load() {
+			return 0, io.EOF
+		}
 		f.take(f.raw[:n], time.Now())
 		if err != nil && f.err == nil {
 			f.err = err
@@ -119,7 +131,17 @@ func (f *inputFilter) Read(p []byte) (int, error) {
 	f.out = f.out[n:]
 	f.sinceGap += n
 	f.lastOut = now
+	f.passedAt.Store(now.UnixNano())
 	return n, nil
+}
+
+// close ends the input: nothing read from now on is passed on, and the
+// next Read returns io.EOF.
+func (f *inputFilter) close() { f.closed.Store(true) }
+
+// quietFor reports whether no byte was passed on for at least d.
+func (f *inputFilter) quietFor(d time.Duration) bool {
+	return time.Since(time.Unix(0, f.passedAt.Load())) >= d
 }
 
 // end stops the session for reason; nothing more is passed on.

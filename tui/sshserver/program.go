@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -74,7 +75,6 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	// the connection's values: the SSH user name stays out of reach.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	defer context.AfterFunc(sess.Context(), cancel)()
 	info := SessionInfo{
 		ID: cs.id, Remote: cs.remote, Term: term, Width: w, Height: h,
 		Env: append([]string(nil), env...), Context: ctx,
@@ -93,6 +93,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	g := &guard{model: model, cs: cs, width: w, tr: tr, frame: time.Second / time.Duration(s.cfg.FPS)}
 	var run *programRun
 	in := s.inputFilter(sess, cs, func(reason string) { run.stop(reason) })
+	d := &drain{in: in}
 	p := tea.NewProgram(g,
 		tea.WithInput(in),
 		tea.WithOutput(sess),
@@ -107,8 +108,14 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		// Signals to the server process are the server's business:
 		// Shutdown quits every program itself.
 		tea.WithoutSignalHandler(),
-		tea.WithFilter(serverSafe),
+		tea.WithFilter(d.filter),
 	)
+	d.quit = p.Quit
+	// A hang-up ends the program the same way, and for certain soon after.
+	defer context.AfterFunc(sess.Context(), func() {
+		d.start()
+		time.AfterFunc(drainMax+time.Second, cancel)
+	})()
 	run = &programRun{p: p}
 	g.quit, g.send = p.Quit, p.Send
 	if !s.register(run) {
@@ -288,6 +295,57 @@ func serverSafe(_ tea.Model, msg tea.Msg) tea.Msg {
 		return nil
 	}
 	if msg != nil && reflect.TypeOf(msg) == execMsgType {
+		return nil
+	}
+	return msg
+}
+
+// The bounds of draining a session's input before its program ends: the
+// input must have been quiet for drainQuiet (longer than the decoder's
+// wait for the rest of an escape sequence, 50ms), and the wait lasts at
+// most drainMax.
+const (
+	drainQuiet = 150 * time.Millisecond
+	drainMax   = 400 * time.Millisecond
+)
+
+// drain makes a program's end wait until its input decoder has handed
+// over what it holds. Bubble Tea's decoder (ultraviolet's TerminalReader)
+// sends its last events without watching the program's context, on a
+// channel nobody reads once the program has quit: a session that ended
+// while input was arriving left a goroutine blocked for ever, holding the
+// program and its model. So the first quit closes the input, waits until
+// the decoder has been quiet for drainQuiet while the program still reads
+// its messages, and only then quits.
+type drain struct {
+	in      *inputFilter
+	quit    func()
+	started atomic.Bool
+	done    atomic.Bool
+}
+
+// start begins the drain once; the program quits when it is over.
+func (d *drain) start() {
+	if d.started.Swap(true) {
+		return
+	}
+	d.in.close()
+	go func() {
+		deadline := time.Now().Add(drainMax)
+		for !d.in.quietFor(drainQuiet) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		d.done.Store(true)
+		d.quit()
+	}()
+}
+
+// filter holds back every quit until the drain is over, and keeps the
+// messages that would act on the server process out (serverSafe).
+func (d *drain) filter(m tea.Model, msg tea.Msg) tea.Msg {
+	msg = serverSafe(m, msg)
+	if _, ok := msg.(tea.QuitMsg); ok && !d.done.Load() {
+		d.start()
 		return nil
 	}
 	return msg
