@@ -79,8 +79,18 @@ func lineOf(lines map[string]int, path string) int {
 }
 
 // outOfRange checks v against a range tag "lo..hi" (either side may be
-// left out) and says what is allowed when it is outside.
+// left out), or "0|lo..hi" where zero is allowed besides the range (zero
+// then means a default), and says what is allowed when it is outside.
 func outOfRange(v reflect.Value, rng string) string {
+	if r, zeroOK := strings.CutPrefix(rng, "0|"); zeroOK {
+		if v.IsZero() {
+			return ""
+		}
+		if msg := outOfRange(v, r); msg != "" {
+			return strings.Replace(msg, "("+RangeWords(r)+")", "("+RangeWords(rng)+")", 1)
+		}
+		return ""
+	}
 	lo, hi, ok := strings.Cut(rng, "..")
 	if !ok {
 		panic("config: range tag " + rng + " has no ..")
@@ -107,8 +117,12 @@ func outOfRange(v reflect.Value, rng string) string {
 	return ""
 }
 
-// RangeWords says a range tag in words: "1s to 1h", "at least 14".
+// RangeWords says a range tag in words: "1s to 1h", "at least 14",
+// "0, or 1s to 30s".
 func RangeWords(rng string) string {
+	if r, zeroOK := strings.CutPrefix(rng, "0|"); zeroOK {
+		return "0, or " + RangeWords(r)
+	}
 	lo, hi, _ := strings.Cut(rng, "..")
 	switch {
 	case lo != "" && hi != "":

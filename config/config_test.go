@@ -155,3 +155,22 @@ func TestReference(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroOrRange: a "0|lo..hi" range takes zero (a default) or a value
+// in the range, and says so.
+func TestZeroOrRange(t *testing.T) {
+	type s struct {
+		Timeout time.Duration `yaml:"timeout" range:"0|1s..30s"`
+	}
+	for _, tc := range []struct{ yaml, err string }{
+		{"timeout: 0s", ""}, {"timeout: 5s", ""},
+		{"timeout: 500ms", "timeout: 500ms is not allowed (0, or 1s to 30s)"},
+		{"timeout: 1m", "timeout: 1m is not allowed (0, or 1s to 30s)"},
+	} {
+		var v s
+		err := Load([]byte(tc.yaml), &v)
+		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.err)
+		}
+	}
+}

@@ -115,13 +115,13 @@ duo:
 		`line 4: ntfy.key_file: ` + open + ` is mode 0644: its group or others may read it; chmod 600 ` + open,
 		`line 6: ntfy.topic_prefix: "bad/prefix" is not allowed (1 to 32 letters, digits, - and _)`,
 		`line 7: ntfy.priority: 9 is not allowed (0 to 5)`,
-		`line 8: ntfy.timeout: 500ms is not allowed (1s to 30s, or 0s for 5s)`,
+		`line 8: ntfy.timeout: 500ms is not allowed (0, or 1s to 30s)`,
 		`line 9: ntfy.titel: unknown key (did you mean title?)`,
 		`line 11: duo.host: "https://api-1234abcd.duosecurity.com" is not allowed (the API hostname alone, e.g. api-1234abcd.duosecurity.com)`,
 		`line 12: duo.ikey: "diwj8x6aeyor5omc6tq1" is not allowed (the integration key: 20 capital letters and digits, e.g. DIWJ8X6AEYOR5OMC6TQ1)`,
 		`line 13: duo.skey: has 5 characters (the 40-character secret key)`,
 		`line 14: duo.type: "Reset" is not allowed (up to 64 printable characters)`,
-		`line 15: duo.timeout: 1m is not allowed (0s to 30s)`,
+		`line 15: duo.timeout: 1m is not allowed (0, or 1s to 30s)`,
 	}
 	if got := err.Error(); got != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))

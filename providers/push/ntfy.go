@@ -46,7 +46,7 @@ type NtfyConfig struct {
 	Priority int `yaml:"priority" default:"4" range:"0..5" doc:"ntfy's priority, 1 (min) to 5 (max); 0: 4"`
 	// Timeout bounds one publish or check (default 5s): flow shows the
 	// waiting screen only once Deliver returns.
-	Timeout time.Duration `yaml:"timeout" default:"5s" range:"0s..30s" doc:"one publish; 0s: 5s"`
+	Timeout time.Duration `yaml:"timeout" default:"5s" range:"0|1s..30s" doc:"one publish; 0s: 5s"`
 	// PublicURL is the base URL under which the phones reach sspr's HTTP
 	// listener; the buttons call {PublicURL}/hooks/ntfy/{token}.
 	PublicURL string `yaml:"-"`
@@ -92,9 +92,6 @@ func (c NtfyConfig) Validate() error {
 		if err := config.CheckPrivate(c.KeyFile); err != nil {
 			es.Add("key_file", "%v", err)
 		}
-	}
-	if c.Timeout > 0 && c.Timeout < time.Second {
-		es.Add("timeout", "%s is not allowed (1s to 30s, or 0s for 5s)", config.FormatDuration(c.Timeout))
 	}
 	return es.Err()
 }

@@ -88,7 +88,7 @@ func TestConfigReportsEveryWrongKey(t *testing.T) {
 		`line 3: smtp.tls: none is not allowed for a relay that is not on the loopback interface ("smtp.example.com"): use starttls or implicit`,
 		`line 4: smtp.from: "not an address" is not allowed (an address, e.g. reset@example.com or "Password reset <reset@example.com>")`,
 		`line 6: smtp.port: 70000 is not allowed (0 to 65535)`,
-		`line 7: smtp.timeout: 500ms is not allowed (1s to 1m, or 0s for the default)`,
+		`line 7: smtp.timeout: 500ms is not allowed (0, or 1s to 1m)`,
 		`line 8: smtp.helo: "bad name" is not allowed (a host name)`,
 		`line 9: smtp.signin_url: "http://login.example.com/": want an https:// URL`,
 		`line 10: smtp.tsl: unknown key (did you mean tls?)`,

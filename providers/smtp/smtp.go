@@ -75,7 +75,7 @@ type Config struct {
 	// HELO is the name given in EHLO; empty means this host's name.
 	HELO string `yaml:"helo" doc:"the name sspr gives in HELO/EHLO"`
 	// Timeout bounds each step; DefaultTimeout when zero.
-	Timeout time.Duration `yaml:"timeout" default:"the provider's" range:"0s..1m" doc:"one delivery; 0s: the provider's default"`
+	Timeout time.Duration `yaml:"timeout" default:"the provider's" range:"0|1s..1m" doc:"one delivery; 0s: the provider's default"`
 	// CAFile is a PEM bundle of the authorities trusted for the relay's
 	// certificate instead of the system's.
 	CAFile string `yaml:"ca_file" default:"system roots" doc:"replaces the system's trusted authorities for the relay"`
@@ -101,11 +101,7 @@ func (c *Config) SetDefaults() { *c = Default() }
 // relative to it (host, tls, from...). The ranges of port and timeout are
 // their tags'; config.Load checks them.
 func (c Config) Validate() error {
-	es := c.problems()
-	if c.Timeout > 0 && c.Timeout < time.Second {
-		es.Add("timeout", "%s is not allowed (1s to 1m, or 0s for the default)", config.FormatDuration(c.Timeout))
-	}
-	return es.Err()
+	return c.problems().Err()
 }
 
 // problems are the rules New applies too.
