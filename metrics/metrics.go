@@ -51,6 +51,9 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	callbacks  *prometheus.CounterVec
 	auditLost  prometheus.Counter
+	buildInfo  *prometheus.GaugeVec
+	storeUp    prometheus.Gauge
+	dirUp      prometheus.Gauge
 
 	clock  flow.Clock
 	maxAge time.Duration
@@ -91,7 +94,7 @@ func New(o Options) *Metrics {
 			Name: "sspr_outcomes_total", Help: "How sessions ended: reset, unlocked, cancelled, suspended, too_many_attempts, expired.",
 		}, []string{"outcome"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sspr_deliveries_total", Help: "Texts, calls, emails and pushes handed to a provider, by result (ok, error, timeout, canceled).",
+			Name: "sspr_deliveries_total", Help: "Texts, calls, emails and pushes handed to a provider, by method (text, call, email, push, as methods.* names them) and result (ok, error, timeout, canceled).",
 		}, []string{"provider", "method", "kind", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sspr_delivery_duration_seconds", Help: "How long a provider took to accept a delivery.",
@@ -103,8 +106,22 @@ func New(o Options) *Metrics {
 		auditLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sspr_audit_write_failures_total", Help: "Audit records that could not be written; a password change or unlock that needed one was refused.",
 		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sspr_build_info", Help: "Always 1; the labels name the release, the commit and the Go version of the binary.",
+		}, []string{"version", "commit", "goversion"}),
+		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sspr_store_up", Help: "1 when the store (Redis, or the in-process store) answered its last check, 0 when not; checked on a timer, not per scrape.",
+		}),
+		dirUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sspr_directory_up", Help: "1 when the directory answered its last check (LDAP: a pooled, bound connection answers; embedded: the file is readable), 0 when not; checked on a timer, not per scrape.",
+		}),
 	}
+	// Up until a check says otherwise: a scrape before the first check
+	// must not raise a store-down alert.
+	m.storeUp.Set(1)
+	m.dirUp.Set(1)
 	m.reg.MustRegister(m.started, m.steps, m.refusals, m.outcomes, m.deliveries, m.latency, m.callbacks, m.auditLost,
+		m.buildInfo, m.storeUp, m.dirUp,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sspr_sessions_open", Help: "Sessions begun and not yet ended.",
 		}, m.openSessions),
@@ -120,6 +137,26 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the metrics in Prometheus's exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// SetBuildInfo sets sspr_build_info{version,commit,goversion} to 1, the
+// one series of it.
+func (m *Metrics) SetBuildInfo(version, commit, goVersion string) {
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, commit, goVersion).Set(1)
+}
+
+// SetStoreUp sets sspr_store_up.
+func (m *Metrics) SetStoreUp(up bool) { m.storeUp.Set(b2f(up)) }
+
+// SetDirectoryUp sets sspr_directory_up.
+func (m *Metrics) SetDirectoryUp(up bool) { m.dirUp.Set(b2f(up)) }
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Callback counts one webhook of provider: what it brought ("answered",
@@ -162,21 +199,24 @@ func label(v string) string {
 }
 
 // Sender wraps next so each delivery is timed and counted under provider
-// ("demo", "twilio", "smtp", "ntfy", "duo").
-func (m *Metrics) Sender(provider string, next flow.Sender) flow.Sender {
-	return &timedSender{m: m, provider: label(provider), next: next}
+// ("demo", "twilio", "smtp", "ntfy", "duo") and method, the methods.* key
+// it serves ("text", "call", "email", "push"): the names an operator
+// configured, not flow's method IDs.
+func (m *Metrics) Sender(provider, method string, next flow.Sender) flow.Sender {
+	return &timedSender{m: m, provider: label(provider), method: label(method), next: next}
 }
 
 type timedSender struct {
 	m        *Metrics
 	provider string
+	method   string
 	next     flow.Sender
 }
 
 func (t *timedSender) Deliver(ctx context.Context, d flow.Delivery) error {
 	start := time.Now()
 	err := t.next.Deliver(ctx, d)
-	method := label(string(d.Method))
+	method := t.method
 	kind := "verification"
 	if d.Kind == flow.KindNotice {
 		kind = "notice"

@@ -110,7 +110,7 @@ func TestWalkedReset(t *testing.T) {
 		},
 	}, flow.Deps{
 		Directory: oneUser{}, Store: memstore.New(),
-		SMS:   m.Sender("twilio", ph),
+		SMS:   m.Sender("twilio", "text", ph),
 		Audit: wrapped(m, &audit),
 	})
 	if err != nil {
@@ -170,11 +170,11 @@ func TestWalkedReset(t *testing.T) {
 		{"sspr_refusals_total", map[string]string{"step": "confirm_number", "reason": "unavailable"}, 1},
 		{"sspr_outcomes_total", map[string]string{"outcome": "reset"}, 1},
 		{"sspr_outcomes_total", map[string]string{"outcome": "cancelled"}, 1},
-		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "verification", "result": "ok"}, 1},
-		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "verification", "result": "error"}, 1},
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "text", "kind": "verification", "result": "ok"}, 1},
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "text", "kind": "verification", "result": "error"}, 1},
 		// The notice after the reset.
-		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "sms", "kind": "notice", "result": "ok"}, 1},
-		{"sspr_delivery_duration_seconds", map[string]string{"provider": "twilio", "method": "sms"}, 3},
+		{"sspr_deliveries_total", map[string]string{"provider": "twilio", "method": "text", "kind": "notice", "result": "ok"}, 1},
+		{"sspr_delivery_duration_seconds", map[string]string{"provider": "twilio", "method": "text"}, 3},
 	} {
 		if got := value(t, reg, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -223,13 +223,13 @@ func TestOpenSessionsAge(t *testing.T) {
 func TestSenderResults(t *testing.T) {
 	m := metrics.New(metrics.Options{})
 	for _, err := range []error{nil, context.DeadlineExceeded, context.Canceled, errors.New("x")} {
-		s := m.Sender("demo", senderFunc(func(context.Context, flow.Delivery) error { return err }))
+		s := m.Sender("demo", "call", senderFunc(func(context.Context, flow.Delivery) error { return err }))
 		if got := s.Deliver(context.Background(), flow.Delivery{Method: flow.CallOffice, Kind: flow.KindNotice}); got != err {
 			t.Fatalf("Deliver returned %v, want %v", got, err)
 		}
 	}
 	for _, r := range []string{"ok", "timeout", "canceled", "error"} {
-		if got := value(t, m.Registry(), "sspr_deliveries_total", map[string]string{"provider": "demo", "method": "call_office", "kind": "notice", "result": r}); got != 1 {
+		if got := value(t, m.Registry(), "sspr_deliveries_total", map[string]string{"provider": "demo", "method": "call", "kind": "notice", "result": r}); got != 1 {
 			t.Errorf("%s: %v", r, got)
 		}
 	}
@@ -275,7 +275,7 @@ func TestDecoyCountedAsOK(t *testing.T) {
 	eng, err := flow.NewEngine(flow.Config{
 		CaptchaDisabled: true, SecretKey: bytes.Repeat([]byte{5}, 32),
 		Limits: flow.Limits{IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond},
-	}, flow.Deps{Directory: oneUser{}, Store: memstore.New(), SMS: m.Sender("demo", &phone{}), Audit: wrapped(m, &audit)})
+	}, flow.Deps{Directory: oneUser{}, Store: memstore.New(), SMS: m.Sender("demo", "text", &phone{}), Audit: wrapped(m, &audit)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,4 +310,35 @@ func grepLines(s, word string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// build_info is one series at 1; the up gauges start at 1 (no alert
+// before the first check) and follow what they are told.
+func TestBuildInfoAndUpGauges(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	reg := m.Registry()
+	m.SetBuildInfo("v1.2.3", "abc123", "go1.25.0")
+	m.SetBuildInfo("v1.2.4", "def456", "go1.25.0")
+	if got := value(t, reg, "sspr_build_info", map[string]string{"version": "v1.2.4", "commit": "def456", "goversion": "go1.25.0"}); got != 1 {
+		t.Errorf("build_info %v", got)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if n := strings.Count(rec.Body.String(), "sspr_build_info{"); n != 1 {
+		t.Errorf("%d build_info series:\n%s", n, rec.Body.String())
+	}
+	for _, name := range []string{"sspr_store_up", "sspr_directory_up"} {
+		if got := value(t, reg, name, nil); got != 1 {
+			t.Errorf("%s before any check = %v, want 1", name, got)
+		}
+	}
+	m.SetStoreUp(false)
+	m.SetDirectoryUp(false)
+	if value(t, reg, "sspr_store_up", nil) != 0 || value(t, reg, "sspr_directory_up", nil) != 0 {
+		t.Error("down not shown")
+	}
+	m.SetStoreUp(true)
+	if value(t, reg, "sspr_store_up", nil) != 1 {
+		t.Error("up again not shown")
+	}
 }

@@ -5,7 +5,8 @@
 # own on a loopback port), ssh-audit against the SSH server, and slapd with
 # ldap-utils for the LDAP directory, and Samba for Active Directory (the
 # tests start a private slapd and provision a private Samba domain), and
-# mailpit as the SMTP relay.
+# mailpit as the SMTP relay, and HAProxy in front of two instances (the
+# test starts its own on loopback ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ command -v ssh-audit >/dev/null || need+=(ssh-audit)
 command -v ldapmodify >/dev/null || need+=(ldap-utils)
 [[ -x /usr/sbin/samba ]] || need+=(samba)
 command -v samba-tool >/dev/null || need+=(samba-common-bin)
+[[ -x /usr/sbin/haproxy ]] || command -v haproxy >/dev/null || need+=(haproxy)
 if ((${#need[@]})); then
 	echo "installing ${need[*]} for the end-to-end tests" >&2
 	sudo=""

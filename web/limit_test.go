@@ -43,7 +43,7 @@ func TestSideMetricsNeedTheToken(t *testing.T) {
 	}
 }
 
-// TestMetricsListener: with metrics_listen, /metrics and /healthz are
+// TestMetricsListener: with metrics_listen, /metrics, /healthz and /readyz are
 // served there alone, and the side listener has no /metrics even on the
 // loopback.
 func TestMetricsListener(t *testing.T) {
@@ -70,8 +70,10 @@ func TestMetricsListener(t *testing.T) {
 	if resp, body := do(t, "GET", base+"/metrics", nil); resp.StatusCode != 200 || !strings.Contains(body, "sspr_sessions_open") {
 		t.Fatalf("metrics listener /metrics: %d", resp.StatusCode)
 	}
-	if resp, _ := do(t, "GET", base+"/healthz", nil); resp.StatusCode != 200 {
-		t.Fatalf("metrics listener /healthz: %d", resp.StatusCode)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, _ := do(t, "GET", base+path, nil); resp.StatusCode != 200 {
+			t.Fatalf("metrics listener %s: %d", path, resp.StatusCode)
+		}
 	}
 	if resp, _ := do(t, "GET", base+"/captcha/0123456789abcdef.wav", nil); resp.StatusCode != 404 {
 		t.Fatalf("metrics listener /captcha: %d", resp.StatusCode)

@@ -1,8 +1,12 @@
 // Package web is sspr's HTTP side listener: what the terminal cannot carry
 // and what providers call back. It serves
 //
-//	GET  /healthz               200 while the store answers and the audit trail
-//	                            can be written, 503 with the reason when not
+//	GET  /healthz               liveness: 200 while the process serves
+//	GET  /readyz                readiness: 200 while the store answers, the
+//	                            audit trail can be written and the server is
+//	                            not draining (and the directory answers, with
+//	                            ready_requires_directory); 503 with the
+//	                            reason when not
 //	GET  /metrics               Prometheus metrics (see below)
 //	GET  /captcha/{token}.wav   the spoken CAPTCHA, once per token
 //	POST /hooks/...             provider webhooks, mounted by the caller
@@ -13,8 +17,8 @@
 //
 // The side listener is where people fetch the audio CAPTCHA (often
 // through a reverse proxy that makes a loopback listener public), so the
-// metrics are not for them: with metrics_listen set, /metrics and
-// /healthz have a listener of their own (ServeMetrics) and the side
+// metrics are not for them: with metrics_listen set, /metrics, /healthz
+// and /readyz have a listener of their own (ServeMetrics) and the side
 // listener has no /metrics; without it, the side listener serves /metrics
 // only behind the metrics token.
 //
@@ -75,6 +79,12 @@ type Settings struct {
 	PublicURL     string        `yaml:"public_url" doc:"the base URL people and providers reach http.listen at; every link is built from it alone (a proxy with a path prefix must strip it)"`
 	MetricsListen string        `yaml:"metrics_listen" default:"none: /metrics on http.listen, and only with http.metrics_token" doc:"host:port of a listener of its own for /metrics and /healthz, for the scraper alone (e.g. 127.0.0.1:9464); when set, http.listen serves no /metrics"`
 	MetricsToken  config.Secret `yaml:"metrics_token" default:"none: /metrics open on http.metrics_listen, not served on http.listen" doc:"the bearer token GET /metrics requires; without one, http.listen serves no /metrics (people reach it for the audio CAPTCHA)"`
+	// ReadyRequiresDirectory makes a directory that does not answer fail
+	// /readyz. Off by default: every instance shares the directory, so
+	// failing them all takes the service's own "temporarily unavailable"
+	// screen away with them, and a person may still unlock or be told
+	// why.
+	ReadyRequiresDirectory bool `yaml:"ready_requires_directory" doc:"a directory that does not answer its last check fails GET /readyz (it is always reported there); off: every instance shares the directory, and failing them all would leave a balancer nothing to send people to, not even the service's own \"temporarily unavailable\" screen"`
 
 	// MaxConns caps the side listener's open connections; more wait in
 	// the kernel's queue, taking no descriptor of the process.
@@ -160,6 +170,14 @@ type AuditSink interface {
 	AuditError() error
 }
 
+// DirectoryState is the directory's state as last checked: a check per
+// probe would put the balancer's probe rate on the directory.
+type DirectoryState interface {
+	// DirectoryError is why the directory's last check failed, nil when
+	// it passed.
+	DirectoryError() error
+}
+
 // Config is the side listener: the Settings of the file and what the
 // caller adds at run time.
 type Config struct {
@@ -174,11 +192,20 @@ type Config struct {
 	MaxBody int64 `yaml:"-"`
 	// Captcha serves the audio CAPTCHA; nil: 404.
 	Captcha AudioCaptcha `yaml:"-"`
-	// Store is pinged by /healthz; nil: always healthy.
+	// Store is pinged by /readyz; nil: not asked. /readyz does not log
+	// what it finds: a probe every few seconds would flood the log, so the
+	// caller's Pinger logs the changes.
 	Store Pinger `yaml:"-"`
-	// Audit is asked by /healthz: while the audit trail fails, no
-	// password can be changed here. nil: not asked.
+	// Audit is asked by /readyz: while the audit trail fails, no password
+	// can be changed here. nil: not asked.
 	Audit AuditSink `yaml:"-"`
+	// Directory is the directory's state as last checked, asked by
+	// /readyz (it fails readiness only with ReadyRequiresDirectory); nil:
+	// not asked.
+	Directory DirectoryState `yaml:"-"`
+	// Draining reports that the server is shutting down: /readyz fails
+	// so that a balancer sends new people elsewhere. nil: never.
+	Draining func() bool `yaml:"-"`
 	// Metrics serves /metrics; nil: 404.
 	Metrics http.Handler `yaml:"-"`
 	// Log receives errors, never a token or a secret; nil discards them.
@@ -227,7 +254,8 @@ func New(cfg Config) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, public: public, token: tok.Value(), log: log, mux: http.NewServeMux(), mounted: map[string]bool{}}
-	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /healthz", s.live)
+	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.sideMetrics = cfg.MetricsListen == "" && cfg.Metrics != nil && s.token != ""
 	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if !s.sideMetrics {
@@ -239,7 +267,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /captcha/{file}", s.captcha)
 	s.srv = s.httpServer(s.Handler())
 	mm := http.NewServeMux()
-	mm.HandleFunc("GET /healthz", s.health)
+	mm.HandleFunc("GET /healthz", s.live)
+	mm.HandleFunc("GET /readyz", s.ready)
 	mm.HandleFunc("GET /metrics", s.metrics)
 	s.msrv = s.httpServer(s.headers(mm))
 	return s, nil
@@ -340,7 +369,7 @@ func (s *Server) Serve(l net.Listener) error {
 	return s.serve(s.srv, newLimitListener(l, c.MaxConns, c.MaxConnsPerSource))
 }
 
-// ServeMetrics answers /metrics and /healthz on l until Shutdown, with
+// ServeMetrics answers /metrics, /healthz and /readyz on l until Shutdown, with
 // at most MetricsMaxConns connections; it returns nil after a shutdown.
 func (s *Server) ServeMetrics(l net.Listener) error {
 	return s.serve(s.msrv, newLimitListener(l, MetricsMaxConns, MetricsMaxConns))
@@ -366,29 +395,63 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+// live is the liveness probe: it answers while the process serves. It
+// checks nothing beyond that on purpose: an orchestrator restarts what
+// fails it, and a restart mends no Redis outage and no full disk; it only
+// drops the sessions under way.
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	var down []string
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// ready is the readiness probe: 200 when a new person can reset here, 503
+// when not, one line per part either way ("store: ok", "store:
+// unavailable", ...). It logs nothing; see Config.Store.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var lines []string
+	ok := true
+	part := func(name string, err error, required bool) {
+		switch {
+		case err == nil:
+			lines = append(lines, name+": ok")
+		case required:
+			ok = false
+			lines = append(lines, name+": "+err.Error())
+		default:
+			lines = append(lines, name+": "+err.Error()+" (not required: http.ready_requires_directory is off)")
+		}
+	}
+	if s.cfg.Draining != nil && s.cfg.Draining() {
+		part("server", errors.New("draining"), true)
+	}
 	if s.cfg.Store != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
-		if err := s.cfg.Store.Ping(ctx); err != nil {
-			s.log.Warn("healthz", "result", "store_unavailable", "error", err.Error())
-			down = append(down, "store unavailable")
+		var err error
+		if s.cfg.Store.Ping(ctx) != nil {
+			err = errors.New("unavailable")
 		}
+		part("store", err, true)
 	}
 	if s.cfg.Audit != nil {
-		if err := s.cfg.Audit.AuditError(); err != nil {
-			s.log.Warn("healthz", "result", "audit_unavailable", "error", err.Error())
-			down = append(down, "audit trail cannot be written")
+		var err error
+		if s.cfg.Audit.AuditError() != nil {
+			err = errors.New("cannot be written")
 		}
+		part("audit", err, true)
 	}
-	if len(down) > 0 {
+	if s.cfg.Directory != nil {
+		var err error
+		if s.cfg.Directory.DirectoryError() != nil {
+			err = errors.New("unavailable")
+		}
+		part("directory", err, s.cfg.ReadyRequiresDirectory)
+	}
+	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, strings.Join(down, "\n")+"\n")
-		return
 	}
-	_, _ = io.WriteString(w, "ok\n")
+	_, _ = io.WriteString(w, strings.Join(append(lines, ""), "\n"))
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {

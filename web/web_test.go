@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,6 +120,8 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"GET", "/healthz", 200},
 		{"HEAD", "/healthz", 200},
+		{"GET", "/readyz", 200},
+		{"POST", "/readyz", 405},
 		{"GET", "/", 404},
 		{"GET", "/admin", 404},
 		{"GET", "/healthz/", 404},
@@ -238,9 +241,10 @@ func TestAudioCaptchaGoesWithItsPicture(t *testing.T) {
 	}
 }
 
-// /healthz says 503 while the store does not answer: here a Redis store
-// whose server is not there.
-func TestHealthWhenStoreIsDown(t *testing.T) {
+// /readyz says 503 while the store does not answer: here a Redis store
+// whose server is not there. /healthz, liveness, still says 200. Neither
+// logs a line per probe.
+func TestReadyWhenStoreIsDown(t *testing.T) {
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -254,16 +258,55 @@ func TestHealthWhenStoreIsDown(t *testing.T) {
 	defer st.Close()
 	redisstore.LogTo(nil)
 	l := start(t, web.Config{}, st)
-	resp, body := do(t, "GET", l.base+"/healthz", nil)
-	if resp.StatusCode != 503 || !strings.Contains(body, "store unavailable") {
+	for range 3 {
+		resp, body := do(t, "GET", l.base+"/readyz", nil)
+		if resp.StatusCode != 503 || body != "store: unavailable\n" {
+			t.Fatalf("readyz with the store down: %d %q", resp.StatusCode, body)
+		}
+	}
+	if resp, body := do(t, "GET", l.base+"/healthz", nil); resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("healthz with the store down: %d %q", resp.StatusCode, body)
 	}
-	if !strings.Contains(l.log.String(), "store_unavailable") {
-		t.Errorf("not logged:\n%s", l.log.String())
+	if log := l.log.String(); log != "" {
+		t.Errorf("the probes logged:\n%s", log)
 	}
 	l2 := start(t, web.Config{}, memstore.New())
-	if resp, body := do(t, "GET", l2.base+"/healthz", nil); resp.StatusCode != 200 || body != "ok\n" {
-		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	if resp, body := do(t, "GET", l2.base+"/readyz", nil); resp.StatusCode != 200 || body != "store: ok\n" {
+		t.Fatalf("readyz: %d %q", resp.StatusCode, body)
+	}
+}
+
+type dirState struct{ err error }
+
+func (d *dirState) DirectoryError() error { return d.err }
+
+// The directory is reported by /readyz, and fails it only with
+// ready_requires_directory; draining always fails it.
+func TestReadyDirectoryAndDraining(t *testing.T) {
+	d := &dirState{err: errors.New("ldap: connection refused")}
+	draining := false
+	for _, tc := range []struct {
+		require  bool
+		draining bool
+		code     int
+		body     string
+	}{
+		{false, false, 200, "store: ok\ndirectory: unavailable (not required: http.ready_requires_directory is off)\n"},
+		{true, false, 503, "store: ok\ndirectory: unavailable\n"},
+		{false, true, 503, "server: draining\nstore: ok\ndirectory: unavailable (not required: http.ready_requires_directory is off)\n"},
+	} {
+		draining = tc.draining
+		l := start(t, web.Config{Directory: d, Draining: func() bool { return draining },
+			Settings: web.Settings{ReadyRequiresDirectory: tc.require}}, memstore.New())
+		if resp, body := do(t, "GET", l.base+"/readyz", nil); resp.StatusCode != tc.code || body != tc.body {
+			t.Errorf("require %v, draining %v: %d %q", tc.require, tc.draining, resp.StatusCode, body)
+		}
+	}
+	d.err = nil
+	draining = false
+	l := start(t, web.Config{Directory: d, Settings: web.Settings{ReadyRequiresDirectory: true}}, memstore.New())
+	if resp, body := do(t, "GET", l.base+"/readyz", nil); resp.StatusCode != 200 || body != "store: ok\ndirectory: ok\n" {
+		t.Errorf("all up: %d %q", resp.StatusCode, body)
 	}
 }
 

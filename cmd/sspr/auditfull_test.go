@@ -19,7 +19,8 @@ import (
 
 // With the audit trail on a full disk (/dev/full), the wired instance
 // refuses the password write calmly, keeps the old password in the users
-// file, logs an ERROR, counts the failure and reports it on /healthz.
+// file, logs an ERROR, counts the failure and reports it on /readyz
+// (/healthz, liveness, stays 200: a restart frees no disk).
 func TestAuditOnFullDiskRefusesTheReset(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full here")
@@ -37,7 +38,7 @@ func TestAuditOnFullDiskRefusesTheReset(t *testing.T) {
 	var oplog bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&oplog, nil))
 	a.delivery.log.set(log.Handler())
-	side, err := startSide(cfg, a, slog.New(slog.DiscardHandler), nil)
+	side, err := startSide(cfg, a, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,10 @@ func TestAuditOnFullDiskRefusesTheReset(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "audit trail cannot be written") {
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "audit: cannot be written") {
+		t.Fatalf("readyz: %d %q", code, body)
+	}
+	if code, body := get("/healthz"); code != 200 {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
 	if _, body := get("/metrics"); !strings.Contains(body, "sspr_audit_write_failures_total ") || strings.Contains(body, "sspr_audit_write_failures_total 0") {

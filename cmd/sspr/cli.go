@@ -342,7 +342,14 @@ func versionLine() string {
 // versionOf is versionLine for a given main.version and build info (nil
 // when the binary has none).
 func versionOf(version string, bi *debug.BuildInfo) string {
-	v, commit, goVersion := version, "unknown", runtime.Version()
+	v, commit, goVersion := versionParts(version, bi)
+	return fmt.Sprintf("sspr %s (commit %s, %s %s/%s)", v, commit, goVersion, runtime.GOOS, runtime.GOARCH)
+}
+
+// versionParts are the release, the commit and the Go release of
+// versionOf, also the labels of sspr_build_info.
+func versionParts(version string, bi *debug.BuildInfo) (v, commit, goVersion string) {
+	v, commit, goVersion = version, "unknown", runtime.Version()
 	if bi != nil {
 		goVersion = bi.GoVersion
 		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -364,5 +371,5 @@ func versionOf(version string, bi *debug.BuildInfo) string {
 	if v == "" {
 		v = "devel"
 	}
-	return fmt.Sprintf("sspr %s (commit %s, %s %s/%s)", strings.TrimSpace(v), commit, goVersion, runtime.GOOS, runtime.GOARCH)
+	return strings.TrimSpace(v), commit, goVersion
 }

@@ -242,7 +242,7 @@ func buildDelivery(cfg *Config, phone *demo.Phone, store flow.Store) (*deliveryW
 			}
 			s = s2
 		}
-		return w.metrics.Sender(provider, s), nil
+		return w.metrics.Sender(provider, key, s), nil
 	}
 	var err error
 	for _, x := range []struct {
@@ -335,12 +335,17 @@ type sideListener struct {
 
 // startSide starts the side listener when http.listen is set, and the
 // metrics listener when http.metrics_listen is (nil when neither): health,
-// metrics, the spoken CAPTCHA and the providers' webhooks. failed is
-// called if one stops serving by itself.
-func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*sideListener, error) {
+// readiness (from watch; nil: the store pinged per probe), metrics, the
+// spoken CAPTCHA and the providers' webhooks. failed is called if one
+// stops serving by itself.
+func startSide(cfg *Config, a *app, watch *backendWatch, log *slog.Logger, failed func(error)) (*sideListener, error) {
 	h := cfg.HTTP
 	if h.Listen == "" && h.MetricsListen == "" {
 		return nil, nil
+	}
+	if watch == nil {
+		// No timer (sspr run): /readyz pings the store itself.
+		watch = newBackendWatch(log, a.delivery.metrics, a.delivery.store, nil)
 	}
 	// The side listener's connections must never take the descriptors
 	// SSH needs.
@@ -351,7 +356,8 @@ func startSide(cfg *Config, a *app, log *slog.Logger, failed func(error)) (*side
 	}
 	srv, err := web.New(web.Config{
 		Settings: h,
-		Captcha:  a.engine, Store: a.delivery.store, Metrics: a.delivery.metrics.Handler(), Audit: a.delivery.metrics,
+		Captcha:  a.engine, Store: watch, Directory: watch, Draining: a.engine.Draining,
+		Metrics: a.delivery.metrics.Handler(), Audit: a.delivery.metrics,
 		Log: log.With("listener", "http"),
 	})
 	if err != nil {

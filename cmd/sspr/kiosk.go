@@ -85,6 +85,9 @@ func kiosk(cfg *Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	if a.storeAtStart != nil {
+		log.Warn("store_unavailable_at_start", "err", a.storeAtStart.Error())
+	}
 
 	// From here on nothing but the wizard reaches the screen: standard error
 	// (Bubble Tea's panic report, a runtime crash) goes to the kiosk log.

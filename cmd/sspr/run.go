@@ -21,6 +21,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	a.warnStoreAtStart(stderr)
 	warnings(cfg, stderr)
 	remote := "local"
 	if u, err := user.Current(); err == nil {
@@ -28,7 +29,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 	}
 	// The side listener (http.listen) serves while the wizard runs; its log
 	// would draw over the wizard, so it goes nowhere.
-	side, err := startSide(cfg, a, slog.New(slog.DiscardHandler), nil)
+	side, err := startSide(cfg, a, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}

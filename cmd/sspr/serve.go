@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -98,7 +99,20 @@ func serve(cfg *Config, stderr io.Writer) error {
 	// client waits in its queue, while an early HTTP client may find the
 	// side port closed) and stops once SSH has drained.
 	a.delivery.log.set(log.Handler())
-	side, err := startSide(cfg, a, log, func(err error) {
+	// The store and the directory are checked on a timer, for the up
+	// gauges and /readyz; a change of state is logged once.
+	watch := newBackendWatch(log, a.delivery.metrics, a.delivery.store, a.dirPing)
+	if a.storeAtStart != nil {
+		log.Warn("store_unavailable_at_start", "error", a.storeAtStart.Error(),
+			"note", "new sessions see \"temporarily unavailable\" until the store answers")
+		watch.storeAway()
+	}
+	bi, _ := debug.ReadBuildInfo()
+	a.delivery.metrics.SetBuildInfo(versionParts(version, bi))
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go watch.run(watchCtx, backendCheckEvery)
+	side, err := startSide(cfg, a, watch, log, func(err error) {
 		log.Error("http_failed", "error", err.Error())
 		select {
 		case stop <- syscall.SIGTERM:

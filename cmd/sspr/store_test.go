@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +16,41 @@ import (
 // startRedis runs a private redis-server on a loopback port for one test.
 func startRedis(t *testing.T) string {
 	t.Helper()
+	return startRedisOn(t, freePort(t)).addr
+}
+
+// redisServer is a private redis-server; stop ends it before the test does.
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+func (r *redisServer) stop() {
+	r.once.Do(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
+}
+
+// startRedisOn runs a private redis-server on the loopback port given.
+func startRedisOn(t *testing.T, port int) *redisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server is needed (scripts/test.sh installs it): %v", err)
 	}
-	port := freePort(t)
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	r := &redisServer{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	t.Cleanup(r.stop)
 	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
+		c, err := net.Dial("tcp", r.addr)
 		if err == nil {
 			c.Close()
-			return addr
+			return r
 		}
 		if i > 200 {
-			t.Fatalf("redis-server never listened on %s: %v", addr, err)
+			t.Fatalf("redis-server never listened on %s: %v", r.addr, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

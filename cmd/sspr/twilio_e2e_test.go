@@ -166,8 +166,8 @@ delivery:
 	resp.Body.Close()
 	for _, want := range []string{
 		`sspr_outcomes_total{outcome="reset"} 2`,
-		`sspr_deliveries_total{kind="verification",method="sms",provider="twilio",result="ok"} 1`,
-		`sspr_deliveries_total{kind="verification",method="call_mobile",provider="twilio",result="ok"} 1`,
+		`sspr_deliveries_total{kind="verification",method="text",provider="twilio",result="ok"} 1`,
+		`sspr_deliveries_total{kind="verification",method="call",provider="twilio",result="ok"} 1`,
 		`sspr_provider_callbacks_total{event="keyed",provider="twilio"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {

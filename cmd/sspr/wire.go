@@ -33,6 +33,18 @@ type app struct {
 	// delivery is the sender of each method, the metrics and the
 	// providers' webhooks (delivery.go).
 	delivery *deliveryWiring
+	// storeAtStart is why Redis could not be asked at start (the secret
+	// key was not compared); the command says so where its log goes.
+	storeAtStart error
+	// dirPing checks that the directory answers, cheaply (health.go).
+	dirPing func(ctx context.Context) error
+}
+
+// warnStoreAtStart writes storeAtStart, if any, to w.
+func (a *app) warnStoreAtStart(w io.Writer) {
+	if a.storeAtStart != nil {
+		fmt.Fprintf(w, "sspr: warning: %v\n", a.storeAtStart)
+	}
 }
 
 func (a *app) Close() error {
@@ -108,7 +120,7 @@ func wire(cfg *Config) (*app, error) {
 		breached.Close()
 		return nil, err
 	}
-	store, closeStore, err := openStore(cfg, key)
+	store, closeStore, storeAtStart, err := openStore(cfg, key)
 	if err != nil {
 		auditW.Close()
 		breached.Close()
@@ -147,50 +159,53 @@ func wire(cfg *Config) (*app, error) {
 	}
 	phone.SetApprover(eng)
 	delivery.approver.set(eng)
-	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore, ldap: closeLDAP, delivery: delivery}, nil
+	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore, ldap: closeLDAP, delivery: delivery,
+		storeAtStart: storeAtStart, dirPing: directoryPing(cfg, directory)}, nil
 }
 
 // openStore returns the in-process store, or Redis when store.redis.addrs
 // is set. Redis is asked once, for the secret key fingerprint of the
 // instances sharing it: another key refuses the start. If Redis does not
-// answer, the start goes on with a warning: the engine fails closed while
-// it is away and recovers by itself when it answers.
-func openStore(cfg *Config, key []byte) (flow.Store, io.Closer, error) {
+// answer, the start goes on and atStart says why: the engine fails closed
+// while it is away and recovers by itself when it answers.
+func openStore(cfg *Config, key []byte) (st flow.Store, closer io.Closer, atStart error, err error) {
 	r := cfg.Store.Redis
 	if len(r.Addrs) == 0 {
-		return memstore.New(), nil, nil
+		return memstore.New(), nil, nil, nil
 	}
-	st, err := redisstore.New(r)
+	rs, err := redisstore.New(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store.redis: %w", err)
+		return nil, nil, nil, fmt.Errorf("store.redis: %w", err)
 	}
 	// The Redis client's own log would draw over the wizard.
 	redisstore.LogTo(nil)
-	if err := checkKeyFingerprint(st, key, r.Timeout); err != nil {
-		st.Close()
-		return nil, nil, err
+	atStart, err = checkKeyFingerprint(rs, key, r.Timeout)
+	if err != nil {
+		rs.Close()
+		return nil, nil, nil, err
 	}
-	return st, st, nil
+	return rs, rs, atStart, nil
 }
 
 // checkKeyFingerprint refuses a secret key other than the one of the
 // instances already on this Redis: with two keys, limits are not shared
 // and one unknown login gets two decoys, which tells it from a real one.
-func checkKeyFingerprint(st *redisstore.Store, key []byte, timeout time.Duration) error {
+// A Redis that does not answer is no refusal: away says so.
+func checkKeyFingerprint(st *redisstore.Store, key []byte, timeout time.Duration) (away, err error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := st.CheckKeyFingerprint(ctx, flow.KeyFingerprint(key))
+	err = st.CheckKeyFingerprint(ctx, flow.KeyFingerprint(key))
 	var mismatch *redisstore.KeyMismatchError
 	switch {
 	case errors.As(err, &mismatch):
-		return fmt.Errorf("store.redis: %w: give every instance sharing this Redis the same secret_key_file", err)
+		return nil, fmt.Errorf("store.redis: %w: give every instance sharing this Redis the same secret_key_file", err)
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "sspr: warning: store.redis: %v; starting without comparing the secret key with the other instances' (the store fails closed until Redis answers)\n", err)
+		return fmt.Errorf("store.redis: %w; starting without comparing the secret key with the other instances' (the store fails closed until Redis answers)", err), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // secretKey reads the key of codes and decoys, creating it on first use.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -264,3 +265,19 @@ func (d *Directory) Unlock(ctx context.Context, u flow.User) error {
 
 // errNotTLS stops a password from crossing an unencrypted connection.
 var errNotTLS = errors.New("the connection is not encrypted; Active Directory needs ldaps:// or start_tls to set a password")
+
+// Ping checks that the directory answers: a pooled connection (bound as
+// the service account; a new one when none is idle) reads the root DSE,
+// asking for no attribute. It is cheap enough for a timer every few
+// seconds, and a dropped connection is replaced as for any read.
+func (d *Directory) Ping(ctx context.Context) error {
+	err := d.do(ctx, false, func(c *goldap.Conn) error {
+		_, err := c.Search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases,
+			1, int(d.cfg.Timeout/time.Second), false, "(objectClass=*)", []string{"1.1"}, nil))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ldap: ping: %w", err)
+	}
+	return nil
+}

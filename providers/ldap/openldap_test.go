@@ -615,3 +615,21 @@ func TestOpenLDAPCheck(t *testing.T) {
 		})
 	}
 }
+
+// Ping answers on a bound pooled connection, and fails, naming the
+// directory, when the service account cannot bind.
+func TestOpenLDAPPing(t *testing.T) {
+	srv := slapd.Start(t)
+	d, _ := slapdDirectory(t, slapdConfig(srv))
+	for range 3 {
+		if err := d.Ping(context.Background()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	}
+	bad := slapdConfig(srv)
+	bad.BindPassword = config.InlineSecret("not-the-password")
+	bd, _ := slapdDirectory(t, bad)
+	if err := bd.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "ldap: ping") {
+		t.Fatalf("Ping with a wrong bind password: %v", err)
+	}
+}

@@ -210,10 +210,20 @@ func LogTo(l *slog.Logger) {
 
 type clientLog struct{ l *slog.Logger }
 
+// Printf logs at WARN, except the client's line per failed dial: during
+// an outage that is one line per command and per retry, and the outage
+// itself is logged once when it starts and once when it ends (sspr
+// serve's store_down and store_up); those lines go to DEBUG.
 func (c clientLog) Printf(ctx context.Context, format string, v ...any) {
-	if c.l != nil {
-		c.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
+	if c.l == nil {
+		return
 	}
+	msg := fmt.Sprintf(format, v...)
+	level := slog.LevelWarn
+	if strings.Contains(msg, "failed to dial") {
+		level = slog.LevelDebug
+	}
+	c.l.Log(ctx, level, msg, "component", "redis")
 }
 
 // Close releases the connections. The data stays in Redis.
