@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mergeFixture writes the trails of two instances, interleaved in time,
@@ -230,5 +234,65 @@ func TestFileLabels(t *testing.T) {
 		if got := fileLabels(tc.in); strings.Join(got, " ") != strings.Join(tc.want, " ") {
 			t.Errorf("fileLabels(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// countingReader serves n audit lines, one second apart from start, made
+// as they are read, and counts the bytes read.
+type countingReader struct {
+	start, n, i int
+	buf         []byte
+	read        int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	for len(c.buf) < len(p) && c.i < c.n {
+		ts := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC).Add(time.Duration(c.start+c.i) * time.Second)
+		c.buf = append(c.buf, `{"time":"`+ts.Format(time.RFC3339)+`","step":"identify","result":"ok","login":"`+strings.Repeat("x", 60)+`"}`+"\n"...)
+		c.i++
+	}
+	if len(c.buf) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, c.buf)
+	c.buf = c.buf[k:]
+	c.read += k
+	return k, nil
+}
+
+// firstPrinter records how much of big had been read when the first
+// event was printed.
+type firstPrinter struct {
+	big          *countingReader
+	events, seen int
+}
+
+func (p *firstPrinter) start(io.Writer) error { return nil }
+func (p *firstPrinter) print(io.Writer, *auditEvent) error {
+	if p.events == 0 {
+		p.seen = p.big.read
+	}
+	p.events++
+	return nil
+}
+
+// The merge streams: it prints the first event having read no more of a
+// large file than one buffer, and holds one event per file.
+func TestAuditMergeStreams(t *testing.T) {
+	big := &countingReader{start: 1, n: 50000} // about 6 MB, from 09:00:01
+	small := &countingReader{start: 0, n: 1}   // 09:00:00
+	var srcs []*auditSource
+	for i, r := range []io.Reader{big, small} {
+		srcs = append(srcs, &auditSource{name: fmt.Sprint(i), index: i, r: bufio.NewReaderSize(r, 64<<10)})
+	}
+	p := &firstPrinter{big: big}
+	if err := mergeAudit(srcs, auditFilter{}, p, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if p.events != 50001 {
+		t.Errorf("%d events, want 50001", p.events)
+	}
+	if p.seen > 64<<10 {
+		t.Errorf("%d bytes of the large file read before the first event was printed; want one buffer at most", p.seen)
 	}
 }
