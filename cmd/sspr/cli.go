@@ -295,7 +295,13 @@ first. Times are UTC; control characters and the like are shown escaped.
 Several files (one per instance, or rotated ones) are merged by time when
 --file is repeated or is a quoted glob; a FILE column (in JSON, an
 "audit_file" field) then says where each line came from.`,
-		Args: usageArgs(cobra.NoArgs, `audit takes no arguments: name files with --file, and quote a glob (--file '/var/log/sspr/*/audit.log')`),
+		Args: usageArgs(func(cmd *cobra.Command, args []string) error {
+			// An argument is most likely a glob the shell expanded.
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return fmt.Errorf("%w: name files with --file, and quote a glob (--file '/var/log/sspr/*/audit.log')", err)
+			}
+			return nil
+		}, ""),
 		RunE: c.withConfig(func(cmd *cobra.Command, cfg *Config, _ []string) error {
 			o.fileSet = cmd.Flags().Changed("file")
 			return auditView(cfg, o, c.stdin, c.stdout, c.stderr)
