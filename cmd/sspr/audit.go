@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +24,8 @@ import (
 
 // auditOptions are the flags of `sspr audit`.
 type auditOptions struct {
-	file    string // --file; audit.path when not set
-	fileSet bool   // --file was given
+	files   []string // --file, each a path, a glob or "-"; audit.path when none
+	fileSet bool     // --file was given
 	sid     string
 	login   string
 	result  string
@@ -36,10 +38,6 @@ type auditOptions struct {
 // the file is written by sspr, but whoever can write to it could plant
 // escape sequences in it.
 func auditView(cfg *Config, o auditOptions, stdin io.Reader, stdout, stderr io.Writer) error {
-	file := o.file
-	if !o.fileSet {
-		file = cfg.Audit.Path
-	}
 	f := auditFilter{sid: o.sid, login: o.login, result: o.result}
 	if o.since != "" {
 		t, err := parseSince(o.since, time.Now())
@@ -52,38 +50,258 @@ func auditView(cfg *Config, o auditOptions, stdin io.Reader, stdout, stderr io.W
 	f.login = normLogin(f.login)
 	f.result = strings.ToLower(strings.TrimSpace(f.result))
 
-	var in io.Reader
-	switch {
-	case file == "-" && !o.fileSet:
-		return errors.New(`audit: audit.path is "-" (standard error): name the file with --file`)
-	case file == "-":
-		in = stdin
-	default:
-		fh, err := os.Open(file)
-		if err != nil {
-			return fmt.Errorf("audit: %w", err)
+	names := []string{cfg.Audit.Path}
+	if o.fileSet {
+		var err error
+		if names, err = auditFiles(o.files); err != nil {
+			return err
 		}
-		defer fh.Close()
-		in = fh
+	} else if cfg.Audit.Path == "-" {
+		return errors.New(`audit: audit.path is "-" (standard error): name the file with --file`)
+	}
+	srcs, err := openAuditSources(names, stdin)
+	defer func() {
+		for _, s := range srcs {
+			if s.close != nil {
+				s.close()
+			}
+		}
+	}()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 
 	out := bufio.NewWriter(stdout)
 	var p auditPrinter
-	if o.json {
+	switch {
+	case o.json:
 		p = jsonPrinter{}
-	} else {
+	case len(srcs) > 1:
+		p = &tablePrinter{fileWidth: fileColumnWidth(srcs)}
+	default:
 		p = &tablePrinter{}
 	}
-	st, err := scanAudit(in, f, p, out)
+	err = mergeAudit(srcs, f, p, out)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	if st.malformed > 0 {
-		fmt.Fprintf(stderr, "sspr audit: %d malformed %s skipped (%s)\n",
-			st.malformed, plural(st.malformed, "line", "lines"), lineList(st.malformedAt, st.malformed))
+	for _, s := range srcs {
+		if s.st.malformed == 0 {
+			continue
+		}
+		from := ""
+		if len(srcs) > 1 {
+			from = escapeField(s.name) + ": "
+		}
+		fmt.Fprintf(stderr, "sspr audit: %s%d malformed %s skipped (%s)\n", from,
+			s.st.malformed, plural(s.st.malformed, "line", "lines"), lineList(s.st.malformedAt, s.st.malformed))
+	}
+	return nil
+}
+
+// auditFiles expands the --file values: a name that exists is read as
+// it is, one with glob characters is expanded (a glob that matches
+// nothing is an error), "-" is standard input, once. A file named twice
+// is read once.
+func auditFiles(args []string) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "-" {
+			n = filepath.Clean(n)
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	stdin := false
+	for _, a := range args {
+		switch {
+		case a == "-":
+			if stdin {
+				return nil, usageError{errors.New(`--file -: standard input can be read once only`)}
+			}
+			stdin = true
+			add(a)
+		case !hasGlobMeta(a):
+			add(a)
+		default:
+			if _, err := os.Lstat(a); err == nil {
+				add(a) // a file whose name holds * or [
+				continue
+			}
+			matches, err := filepath.Glob(a)
+			if err != nil {
+				return nil, usageError{fmt.Errorf("--file %q: %w", a, err)}
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("audit: --file %q: no file matches", a)
+			}
+			for _, m := range matches {
+				add(m)
+			}
+		}
+	}
+	return names, nil
+}
+
+func hasGlobMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
+
+// auditSource is one file of the trail: read line by line through its own
+// buffer, never whole, with its own count of malformed lines.
+type auditSource struct {
+	name  string // as named (a glob expanded), "-" for standard input
+	label string // name without the directory all the files share
+	index int    // in the order named: the tie-break between equal times
+	r     *bufio.Reader
+	close func() error
+	line  int         // number of the last line read
+	next  *auditEvent // the next event the filter keeps; nil at the end
+	done  bool
+	st    auditStats
+}
+
+// openAuditSources opens every file before anything is printed, so a
+// missing one stops the view with its name and nothing else.
+func openAuditSources(names []string, stdin io.Reader) ([]*auditSource, error) {
+	labels := fileLabels(names)
+	var srcs []*auditSource
+	for i, n := range names {
+		s := &auditSource{name: n, label: labels[i], index: i}
+		if n == "-" {
+			s.r = bufio.NewReaderSize(stdin, 64<<10)
+		} else {
+			fh, err := os.Open(n)
+			if err != nil {
+				return srcs, err
+			}
+			s.r, s.close = bufio.NewReaderSize(fh, 64<<10), fh.Close
+		}
+		srcs = append(srcs, s)
+	}
+	return srcs, nil
+}
+
+// fileLabels are the names without the directory they all share:
+// a/audit.log and b/audit.log from /var/log/hosts/a/audit.log and
+// /var/log/hosts/b/audit.log.
+func fileLabels(names []string) []string {
+	sep := string(filepath.Separator)
+	var common []string
+	first := true
+	for _, n := range names {
+		if n == "-" {
+			continue
+		}
+		d := strings.Split(filepath.Dir(n), sep)
+		if first {
+			common, first = d, false
+			continue
+		}
+		i := 0
+		for i < len(common) && i < len(d) && common[i] == d[i] {
+			i++
+		}
+		common = common[:i]
+	}
+	labels := make([]string, len(names))
+	for i, n := range names {
+		labels[i] = n
+		if len(common) > 0 && n != "-" {
+			labels[i] = strings.TrimPrefix(n, strings.Join(common, sep)+sep)
+		}
+	}
+	return labels
+}
+
+// advance reads on to the next event f keeps, counting malformed lines.
+func (s *auditSource) advance(f auditFilter) error {
+	s.next = nil
+	for !s.done {
+		s.line++
+		line, tooLong, err := readLine(s.r)
+		if len(bytes.TrimSpace(line)) > 0 || tooLong {
+			ev, ok := parseAuditLine(line)
+			switch {
+			case tooLong || !ok:
+				s.st.bad(s.line)
+			case f.keep(ev):
+				s.next = ev
+			}
+		}
+		if err != nil {
+			s.done = true
+			if err != io.EOF {
+				return err
+			}
+		}
+		if s.next != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// auditHeap orders the sources by the time of their next event, then by
+// the order they were named.
+type auditHeap []*auditSource
+
+func (h auditHeap) Len() int { return len(h) }
+func (h auditHeap) Less(i, j int) bool {
+	a, b := h[i].next, h[j].next
+	if !a.time.Equal(b.time) {
+		return a.time.Before(b.time)
+	}
+	return h[i].index < h[j].index
+}
+func (h auditHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *auditHeap) Push(x any)   { *h = append(*h, x.(*auditSource)) }
+func (h *auditHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
+}
+
+// mergeAudit prints the events f keeps from every source, oldest first:
+// a k-way merge that holds one event per file. Each file is taken to be
+// in time order already; a line earlier than the one before it in its
+// file is printed where it is reached, not moved back.
+func mergeAudit(srcs []*auditSource, f auditFilter, p auditPrinter, out io.Writer) error {
+	if err := p.start(out); err != nil {
+		return err
+	}
+	h := make(auditHeap, 0, len(srcs))
+	for _, s := range srcs {
+		if err := s.advance(f); err != nil {
+			return err
+		}
+		if s.next != nil {
+			h = append(h, s)
+		}
+	}
+	heap.Init(&h)
+	for len(h) > 0 {
+		s := h[0]
+		ev := s.next
+		if len(srcs) > 1 {
+			ev.file, ev.fileLabel = s.name, s.label
+		}
+		if err := p.print(out, ev); err != nil {
+			return err
+		}
+		if err := s.advance(f); err != nil {
+			return err
+		}
+		if s.next == nil {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
 	}
 	return nil
 }
@@ -161,6 +379,10 @@ type auditEvent struct {
 	time   time.Time
 	fields map[string]any
 	line   []byte // the line as read, valid JSON
+
+	// Set when several files are merged: the file the line came from.
+	file      string // as named
+	fileLabel string // without the directory all the files share
 }
 
 func (ev *auditEvent) str(key string) string {
@@ -199,35 +421,6 @@ func (st *auditStats) bad(line int) {
 	st.malformed++
 	if len(st.malformedAt) < 10 {
 		st.malformedAt = append(st.malformedAt, line)
-	}
-}
-
-// scanAudit reads the trail line by line and prints the events f keeps.
-func scanAudit(in io.Reader, f auditFilter, p auditPrinter, out io.Writer) (auditStats, error) {
-	var st auditStats
-	r := bufio.NewReaderSize(in, 64<<10)
-	if err := p.start(out); err != nil {
-		return st, err
-	}
-	for n := 1; ; n++ {
-		line, tooLong, err := readLine(r)
-		if len(bytes.TrimSpace(line)) > 0 || tooLong {
-			ev, ok := parseAuditLine(line)
-			switch {
-			case tooLong || !ok:
-				st.bad(n)
-			case f.keep(ev):
-				if perr := p.print(out, ev); perr != nil {
-					return st, perr
-				}
-			}
-		}
-		if err == io.EOF {
-			return st, nil
-		}
-		if err != nil {
-			return st, err
-		}
 	}
 }
 
@@ -282,7 +475,21 @@ type auditPrinter interface {
 
 // tablePrinter prints one line per event in aligned columns. A value
 // wider than its column pushes the rest of its line only.
-type tablePrinter struct{}
+type tablePrinter struct {
+	fileWidth int // the FILE column's, after the time; none when 0
+}
+
+// maxFileWidth bounds the FILE column; a longer name pushes its line.
+const maxFileWidth = 24
+
+// fileColumnWidth fits the FILE column to the labels, within bounds.
+func fileColumnWidth(srcs []*auditSource) int {
+	w := len("FILE")
+	for _, s := range srcs {
+		w = max(w, ansi.StringWidth(escapeField(s.label)))
+	}
+	return min(w, maxFileWidth)
+}
 
 var auditColumns = []struct {
 	title string
@@ -296,15 +503,34 @@ var auditColumns = []struct {
 // the step, the result and the remote say it).
 var auditKnown = []string{"time", "level", "msg", "sid", "ref", "remote", "channel", "login", "step", "method", "result", "reason"}
 
-func (tablePrinter) start(w io.Writer) error {
+// widths are the columns' widths, with FILE when there is one.
+func (p tablePrinter) widths() []int {
+	ws := make([]int, 0, len(auditColumns)+1)
+	for i, c := range auditColumns {
+		ws = append(ws, c.width)
+		if i == 0 && p.fileWidth > 0 {
+			ws = append(ws, p.fileWidth)
+		}
+	}
+	return ws
+}
+
+func (p tablePrinter) withFile(cells []string, file string) []string {
+	if p.fileWidth == 0 {
+		return cells
+	}
+	return slices.Insert(cells, 1, file)
+}
+
+func (p tablePrinter) start(w io.Writer) error {
 	titles := make([]string, len(auditColumns))
 	for i, c := range auditColumns {
 		titles[i] = c.title
 	}
-	return writeRow(w, titles)
+	return writeRow(w, p.withFile(titles, "FILE"), p.widths())
 }
 
-func (tablePrinter) print(w io.Writer, ev *auditEvent) error {
+func (p tablePrinter) print(w io.Writer, ev *auditEvent) error {
 	ref := ev.str("ref")
 	if ref == "" {
 		ref = ev.str("sid")
@@ -333,7 +559,7 @@ func (tablePrinter) print(w io.Writer, ev *auditEvent) error {
 		}
 		reason = append(reason, escapeField(k)+"="+v)
 	}
-	return writeRow(w, []string{
+	return writeRow(w, p.withFile([]string{
 		ev.time.Format("2006-01-02 15:04:05"),
 		escapeField(ref),
 		escapeField(ev.str("remote")),
@@ -342,19 +568,19 @@ func (tablePrinter) print(w io.Writer, ev *auditEvent) error {
 		escapeField(ev.str("method")),
 		escapeField(ev.result()),
 		strings.TrimSpace(strings.Join(reason, " ")),
-	})
+	}, escapeField(ev.fileLabel)), p.widths())
 }
 
-// writeRow writes cells, already escaped, padded to their columns; an
-// empty cell shows as "-".
-func writeRow(w io.Writer, cells []string) error {
+// writeRow writes cells, already escaped, padded to their widths (0: the
+// last column, not padded); an empty cell shows as "-".
+func writeRow(w io.Writer, cells []string, widths []int) error {
 	var b strings.Builder
 	for i, c := range cells {
 		if c == "" {
 			c = "-"
 		}
 		b.WriteString(c)
-		if width := auditColumns[i].width; width > 0 {
+		if width := widths[i]; width > 0 {
 			b.WriteString(strings.Repeat(" ", max(width-ansi.StringWidth(c), 0)+2))
 		}
 	}
@@ -364,13 +590,25 @@ func writeRow(w io.Writer, cells []string) error {
 }
 
 // jsonPrinter prints each event's line as read, compacted, with every
-// character a terminal could act on escaped.
+// character a terminal could act on escaped. When several files are
+// merged, "audit_file" names the line's file; it is added last, so it
+// wins over a key of the same name planted in the line (decoders keep the
+// last of duplicate keys).
 type jsonPrinter struct{}
 
 func (jsonPrinter) start(io.Writer) error { return nil }
 
 func (jsonPrinter) print(w io.Writer, ev *auditEvent) error {
-	_, err := io.WriteString(w, escapeJSON(ev.line)+"\n")
+	line := ev.line
+	if ev.file != "" {
+		name, err := json.Marshal(ev.file)
+		if err != nil {
+			return err
+		}
+		// A compact JSON object with at least a time: it ends in "}".
+		line = slices.Concat(line[:len(line)-1], []byte(`,"audit_file":`), name, []byte("}"))
+	}
+	_, err := io.WriteString(w, escapeJSON(line)+"\n")
 	return err
 }
 

@@ -290,15 +290,25 @@ func (c *cli) auditCmd() *cobra.Command {
 		Use:   "audit",
 		Short: "A readable, filterable view of the audit trail",
 		Long: `Show the audit trail (audit.path, or --file), one line per event, oldest
-first. Times are UTC; control characters and the like are shown escaped.`,
-		Args: usageArgs(cobra.NoArgs, ""),
+first. Times are UTC; control characters and the like are shown escaped.
+
+Several files (one per instance, or rotated ones) are merged by time when
+--file is repeated or is a quoted glob; a FILE column (in JSON, an
+"audit_file" field) then says where each line came from.`,
+		Args: usageArgs(func(cmd *cobra.Command, args []string) error {
+			// An argument is most likely a glob the shell expanded.
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return fmt.Errorf("%w: name files with --file, and quote a glob (--file '/var/log/sspr/*/audit.log')", err)
+			}
+			return nil
+		}, ""),
 		RunE: c.withConfig(func(cmd *cobra.Command, cfg *Config, _ []string) error {
 			o.fileSet = cmd.Flags().Changed("file")
 			return auditView(cfg, o, c.stdin, c.stdout, c.stderr)
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.file, "file", "", "read `FILE` instead of audit.path (\"-\": standard input)")
+	f.StringArrayVar(&o.files, "file", nil, "read `FILE` instead of audit.path (\"-\": standard input); repeat it,\nor give a quoted glob, to merge several files by time")
 	f.StringVar(&o.sid, "sid", "", "only the session whose id (or support code) starts with `S`")
 	f.StringVar(&o.login, "login", "", "only events of `LOGIN` (case and spaces ignored)")
 	f.StringVar(&o.result, "result", "", "only events with `RESULT` (ok, refused, decoy, error...)")
