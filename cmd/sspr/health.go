@@ -11,6 +11,7 @@ import (
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/metrics"
+	"github.com/sspr-project/sspr/providers/redisstore"
 )
 
 // backendCheckEvery is how often sspr serve checks the store and the
@@ -48,10 +49,15 @@ type backendWatch struct {
 	store   flow.Store
 	dir     func(ctx context.Context) error
 
+	// key compares the secret key with the other instances' (nil: no
+	// shared store); a mismatch makes the instance not ready.
+	key func(ctx context.Context) error
+
 	mu        sync.Mutex
 	storeDown time.Time // since when the store is down; zero when up
 	dirDown   time.Time
 	dirErr    error
+	keyErr    error // a secret key other than the one recorded in Redis
 }
 
 func newBackendWatch(log *slog.Logger, m *metrics.Metrics, store flow.Store, dir func(ctx context.Context) error) *backendWatch {
@@ -66,7 +72,34 @@ func (w *backendWatch) Ping(ctx context.Context) error {
 		return err
 	}
 	w.noteStore(err)
+	if err == nil {
+		w.mu.Lock()
+		err = w.keyErr
+		w.mu.Unlock()
+	}
 	return err
+}
+
+// noteKey keeps the last comparison of the secret key: a mismatch is
+// logged once at ERROR when it starts and once at INFO when it ends.
+func (w *backendWatch) noteKey(err error) {
+	var mismatch *redisstore.KeyMismatchError
+	if err != nil && !errors.As(err, &mismatch) {
+		return // Redis away: the store's own check says so
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil && w.keyErr == nil:
+		w.log.Error("secret_key_mismatch", "error", err.Error(),
+			"note", "limits are not shared with the other instances and unknown logins get other decoys: /readyz answers 503 until every instance has the same secret_key_file")
+	case err == nil && w.keyErr != nil:
+		w.log.Info("secret_key_match")
+	}
+	if err != nil {
+		err = fmt.Errorf("store.redis: %w", err)
+	}
+	w.keyErr = err
 }
 
 // DirectoryError is the directory's last check, for /readyz.
@@ -124,6 +157,15 @@ func (w *backendWatch) check(ctx context.Context) {
 		return
 	}
 	w.noteStore(err)
+	if err == nil && w.key != nil {
+		kctx, cancel := context.WithTimeout(ctx, backendCheckTimeout)
+		kerr := w.key(kctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		w.noteKey(kerr)
+	}
 	if w.dir == nil {
 		return
 	}

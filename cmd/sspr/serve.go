@@ -102,6 +102,7 @@ func serve(cfg *Config, stderr io.Writer) error {
 	// The store and the directory are checked on a timer, for the up
 	// gauges and /readyz; a change of state is logged once.
 	watch := newBackendWatch(log, a.delivery.metrics, a.delivery.store, a.dirPing)
+	watch.key = a.keyCheck
 	if a.storeAtStart != nil {
 		log.Warn("store_unavailable_at_start", "error", a.storeAtStart.Error(),
 			"note", "new sessions see \"temporarily unavailable\" until the store answers")

@@ -38,6 +38,11 @@ type app struct {
 	storeAtStart error
 	// dirPing checks that the directory answers, cheaply (health.go).
 	dirPing func(ctx context.Context) error
+	// keyCheck compares this instance's secret key with the one recorded
+	// in Redis (recording it when none is), nil without Redis: serve runs
+	// it again with every check of the store, since an emptied Redis may
+	// have been claimed by an instance with another key.
+	keyCheck func(ctx context.Context) error
 }
 
 // warnStoreAtStart writes storeAtStart, if any, to w.
@@ -159,8 +164,13 @@ func wire(cfg *Config) (*app, error) {
 	}
 	phone.SetApprover(eng)
 	delivery.approver.set(eng)
-	return &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore, ldap: closeLDAP, delivery: delivery,
-		storeAtStart: storeAtStart, dirPing: directoryPing(cfg, directory)}, nil
+	a := &app{cfg: cfg, engine: eng, dir: dir, phone: phone, audit: auditW, store: closeStore, ldap: closeLDAP, delivery: delivery,
+		storeAtStart: storeAtStart, dirPing: directoryPing(cfg, directory)}
+	if rs, ok := closeStore.(*redisstore.Store); ok {
+		fp := flow.KeyFingerprint(key)
+		a.keyCheck = func(ctx context.Context) error { return rs.CheckKeyFingerprint(ctx, fp) }
+	}
+	return a, nil
 }
 
 // openStore returns the in-process store, or Redis when store.redis.addrs
