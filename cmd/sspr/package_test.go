@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,53 @@ func TestPackagedConfigRefuses(t *testing.T) {
 	_, errOut, err := runCLI("--config", path, "serve")
 	if err == nil || !strings.Contains(err.Error()+errOut, "users.yaml") || !strings.Contains(err.Error()+errOut, "users add LOGIN") || !strings.Contains(err.Error()+errOut, "directory.ldap") {
 		t.Fatalf("serve without users: %v, stderr %q; want the missing users file and what to do", err, errOut)
+	}
+}
+
+// TestPackagedConfigExample: the blocks the shipped config has commented
+// out load once uncommented, so the file is a true guide to finishing the
+// set-up.
+func TestPackagedConfigExample(t *testing.T) {
+	shipped, err := os.ReadFile("../../packaging/deb/sspr.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	block := regexp.MustCompile(`^# (directory|methods|delivery|signin_url|ssh):`)
+	var out []string
+	on := false
+	for _, l := range strings.Split(string(shipped), "\n") {
+		on = on || block.MatchString(l)
+		switch {
+		case on && strings.HasPrefix(l, "# "):
+			l = l[2:]
+		case on && l == "#":
+			continue
+		default:
+			on = false
+		}
+		out = append(out, l)
+	}
+	data := strings.ReplaceAll(strings.Join(out, "\n"), "/var/lib/sspr", filepath.Join(dir, "lib"))
+	data = strings.ReplaceAll(data, "/etc/sspr/", dir+"/")
+	for _, f := range []string{"ldap.pw", "twilio.token", "smtp.pw"} {
+		if !strings.Contains(data, dir+"/"+f) {
+			t.Fatalf("the uncommented example names no %s:\n%s", f, data)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "sspr.yaml")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatalf("the shipped config, uncommented: %v\n%s", err, data)
+	}
+	if cfg.Directory.LDAP == nil || cfg.Methods.Text != "twilio" || cfg.Methods.Email != "smtp" {
+		t.Errorf("the uncommented example is not what it shows: directory.ldap %v, methods %+v", cfg.Directory.LDAP != nil, cfg.Methods)
 	}
 }
 
