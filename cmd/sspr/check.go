@@ -241,7 +241,7 @@ func checkEmbedded(cfg *Config, c *checker) {
 		list, err = d.List()
 	}
 	if err != nil {
-		c.fail("directory.embedded.path "+path, err)
+		c.fail("directory.embedded.path "+path, noUsersFile(err))
 		return
 	}
 	c.ok(fmt.Sprintf("directory.embedded.path %s (%d users)", path, len(list)))

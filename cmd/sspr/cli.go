@@ -16,6 +16,10 @@ import (
 // go build -ldflags "-X main.version=v1.2.3" ./cmd/sspr
 var version string
 
+// commit is the commit the binary was built from, set the same way by
+// scripts/package.sh; without it, the build info's vcs.revision.
+var commit string
+
 // configEnv names the config file when --config is not given.
 const configEnv = "SSPR_CONFIG"
 
@@ -178,6 +182,7 @@ which field is wrong. With directory.ldap: connect, bind, and look LOGIN up.`,
 			},
 		},
 		c.completionCmd(root),
+		c.genManCmd(root),
 	)
 	return root
 }
@@ -346,19 +351,19 @@ func (c *cli) completionCmd(root *cobra.Command) *cobra.Command {
 // else "devel"), the commit it was built from and the Go release.
 func versionLine() string {
 	bi, _ := debug.ReadBuildInfo()
-	return versionOf(version, bi)
+	return versionOf(version, commit, bi)
 }
 
-// versionOf is versionLine for a given main.version and build info (nil
-// when the binary has none).
-func versionOf(version string, bi *debug.BuildInfo) string {
-	v, commit, goVersion := versionParts(version, bi)
+// versionOf is versionLine for a given main.version, main.commit and build
+// info (nil when the binary has none).
+func versionOf(version, stamped string, bi *debug.BuildInfo) string {
+	v, commit, goVersion := versionParts(version, stamped, bi)
 	return fmt.Sprintf("sspr %s (commit %s, %s %s/%s)", v, commit, goVersion, runtime.GOOS, runtime.GOARCH)
 }
 
 // versionParts are the release, the commit and the Go release of
 // versionOf, also the labels of sspr_build_info.
-func versionParts(version string, bi *debug.BuildInfo) (v, commit, goVersion string) {
+func versionParts(version, stamped string, bi *debug.BuildInfo) (v, commit, goVersion string) {
 	v, commit, goVersion = version, "unknown", runtime.Version()
 	if bi != nil {
 		goVersion = bi.GoVersion
@@ -377,6 +382,9 @@ func versionParts(version string, bi *debug.BuildInfo) (v, commit, goVersion str
 		if dirty && commit != "unknown" {
 			commit += "-dirty"
 		}
+	}
+	if stamped != "" {
+		commit = stamped
 	}
 	if v == "" {
 		v = "devel"

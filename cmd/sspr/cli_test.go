@@ -248,9 +248,13 @@ func TestCLIVersionOf(t *testing.T) {
 		{"", nil, "sspr devel (commit unknown, go1."},
 	}
 	for _, c := range cases {
-		if got := versionOf(c.version, c.bi); !strings.HasPrefix(got, c.want) {
+		if got := versionOf(c.version, "", c.bi); !strings.HasPrefix(got, c.want) {
 			t.Errorf("versionOf(%q, %v) = %q, want %q...", c.version, c.bi, got, c.want)
 		}
+	}
+	// main.commit, stamped by scripts/package.sh, wins over the build info.
+	if got := versionOf("1.2.3", "feedbeef", build("", rev)); !strings.HasPrefix(got, "sspr 1.2.3 (commit feedbeef, go1.99.1 ") {
+		t.Errorf("versionOf with a stamped commit = %q", got)
 	}
 }
 

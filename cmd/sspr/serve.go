@@ -109,7 +109,7 @@ func serve(cfg *Config, stderr io.Writer) error {
 		watch.storeAway()
 	}
 	bi, _ := debug.ReadBuildInfo()
-	a.delivery.metrics.SetBuildInfo(versionParts(version, bi))
+	a.delivery.metrics.SetBuildInfo(versionParts(version, commit, bi))
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	go watch.run(watchCtx, backendCheckEvery)

@@ -55,6 +55,16 @@ func openOrCreate(path string, opts ...embedded.Option) (*embedded.Dir, error) {
 	return d, err
 }
 
+// noUsersFile adds what to do to the error of an embedded directory whose
+// users file is not there yet: add the first person, or name a directory
+// server instead.
+func noUsersFile(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: add the first person with `sspr --config FILE users add LOGIN`, or name a directory server in directory.ldap (docs/LDAP.md, docs/ACTIVE-DIRECTORY.md)", err)
+	}
+	return err
+}
+
 // usersAddOptions are the flags of `sspr users add`.
 type usersAddOptions struct {
 	name, email, mobile, office string

@@ -88,7 +88,7 @@ func wire(cfg *Config) (*app, error) {
 	var dir *embedded.Dir
 	if cfg.Directory.LDAP == nil {
 		if dir, err = embedded.Open(cfg.Directory.Embedded.Path, embeddedOpts...); err != nil {
-			return nil, fmt.Errorf("directory.embedded.path: %w", err)
+			return nil, fmt.Errorf("directory.embedded.path: %w", noUsersFile(err))
 		}
 	}
 	// The demo phone's authenticator app holds the demo accounts.
