@@ -163,8 +163,13 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		_ = l.Close()
 		return fmt.Errorf("ssh: %w", err)
 	}
-	log.Info("serving", "listen", l.Addr().String(), "host_key", srv.HostKeyFingerprint(), "demo", cfg.demo,
-		"outbox", cfg.Delivery.Demo.Outbox, "proxy_protocol_from", len(cfg.SSH.ProxyProtocol.Trusted))
+	// demo says whether codes go to the demo phone on the person's screen.
+	config := cfg.path
+	if config == "" {
+		config = "none: the demo"
+	}
+	log.Info("serving", "listen", l.Addr().String(), "host_key", srv.HostKeyFingerprint(), "config", config,
+		"demo", phone != nil, "outbox", cfg.Delivery.Demo.Outbox, "proxy_protocol_from", len(cfg.SSH.ProxyProtocol.Trusted))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
