@@ -191,12 +191,15 @@ func (c *cli) usersCmd() *cobra.Command {
 	users := &cobra.Command{
 		Use:   "users",
 		Short: "Manage the people of the embedded directory",
-		Long: `Manage the people of the embedded directory (directory.embedded.path).
-With directory.ldap, only totp and ntfy-topic apply: manage people in the
-directory itself.`,
+		Long: `Manage the people of the embedded directory (directory.embedded.path):
+add, change (set), disable, enable and remove an account, reset its
+password (passwd), check one (verify), list them. Each change is written
+atomically, keeping the file's mode, owner and group, and recorded in the
+audit trail (step admin_<command>). With directory.ldap, only totp and
+ntfy-topic apply: manage people in the directory itself.`,
 		Args: usageArgs(cobra.NoArgs, ""),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("users: name a command: add, verify, list, totp, encrypt-totp or ntfy-topic")}
+			return usageError{errors.New("users: name a command: add, set, disable, enable, remove, passwd, verify, list, totp, encrypt-totp or ntfy-topic")}
 		},
 	}
 
@@ -223,8 +226,77 @@ it must meet the password policy. Phone numbers need their country code.`,
 	f.StringVar(&add.office, "office", "", "office phone `NUMBER`, with country code")
 	f.BoolVar(&add.totp, "totp", false, "enrol an authenticator app: print its QR code")
 
+	var set usersSetOptions
+	setCmd := &cobra.Command{
+		Use:   "set LOGIN",
+		Short: "Change the name, email or phone numbers of a person",
+		Long: `Change only the fields given of LOGIN's entry; --clear-X empties field X.
+Phone numbers need their country code.`,
+		Args: usageArgs(cobra.ExactArgs(1), "users set: give one LOGIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			change, fields, err := set.change(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+				return usersSet(cfg, args[0], change, fields, c.stdout, c.stderr)
+			})(cmd, args)
+		},
+	}
+	f = setCmd.Flags()
+	f.StringVar(&set.name, "name", "", "display `NAME`")
+	f.StringVar(&set.email, "email", "", "alternate email `ADDRESS`")
+	f.StringVar(&set.mobile, "mobile", "", "mobile phone `NUMBER`, with country code (+1 212 555 0100)")
+	f.StringVar(&set.office, "office", "", "office phone `NUMBER`, with country code")
+	f.BoolVar(&set.clearName, "clear-name", false, "remove the display name")
+	f.BoolVar(&set.clearEmail, "clear-email", false, "remove the alternate email")
+	f.BoolVar(&set.clearMobile, "clear-mobile", false, "remove the mobile phone")
+	f.BoolVar(&set.clearOffice, "clear-office", false, "remove the office phone")
+
+	var yes bool
+	removeCmd := &cobra.Command{
+		Use:   "remove LOGIN",
+		Short: "Remove a person, after asking (--yes: without asking)",
+		Long: `Remove LOGIN's entry. On a terminal, sspr asks first; when standard input
+is not a terminal, --yes is required.`,
+		Args: usageArgs(cobra.ExactArgs(1), "users remove: give one LOGIN"),
+		RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+			return usersRemove(cfg, args[0], yes, c.stdin, c.stdout, c.stderr)
+		}),
+	}
+	removeCmd.Flags().BoolVarP(&yes, "yes", "y", false, "remove without asking")
+
 	users.AddCommand(
 		addCmd,
+		setCmd,
+		&cobra.Command{
+			Use:   "disable LOGIN",
+			Short: "Disable a person: no self-service reset until enabled",
+			Args:  usageArgs(cobra.ExactArgs(1), "users disable: give one LOGIN"),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+				return usersEnable(cfg, args[0], false, c.stdout, c.stderr)
+			}),
+		},
+		&cobra.Command{
+			Use:   "enable LOGIN",
+			Short: "Enable a disabled person again",
+			Args:  usageArgs(cobra.ExactArgs(1), "users enable: give one LOGIN"),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+				return usersEnable(cfg, args[0], true, c.stdout, c.stderr)
+			}),
+		},
+		removeCmd,
+		&cobra.Command{
+			Use:   "passwd LOGIN",
+			Short: "Set a person's password (an administrator's reset); read from stdin",
+			Long: `Set LOGIN's password, as an administrator. The password is read from
+standard input when it is not a terminal, and asked for twice without echo
+when it is; it must meet the password policy.`,
+			Args: usageArgs(cobra.ExactArgs(1), "users passwd: give one LOGIN; the password is read from stdin"),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+				return usersPasswd(cfg, args[0], c.stdin, c.stdout, c.stderr)
+			}),
+		},
 		&cobra.Command{
 			Use:   "verify LOGIN",
 			Short: "Read a password on stdin; exit 0 if it matches, 1 if not",

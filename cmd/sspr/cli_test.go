@@ -290,6 +290,11 @@ directory:
 		{"users", "verify", "frank"},
 		{"users", "list"},
 		{"users", "encrypt-totp"},
+		{"users", "set", "frank", "--name", "Frank"},
+		{"users", "disable", "frank"},
+		{"users", "enable", "frank"},
+		{"users", "remove", "frank", "--yes"},
+		{"users", "passwd", "frank"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			_, _, err := sspr(t, cfg, "Long-Enough-Pass1\n", args...)

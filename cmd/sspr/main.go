@@ -4,7 +4,7 @@
 //	sspr [run]                  the wizard in this terminal (the default)
 //	sspr serve                  the wizard over SSH
 //	sspr kiosk                  the wizard on this terminal, as a kiosk
-//	sspr users add|verify|list|totp|encrypt-totp|ntfy-topic
+//	sspr users add|set|disable|enable|remove|passwd|verify|list|totp|encrypt-totp|ntfy-topic
 //	sspr check [LOGIN]          validate the config and its files
 //	sspr audit                  a readable, filterable view of the audit trail
 //	sspr version                the version, the commit and the Go version

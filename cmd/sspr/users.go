@@ -83,8 +83,10 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, login string, o 
 	if rec.Office, err = e164(o.office); err != nil {
 		return fmt.Errorf("users add: --office: %w", err)
 	}
-	if o.email != "" && (!strings.Contains(o.email, "@") || strings.ContainsAny(o.email, " \t<>")) {
-		return fmt.Errorf("users add: --email: %q is not an email address", o.email)
+	if o.email != "" {
+		if err := checkEmail(o.email); err != nil {
+			return fmt.Errorf("users add: --email: %w", err)
+		}
 	}
 	var uri string
 	if o.totp {
@@ -96,29 +98,22 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, login string, o 
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
-	policy := cfg.Policy.Password.Policy(nil)
-	if path := cfg.Policy.Password.BreachedFile; path != "" {
-		if policy.Breached, err = flow.OpenBreachFile(path); err != nil {
-			return fmt.Errorf("users add: policy.password.breached_file: %w", err)
-		}
-		defer policy.Breached.Close()
-	}
-	var unmet []string
-	for _, r := range flow.CheckPasswordFor(policy, flow.Person{Login: login, DisplayName: o.name, Email: o.email}, pw, pw) {
-		if !r.Met {
-			unmet = append(unmet, r.Text)
-		}
-	}
-	if len(unmet) > 0 {
-		return fmt.Errorf("users add: the password does not meet the policy: %s", strings.Join(unmet, "; "))
+	if err := checkPolicy(cfg, flow.Person{Login: login, DisplayName: o.name, Email: o.email}, pw); err != nil {
+		return fmt.Errorf("users add: %w", err)
 	}
 	d, err := openOrCreate(path, opts...)
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
+	audit, err := openAdminAudit(cfg.Audit.Path)
+	if err != nil {
+		return fmt.Errorf("users add: audit.path: %w; nothing was changed", err)
+	}
+	defer audit.Close()
 	if err := d.AddUser(rec, pw); err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
+	audit.record("admin_add", login)
 	fmt.Fprintf(stdout, "added %s to %s\n", login, path)
 	if uri != "" {
 		qr, err := qrText(uri)
@@ -126,6 +121,38 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, login string, o 
 			return fmt.Errorf("users add: QR code: %w", err)
 		}
 		fmt.Fprintf(stdout, "\nScan this with the authenticator app, or enter the URI by hand:\n\n%s\n%s\n", qr, uri)
+	}
+	return nil
+}
+
+// checkPolicy checks a password an administrator sets for p against the
+// password policy, the breached file included; the error lists every rule
+// it fails, and never repeats the password.
+func checkPolicy(cfg *Config, p flow.Person, pw string) error {
+	policy := cfg.Policy.Password.Policy(nil)
+	if path := cfg.Policy.Password.BreachedFile; path != "" {
+		var err error
+		if policy.Breached, err = flow.OpenBreachFile(path); err != nil {
+			return fmt.Errorf("policy.password.breached_file: %w", err)
+		}
+		defer policy.Breached.Close()
+	}
+	var unmet []string
+	for _, r := range flow.CheckPasswordFor(policy, p, pw, pw) {
+		if !r.Met {
+			unmet = append(unmet, r.Text)
+		}
+	}
+	if len(unmet) > 0 {
+		return fmt.Errorf("the password does not meet the policy: %s", strings.Join(unmet, "; "))
+	}
+	return nil
+}
+
+// checkEmail refuses what cannot be an email address.
+func checkEmail(email string) error {
+	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \t<>") {
+		return fmt.Errorf("%q is not an email address", email)
 	}
 	return nil
 }
@@ -145,7 +172,7 @@ func e164(number string) (string, error) {
 // readNewPassword reads a password from stdin when it is not a terminal,
 // or asks for it twice without echo when it is.
 func readNewPassword(stdin io.Reader, stderr io.Writer) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stdinTerminal(stdin); ok {
 		fmt.Fprint(stderr, "New password: ")
 		a, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)

@@ -123,11 +123,16 @@ func (d *Dir) List() ([]UserInfo, error) {
 	}
 	out := make([]UserInfo, len(users))
 	for i, r := range users {
-		out[i] = UserInfo{Login: r.Login, DisplayName: r.DisplayName, Email: r.Email, Mobile: r.Mobile,
-			Office: r.Office, Authenticator: r.TOTPSecret != "", AuthenticatorEncrypted: totp.IsSealed(r.TOTPSecret),
-			HasPassword: r.Password != "", Disabled: r.Disabled}
+		out[i] = info(r)
 	}
 	return out, nil
+}
+
+// info is r as List shows it.
+func info(r record) UserInfo {
+	return UserInfo{Login: r.Login, DisplayName: r.DisplayName, Email: r.Email, Mobile: r.Mobile,
+		Office: r.Office, Authenticator: r.TOTPSecret != "", AuthenticatorEncrypted: totp.IsSealed(r.TOTPSecret),
+		HasPassword: r.Password != "", Disabled: r.Disabled}
 }
 
 // SetTOTPSecret enrols an authenticator app for the entry whose login is
@@ -186,6 +191,113 @@ func (d *Dir) EncryptTOTPSecrets(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("encrypt authenticator secrets: %w", err)
 	}
 	return n, nil
+}
+
+// UserChange is what UpdateUser changes: a nil field stays as it is, a
+// pointer to "" clears the field.
+type UserChange struct {
+	DisplayName, Email, Mobile, Office *string
+	Disabled                           *bool
+}
+
+// User returns the entry whose login is login, in flow.CanonicalLogin's
+// form; flow.ErrUnknownUser when there is none. Unlike LookupUser, an
+// email does not find it: an administrator names the entry itself.
+func (d *Dir) User(login string) (UserInfo, error) {
+	users, err := d.load()
+	if err != nil {
+		return UserInfo{}, err
+	}
+	i, err := findLogin(users, login)
+	if err != nil {
+		return UserInfo{}, fmt.Errorf("%q: %w", flow.Sanitize(login, 64), err)
+	}
+	return info(users[i]), nil
+}
+
+// UpdateUser changes the fields c names in the entry whose login is login
+// and returns the entry as written. The entry must stay valid, and a new
+// email must not be any other entry's login or email (ErrExists).
+func (d *Dir) UpdateUser(ctx context.Context, login string, c UserChange) (UserInfo, error) {
+	var out UserInfo
+	err := d.update(ctx, func(users []record) ([]record, error) {
+		i, err := findLogin(users, login)
+		if err != nil {
+			return nil, err
+		}
+		r := users[i]
+		for _, f := range []struct {
+			to   *string
+			from *string
+		}{{&r.DisplayName, c.DisplayName}, {&r.Email, c.Email}, {&r.Mobile, c.Mobile}, {&r.Office, c.Office}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		if c.Disabled != nil {
+			r.Disabled = *c.Disabled
+		}
+		if err := r.validate(); err != nil {
+			return nil, err
+		}
+		if c.Email != nil && r.Email != "" {
+			for j, o := range users {
+				if j != i && (same(o.Login, r.Email) || same(o.Email, r.Email)) {
+					return nil, fmt.Errorf("%q: %w by %q", r.Email, ErrExists, o.Login)
+				}
+			}
+		}
+		users[i] = r
+		out = info(r)
+		return users, nil
+	})
+	if err != nil {
+		return UserInfo{}, fmt.Errorf("update user %q: %w", flow.Sanitize(login, 64), err)
+	}
+	return out, nil
+}
+
+// RemoveUser deletes the entry whose login is login and returns it as it
+// was.
+func (d *Dir) RemoveUser(ctx context.Context, login string) (UserInfo, error) {
+	var out UserInfo
+	err := d.update(ctx, func(users []record) ([]record, error) {
+		i, err := findLogin(users, login)
+		if err != nil {
+			return nil, err
+		}
+		out = info(users[i])
+		return append(users[:i:i], users[i+1:]...), nil
+	})
+	if err != nil {
+		return UserInfo{}, fmt.Errorf("remove user %q: %w", flow.Sanitize(login, 64), err)
+	}
+	return out, nil
+}
+
+// ResetPassword is an administrator's reset: the hash of the entry whose
+// login is login is replaced, disabled or not, and nothing else changes.
+// The password policy is the caller's to check.
+func (d *Dir) ResetPassword(ctx context.Context, login, password string) error {
+	if password == "" {
+		return fmt.Errorf("reset password of %q: the password is empty", flow.Sanitize(login, 64))
+	}
+	hash, err := Hash(password, d.params)
+	if err != nil {
+		return fmt.Errorf("reset password of %q: %w", flow.Sanitize(login, 64), err)
+	}
+	err = d.update(ctx, func(users []record) ([]record, error) {
+		i, err := findLogin(users, login)
+		if err != nil {
+			return nil, err
+		}
+		users[i].Password = hash
+		return users, nil
+	})
+	if err != nil {
+		return fmt.Errorf("reset password of %q: %w", flow.Sanitize(login, 64), err)
+	}
+	return nil
 }
 
 // TOTPKeyID names the Dir's TOTP key (see totp.Key.ID); empty without one.

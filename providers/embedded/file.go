@@ -171,6 +171,14 @@ func editUsers(data []byte, change func([]record) ([]record, error)) ([]byte, er
 	if yaml.Unmarshal(data, &doc) == nil {
 		seq = usersSeq(&doc)
 	}
+	if seq != nil && len(seq.Content) == len(old) && len(users) == len(old)-1 {
+		if k := removed(old, users); k >= 0 {
+			// One entry went: drop its node, and the others keep
+			// their comments.
+			seq.Content = append(seq.Content[:k:k], seq.Content[k+1:]...)
+			old = append(old[:k:k], old[k+1:]...)
+		}
+	}
 	if seq == nil || len(seq.Content) != len(old) || len(users) < len(old) {
 		return encodeUsers("", users)
 	}
@@ -201,6 +209,21 @@ func editUsers(data []byte, change func([]record) ([]record, error)) ([]byte, er
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// removed returns the index of the one entry of old that users lacks when
+// users is old without it, else -1.
+func removed(old, users []record) int {
+	k := 0
+	for k < len(users) && old[k].same(users[k]) {
+		k++
+	}
+	for i := k; i < len(users); i++ {
+		if !old[i+1].same(users[i]) {
+			return -1
+		}
+	}
+	return k
 }
 
 // usersSeq finds the sequence under the top-level "users" key.
