@@ -158,6 +158,7 @@ in-terminal phone, nothing to install.`,
 			}),
 		},
 		c.usersCmd(),
+		c.suspensionsCmd(),
 		&cobra.Command{
 			Use:   "check [LOGIN]",
 			Short: "Validate the config and the files it names",

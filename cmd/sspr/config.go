@@ -43,6 +43,7 @@ type Config struct {
 	HTTP      web.Settings       `yaml:"http"`
 	Store     StoreConfig        `yaml:"store"`
 	Audit     AuditConfig        `yaml:"audit"`
+	Admin     AdminConfig        `yaml:"admin"`
 	Log       LogConfig          `yaml:"log"`
 	UI        tui.Settings       `yaml:"ui"`
 	Kiosk     KioskConfig        `yaml:"kiosk"`
@@ -94,6 +95,12 @@ type StoreConfig struct {
 // AuditConfig is where the audit trail goes.
 type AuditConfig struct {
 	Path string `yaml:"path" default:"<data_dir>/audit.log" doc:"the audit trail, one JSON line per step outcome; - is standard error"`
+}
+
+// AdminConfig is the local socket of `sspr serve` that administrators'
+// commands (sspr suspensions) use when the store lives in the process.
+type AdminConfig struct {
+	Socket string `yaml:"socket" default:"<data_dir>/admin.sock" doc:"the Unix socket (mode 0600) of sspr serve that sspr suspensions uses with the in-process store; only root and the server's own user may use it"`
 }
 
 // defaultConfig is every default; fromFile says whether a config file is
@@ -167,6 +174,7 @@ func (c *Config) fillPaths() {
 	}{
 		{&c.SecretKeyFile, "secret.key"}, {&c.SSH.HostKey, "ssh_host_ed25519_key"}, {&c.Directory.Embedded.Path, "users.yaml"},
 		{&c.Delivery.Demo.Outbox, "outbox.log"}, {&c.Audit.Path, "audit.log"}, {&c.Kiosk.Log, "kiosk.log"},
+		{&c.Admin.Socket, "admin.sock"},
 	} {
 		if *p.v == "" {
 			*p.v = filepath.Join(c.DataDir, p.name)

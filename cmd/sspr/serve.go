@@ -124,6 +124,19 @@ func serve(cfg *Config, stderr io.Writer) error {
 		_ = l.Close()
 		return err
 	}
+	// With the in-process store, suspensions live here: the admin socket
+	// lets `sspr suspensions` reach them.
+	if len(cfg.Store.Redis.Addrs) == 0 {
+		adm, err := startAdmin(cfg.Admin.Socket, a.engine, log)
+		if err != nil {
+			_ = l.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), sideGrace)
+			_ = side.stop(ctx)
+			cancel()
+			return err
+		}
+		defer adm.stop()
+	}
 	err = serveOn(cfg, a.engine, a.demoPhone(), l, log, stop)
 	ctx, cancel := context.WithTimeout(context.Background(), sideGrace)
 	defer cancel()
