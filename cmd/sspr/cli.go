@@ -196,11 +196,11 @@ func (c *cli) usersCmd() *cobra.Command {
 add, change (set), disable, enable and remove an account, reset its
 password (passwd), check one (verify), list them. Each change is written
 atomically, keeping the file's mode, owner and group, and recorded in the
-audit trail (step admin_<command>). With directory.ldap, only totp and
-ntfy-topic apply: manage people in the directory itself.`,
+audit trail (step admin_<command>). With directory.ldap, only totp,
+ntfy-topic and unlock apply: manage people in the directory itself.`,
 		Args: usageArgs(cobra.NoArgs, ""),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("users: name a command: add, set, disable, enable, remove, passwd, verify, list, totp, encrypt-totp or ntfy-topic")}
+			return usageError{errors.New("users: name a command: add, set, disable, enable, remove, unlock, passwd, verify, list, totp, encrypt-totp or ntfy-topic")}
 		},
 	}
 
@@ -287,6 +287,19 @@ is not a terminal, --yes is required.`,
 			}),
 		},
 		removeCmd,
+		&cobra.Command{
+			Use:   "unlock LOGIN",
+			Short: "Lift the directory's lockout of a person (directory.ldap); the password stays",
+			Long: `Lift the lockout the directory put on LOGIN after failed sign-ins, keeping
+the password: pwdAccountLockedTime on OpenLDAP (ppolicy), lockoutTime on
+Active Directory. The embedded directory never locks an account, so it has
+nothing to unlock. A paused self-service reset is another thing: see
+sspr suspensions lift.`,
+			Args: usageArgs(cobra.ExactArgs(1), "users unlock: give one LOGIN"),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+				return usersUnlock(cfg, args[0], c.stdout, c.stderr)
+			}),
+		},
 		&cobra.Command{
 			Use:   "passwd LOGIN",
 			Short: "Set a person's password (an administrator's reset); read from stdin",

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -271,5 +272,49 @@ func usersPasswd(cfg *Config, login string, stdin io.Reader, stdout, stderr io.W
 	if t.user.Disabled {
 		fmt.Fprintf(stderr, "note: %s is disabled; `sspr users enable %[1]s` lets it sign in\n", t.user.Login)
 	}
+	return nil
+}
+
+// usersUnlock lifts the directory's lockout of login's account and keeps
+// its password: pwdAccountLockedTime on OpenLDAP (ppolicy), lockoutTime
+// on Active Directory. The embedded directory never locks an account, so
+// there is nothing to unlock there, and the command says so.
+func usersUnlock(cfg *Config, login string, stdout, stderr io.Writer) error {
+	if cfg.Directory.LDAP == nil {
+		return errors.New("users unlock: the embedded directory has no lockout: its accounts are never locked after failed sign-ins, only disabled (sspr users enable); a paused self-service reset is lifted with sspr suspensions lift")
+	}
+	d, err := openLDAP(cfg, logger(stderr))
+	if err != nil {
+		return fmt.Errorf("users unlock: %w", err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	u, err := d.LookupUser(ctx, flow.CanonicalLogin(login))
+	if errors.Is(err, flow.ErrUnknownUser) {
+		fmt.Fprintf(stderr, "sspr users unlock: no account has the login %q in directory.ldap\n", flow.Sanitize(login, 64))
+		return exitError(1)
+	}
+	if err != nil {
+		return fmt.Errorf("users unlock: %w", err)
+	}
+	if u.Disabled {
+		fmt.Fprintf(stderr, "sspr users unlock: %s is disabled, not locked; enable it in the directory\n", u.ID)
+		return exitError(1)
+	}
+	if !u.Locked {
+		fmt.Fprintf(stdout, "%s is not locked\n", u.ID)
+		return nil
+	}
+	a, err := openAdminAudit(cfg.Audit.Path)
+	if err != nil {
+		return fmt.Errorf("users unlock: audit.path: %w; nothing was changed", err)
+	}
+	defer a.Close()
+	if err := d.Unlock(ctx, u); err != nil {
+		return fmt.Errorf("users unlock: %w", err)
+	}
+	a.record("admin_unlock", flow.Sanitize(login, flow.MaxLoginLen), slog.String("dn", u.ID))
+	fmt.Fprintf(stdout, "unlocked %s; its password is unchanged\n", u.ID)
 	return nil
 }
