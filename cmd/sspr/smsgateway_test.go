@@ -198,6 +198,82 @@ func TestWiredEmail2SMSSends(t *testing.T) {
 	}
 }
 
-var _ = exec.Command
-var _ = regexp.MustCompile
-var _ = time.Second
+// TestEndToEndTextThroughHTTPGateway is a whole reset with the code
+// texted through an HTTP SMS gateway: the built binary serving over SSH,
+// the real OpenSSH client in tmux, and the fake gateway from which the
+// test reads the code, as the person would from their phone.
+func TestEndToEndTextThroughHTTPGateway(t *testing.T) {
+	g := newFakeGateway(t)
+	bin := buildBinary(t)
+	port := freePort(t)
+	dataDir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf(`data_dir: %s
+ssh:
+  listen: 127.0.0.1:%d
+captcha:
+  enabled: false
+%s`, dataDir, port, gatewayYAML(g, true)))
+	env := "SSPR_TEST_GATEWAY_SECRET=" + gatewaySecret
+	command := func(args ...string) *exec.Cmd {
+		c := exec.Command(bin, append([]string{"--config", cfg}, args...)...)
+		c.Env = append(os.Environ(), env)
+		return c
+	}
+	add := command("users", "add", "tom", "--mobile", "+1 212 555 0102")
+	add.Stdin = strings.NewReader("Copper-Violin-3907\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("users add: %v\n%s", err, out)
+	}
+	if out, err := command("check").CombinedOutput(); err != nil || !strings.Contains(string(out), "ok    delivery.http (GET "+g.URL+"/balance)") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+
+	srv := serveBinary(t, bin, cfg, port, env)
+	tm := newTmux(t, fmt.Sprintf("LANG=C.UTF-8 ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
+	tm.waitFor("Email or Username")
+	tm.text("tom")
+	tm.keys("Enter")
+	tm.waitFor("Please choose the contact method we should use for verification:")
+	if s := tm.screen(); !strings.Contains(s, "Text my mobile phone") {
+		t.Fatalf("tom's methods:\n%s", s)
+	}
+	tm.keys("Enter")
+	tm.waitFor("*****02")
+	tm.text("(212) 555-0102")
+	tm.keys("Enter")
+	tm.waitFor("Enter your verification code")
+	sent := g.sent()
+	if len(sent) != 1 || sent[0]["to"] != "+12125550102" {
+		t.Fatalf("texts at the gateway: %v", sent)
+	}
+	m := regexp.MustCompile(`(\d{6,10})`).FindStringSubmatch(sent[0]["text"])
+	if m == nil {
+		t.Fatalf("no code in %q", sent[0]["text"])
+	}
+	code := m[1]
+	tm.text(code)
+	tm.keys("Enter")
+	const newPassword = "Velvet-Compass-9360"
+	tm.waitFor("Enter new password")
+	tm.text(newPassword)
+	tm.keys("Enter")
+	tm.text(newPassword)
+	tm.keys("Enter")
+	tm.waitFor("Your password has been reset")
+
+	verify := command("users", "verify", "tom")
+	verify.Stdin = strings.NewReader(newPassword + "\n")
+	if out, err := verify.CombinedOutput(); err != nil {
+		t.Fatalf("the new password does not verify: %v\n%s", err, out)
+	}
+	waitUntil(t, 5*time.Second, "the notice text", func() bool { return len(g.sent()) == 2 }, func() string { return fmt.Sprint(g.sent()) })
+	audit, err := os.ReadFile(dataDir + "/audit.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{code, newPassword, "gw-Secret"} {
+		if strings.Contains(string(audit), secret) || strings.Contains(srv.Log(), secret) {
+			t.Fatalf("a secret is in the audit trail or the log:\n%s\n%s", audit, srv.Log())
+		}
+	}
+}
