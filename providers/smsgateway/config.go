@@ -144,14 +144,19 @@ func (c Config) problems() config.Errors {
 	case method == http.MethodPost && !strings.Contains(c.Body, "{to}") && !strings.Contains(c.Body, "{number}") && !strings.Contains(c.URL, "{to}") && !strings.Contains(c.URL, "{number}"):
 		es.Add("body", "has no {to} or {number}: the gateway would not know where to send")
 	}
-	for _, p := range placeholderRE.FindAllString(c.Body+c.URL, -1) {
-		if !placeholders[p] {
-			es.Add("body", "%s is not a placeholder ({to}, {number}, {message} or {lang})", q(p))
-			break
+	for _, kv := range [][2]string{{"url", c.URL}, {"body", c.Body}} {
+		for _, p := range placeholderRE.FindAllString(kv[1], -1) {
+			if !placeholders[p] {
+				es.Add(kv[0], "%s is not a placeholder ({to}, {number}, {message} or {lang})", q(p))
+				break
+			}
 		}
 	}
-	if method == http.MethodGet && !strings.Contains(c.URL, "{message}") {
+	switch {
+	case method == http.MethodGet && !strings.Contains(c.URL, "{message}"):
 		es.Add("url", "has no {message} in its query: with GET the text goes there")
+	case method == http.MethodGet && !strings.Contains(c.URL, "{to}") && !strings.Contains(c.URL, "{number}"):
+		es.Add("url", "has no {to} or {number} in its query: the gateway would not know where to send")
 	}
 	for i, s := range c.SuccessStatus {
 		if s < 100 || s > 599 {
