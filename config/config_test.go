@@ -174,3 +174,22 @@ func TestZeroOrRange(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadMapOfValues(t *testing.T) {
+	var v struct {
+		Headers map[string]string `yaml:"headers"`
+		Ports   map[string]int    `yaml:"ports"`
+	}
+	if err := Load([]byte("headers:\n  X-A: a\n  Accept: application/json\n"), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Headers) != 2 || v.Headers["X-A"] != "a" || v.Headers["Accept"] != "application/json" {
+		t.Fatalf("got %v", v.Headers)
+	}
+	err := Load([]byte("headers: [a]\nports:\n  a: x\n  b: 1\n  b: 2\n"), &v)
+	for _, want := range []string{"headers: must be a block", "ports.a: ", "ports.b: is given twice"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err %v, want %q", err, want)
+		}
+	}
+}

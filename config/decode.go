@@ -212,6 +212,32 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		if ok {
 			v.Set(out)
 		}
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && !isBlock(t.Elem()):
+		// A map of names to plain values (HTTP headers, say).
+		if null {
+			v.SetZero()
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			d.add(path, n.Line, "must be a block of names and values (name: value)")
+			return
+		}
+		out := reflect.MakeMapWithSize(t, len(n.Content)/2)
+		ok := true
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kn, vn := n.Content[i], n.Content[i+1]
+			ev := reflect.New(t.Elem()).Elem()
+			before := len(d.errs)
+			d.value(vn, ev, join(path, kn.Value))
+			if out.MapIndex(reflect.ValueOf(kn.Value).Convert(t.Key())).IsValid() {
+				d.add(join(path, kn.Value), kn.Line, "is given twice")
+			}
+			ok = ok && len(d.errs) == before
+			out.SetMapIndex(reflect.ValueOf(kn.Value).Convert(t.Key()), ev)
+		}
+		if ok {
+			v.Set(out)
+		}
 	default:
 		d.scalar(n, v, path, null)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sspr-project/sspr/providers/ldap"
 	"github.com/sspr-project/sspr/providers/push"
 	"github.com/sspr-project/sspr/providers/redisstore"
+	"github.com/sspr-project/sspr/providers/smsgateway"
 	"github.com/sspr-project/sspr/providers/smtp"
 	"github.com/sspr-project/sspr/providers/twilio"
 	"github.com/sspr-project/sspr/tui"
@@ -84,6 +85,10 @@ type DeliveryConfig struct {
 	SMTP   *smtp.Config     `yaml:"smtp"`
 	Ntfy   *push.NtfyConfig `yaml:"ntfy"`
 	Duo    *push.DuoConfig  `yaml:"duo"`
+	// HTTP is any HTTP SMS gateway, Email2SMS a mail-to-SMS address
+	// (smsgateway.go).
+	HTTP      *smsgateway.Config          `yaml:"http"`
+	Email2SMS *smsgateway.Email2SMSConfig `yaml:"email2sms"`
 }
 
 // StoreConfig chooses where limits, suspensions and pending approvals

@@ -130,7 +130,7 @@ func TestBadConfigs(t *testing.T) {
 		{"missing methods with a real directory", ldapBlock(""), "methods: is missing"},
 		{"missing methods with an embedded file", "data_dir: " + dir + "\n", "methods: is missing"},
 		{"demo methods with a real directory", ldapBlock("methods: {text: demo, email: off}\n"), "methods.text: demo draws every code on the person's own screen"},
-		{"unknown provider", "methods: {text: sms}\n", `methods.text: "sms" is not allowed (demo, twilio, off)`},
+		{"unknown provider", "methods: {text: sms}\n", `methods.text: "sms" is not allowed (demo, twilio, http, email2sms, off)`},
 		{"provider block missing", "methods: {email: smtp}\n", "delivery.smtp: is missing: methods name smtp"},
 		{"bad region", "demo: true\npolicy:\n  phone:\n    default_region: Mars\n", "policy.phone.default_region:"},
 		{"bad language", "demo: true\nui:\n  lang: pt\n", "ui.lang:"},

@@ -29,7 +29,7 @@ import (
 // config file names them (the others are then off); without a config
 // file every method is the demo phone's.
 type MethodsConfig struct {
-	Text  string `yaml:"text" default:"none (demo without a config file)" doc:"demo, twilio or off"`
+	Text  string `yaml:"text" default:"none (demo without a config file)" doc:"demo, twilio, http (any HTTP SMS gateway, delivery.http), email2sms (a mail-to-SMS address through delivery.smtp) or off"`
 	Call  string `yaml:"call" default:"none (demo without a config file)" doc:"demo, twilio or off"`
 	Email string `yaml:"email" default:"none (demo without a config file)" doc:"demo, smtp or off"`
 	Push  string `yaml:"push" default:"none (demo without a config file)" doc:"demo, ntfy, duo or off. A config file must name the methods; once one is named, the others are off; demo needs demo: true"`
@@ -42,12 +42,14 @@ const (
 	providerSMTP   = "smtp"
 	providerNtfy   = "ntfy"
 	providerDuo    = "duo"
+	providerHTTP   = "http"
+	providerE2SMS  = "email2sms"
 	providerOff    = "off"
 )
 
 // methodProviders lists, per methods.* key, the providers it may name.
 var methodProviders = map[string][]string{
-	"text":  {providerDemo, providerTwilio, providerOff},
+	"text":  {providerDemo, providerTwilio, providerHTTP, providerE2SMS, providerOff},
 	"call":  {providerDemo, providerTwilio, providerOff},
 	"email": {providerDemo, providerSMTP, providerOff},
 	"push":  {providerDemo, providerNtfy, providerDuo, providerOff},
@@ -100,6 +102,10 @@ func (c *Config) validateDelivery() config.Errors {
 		{providerSMTP, "delivery.smtp", c.Delivery.SMTP == nil},
 		{providerNtfy, "delivery.ntfy", c.Delivery.Ntfy == nil},
 		{providerDuo, "delivery.duo", c.Delivery.Duo == nil},
+		{providerHTTP, "delivery.http", c.Delivery.HTTP == nil},
+		{providerE2SMS, "delivery.email2sms", c.Delivery.Email2SMS == nil},
+		// The mail-to-SMS gateway is reached through the SMTP relay.
+		{providerE2SMS, "delivery.smtp", c.Delivery.SMTP == nil},
 	} {
 		if need.missing && c.Methods.uses(need.provider) {
 			es.Add(need.block, "is missing: methods name %s", need.provider)
@@ -276,6 +282,11 @@ func (w *deliveryWiring) other(cfg *Config, key, provider string) (flow.Sender, 
 		return newNtfyPush(cfg, w)
 	case providerDuo:
 		return newDuoPush(cfg, w)
+	case providerHTTP:
+		return newSMSGateway(cfg, w)
+	case providerE2SMS:
+		// Its relay check is checkSMTP's, in `sspr check`.
+		return newEmail2SMS(cfg)
 	}
 	return nil, fmt.Errorf("methods.%s: %s: delivery.%s is not available in this build", key, provider, provider)
 }

@@ -70,7 +70,7 @@ func TestDeliveryConfigErrors(t *testing.T) {
 		return "methods:\n  text: twilio\ndelivery:\n  twilio:\n    account_sid: " + sid + "\n" + keys
 	}
 	for _, tc := range []struct{ body, want string }{
-		{"methods:\n  text: sms\n", `methods.text: "sms" is not allowed (demo, twilio, off)`},
+		{"methods:\n  text: sms\n", `methods.text: "sms" is not allowed (demo, twilio, http, email2sms, off)`},
 		{"methods:\n  email: twilio\n", `methods.email: "twilio"`},
 		{"methods:\n  push: smtp\n", `methods.push: "smtp" is not allowed (demo, ntfy, duo, off)`},
 		{"methods:\n  text: twilio\n", "delivery.twilio: is missing"},

@@ -46,7 +46,7 @@ func checkSMTP(cfg *Config, step func(what string, err error) error) error {
 			what += ", as " + s.Username
 		}
 		what += ")"
-		if cfg.Methods.Email != "smtp" {
+		if cfg.Methods.Email != providerSMTP && cfg.Methods.Text != providerE2SMS {
 			what += " (not used: methods.email is " + cfg.Methods.Email + ")"
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), smtpCheckTimeout)

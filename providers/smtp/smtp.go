@@ -510,3 +510,49 @@ func langTag(l string) string {
 }
 
 var langRE = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+// SendPlain emails text to a bare address as one plain text part, with no
+// HTML alternative and no sign-in link: for a mail-to-SMS gateway, which
+// turns the body into the text. Errors carry neither the address nor the
+// text.
+func (s *Sender) SendPlain(ctx context.Context, to, subject, text string) error {
+	secrets := s.secrets(flow.Delivery{To: to, Text: text})
+	if local, _, ok := strings.Cut(to, "@"); ok {
+		// The local part is the number.
+		secrets = append(secrets, local)
+	}
+	msg, err := s.plainMessage(to, subject, text)
+	if err != nil {
+		return &Error{Op: "compose", msg: redact(err.Error(), secrets), err: err}
+	}
+	return s.session(ctx, secrets, func(c *gomail.Client, sc *gosmtp.Client) error {
+		if err := c.SendWithSMTPClient(sc, msg); err != nil {
+			return s.fail(ctx, "send to "+s.Addr(), err, secrets)
+		}
+		return nil
+	})
+}
+
+func (s *Sender) plainMessage(to, subject, text string) (*gomail.Msg, error) {
+	a, err := mail.ParseAddress(to)
+	if err != nil || a.Name != "" || strings.ContainsAny(to, "\r\n<>") {
+		return nil, errors.New("the recipient is not a bare email address")
+	}
+	if strings.ContainsAny(subject, "\r\n") {
+		return nil, errors.New("the subject has a line break")
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := m.SetAddrHeader(gomail.HeaderFrom, s.from.String()); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := m.To(a.Address); err != nil {
+		return nil, errors.New("the recipient is not a usable email address")
+	}
+	m.Subject(subject)
+	m.SetDate()
+	m.SetMessageIDWithValue(messageID(s.fromHost))
+	m.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	m.SetBodyString(gomail.TypeTextPlain, strings.ReplaceAll(text, "\r", ""))
+	return m, nil
+}
