@@ -64,7 +64,11 @@ func TestServeNeverDemoesARealDirectory(t *testing.T) {
 	}
 
 	srv := serveBinary(t, bin, writeConfigAs(t, "demo: true\n"+base), port)
-	if !strings.Contains(srv.Log(), "WARNING: demo: true") || !strings.Contains(srv.Log(), "demo_mode") || !strings.Contains(srv.Log(), `"demo":true`) && !strings.Contains(srv.Log(), "demo=true") {
+	// The port is bound before the start line is logged.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(srv.Log(), `"msg":"serving"`) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(srv.Log(), "WARNING: demo: true") || !strings.Contains(srv.Log(), "demo_mode") || !strings.Contains(srv.Log(), `"demo":true`) {
 		t.Errorf("no warning at start:\n%s", srv.Log())
 	}
 	tm := newTmux(t, fmt.Sprintf("ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
