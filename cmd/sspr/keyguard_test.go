@@ -126,6 +126,10 @@ func TestServeStartsWithWarningWhenRedisAway(t *testing.T) {
 	port := freePort(t)
 	away := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	srv := serveBinary(t, bin, keyguardConfig(t, bin, t.TempDir(), port, away, "keyguard:"), port)
+	// The port is bound before the warning reaches the server log.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(srv.Log(), "store_unavailable_at_start") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if log := srv.Log(); !strings.Contains(log, "could not be reached") || !strings.Contains(log, "without comparing the secret key") {
 		t.Errorf("no warning that the key was not compared:\n%s", log)
 	}
