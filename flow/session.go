@@ -59,8 +59,12 @@ type Session struct {
 	sentAt map[MethodID]time.Time
 
 	token string // pending approval
-	shown string // number on the screen
-	want  string // the answer that approves
+	// waiting is the token a Wait is under way for: a second Wait for the
+	// same challenge is out of order, so that only one of them takes the
+	// answer (two would race for it, and the loser would count as silence).
+	waiting string
+	shown   string // number on the screen
+	want    string // the answer that approves
 
 	verifiedAt time.Time
 	unlocked   bool
@@ -649,11 +653,12 @@ func (s *Session) startApproval(ctx context.Context) error {
 // returns to the method list.
 func (s *Session) Wait(ctx context.Context) error {
 	s.mu.Lock()
-	if s.step != StepWaiting {
+	if s.step != StepWaiting || s.waiting == s.token {
 		s.mu.Unlock()
 		return s.refuseLocked(ReasonOutOfOrder, s.t("flow.step_over"))
 	}
 	token := s.token
+	s.waiting = token
 	s.mu.Unlock()
 
 	wctx, cancel := context.WithTimeout(ctx, s.e.cfg.ApprovalTTL)
@@ -662,6 +667,9 @@ func (s *Session) Wait(ctx context.Context) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.waiting == token {
+		s.waiting = ""
+	}
 	if s.step != StepWaiting || s.token != token {
 		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.step_over"))
 	}
