@@ -405,6 +405,9 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		return m, nil
 	case tea.WindowSizeMsg:
 		g.width = msg.Width
+		// A new size is drawn at once (window changes are rate-limited
+		// already): the first frame must not show the size before it.
+		g.built = time.Time{}
 	}
 	if g.notice != "" && quietAfterNotice(msg) {
 		return m, nil
