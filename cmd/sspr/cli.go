@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/sspr-project/sspr/providers/embedded"
+
 	"github.com/spf13/cobra"
 )
 
@@ -103,6 +105,18 @@ func (c *cli) withConfig(f func(cmd *cobra.Command, cfg *Config, args []string) 
 		}
 		return f(cmd, cfg, args)
 	}
+}
+
+// withEmbedded is withConfig for the commands that act on the embedded
+// directory only: they refuse directory.ldap (embeddedUsers).
+func (c *cli) withEmbedded(what string, f func(path string, opts []embedded.Option, args []string) error) func(*cobra.Command, []string) error {
+	return c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
+		path, opts, err := embeddedUsers(cfg, what)
+		if err != nil {
+			return err
+		}
+		return f(path, opts, args)
+	})
 }
 
 func (c *cli) root() *cobra.Command {
@@ -315,11 +329,7 @@ when it is; it must meet the password policy.`,
 			Use:   "verify LOGIN",
 			Short: "Read a password on stdin; exit 0 if it matches, 1 if not",
 			Args:  usageArgs(cobra.ExactArgs(1), "users verify: give one LOGIN; the password is read from stdin"),
-			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, args []string) error {
-				path, opts, err := embeddedUsers(cfg, "users verify")
-				if err != nil {
-					return err
-				}
+			RunE: c.withEmbedded("users verify", func(path string, opts []embedded.Option, args []string) error {
 				return usersVerify(path, opts, args[0], c.stdin, c.stderr)
 			}),
 		},
@@ -327,11 +337,7 @@ when it is; it must meet the password policy.`,
 			Use:   "list",
 			Short: "List the people of the embedded directory",
 			Args:  usageArgs(cobra.NoArgs, ""),
-			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-				path, opts, err := embeddedUsers(cfg, "users list")
-				if err != nil {
-					return err
-				}
+			RunE: c.withEmbedded("users list", func(path string, opts []embedded.Option, _ []string) error {
 				return usersList(path, opts, c.stdout)
 			}),
 		},
@@ -352,11 +358,7 @@ matches.`,
 			Long: `Encrypt the authenticator secrets still stored in plain text, with the key
 of directory.embedded.totp_key_file or ` + totpKeyEnv + `.`,
 			Args: usageArgs(cobra.NoArgs, ""),
-			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-				path, opts, err := embeddedUsers(cfg, "users encrypt-totp")
-				if err != nil {
-					return err
-				}
+			RunE: c.withEmbedded("users encrypt-totp", func(path string, opts []embedded.Option, _ []string) error {
 				return usersEncryptTOTP(path, opts, c.stdout)
 			}),
 		},

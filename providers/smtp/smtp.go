@@ -411,18 +411,10 @@ func (s *Sender) message(d flow.Delivery) (*gomail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := m.SetAddrHeader(gomail.HeaderFrom, s.from.String()); err != nil {
-		return nil, fmt.Errorf("from: %w", err)
+	m, err := s.newMsg(to.Address, subject)
+	if err != nil {
+		return nil, err
 	}
-	if err := m.To(to.Address); err != nil {
-		return nil, errors.New("the recipient is not a usable email address")
-	}
-	m.Subject(subject)
-	m.SetDate()
-	m.SetMessageIDWithValue(messageID(s.fromHost))
-	m.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
-	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	if lang != "" {
 		m.SetGenHeader(gomail.HeaderContentLang, lang)
 	}
@@ -541,11 +533,22 @@ func (s *Sender) plainMessage(to, subject, text string) (*gomail.Msg, error) {
 	if strings.ContainsAny(subject, "\r\n") {
 		return nil, errors.New("the subject has a line break")
 	}
+	m, err := s.newMsg(a.Address, subject)
+	if err != nil {
+		return nil, err
+	}
+	m.SetBodyString(gomail.TypeTextPlain, strings.ReplaceAll(text, "\r", ""))
+	return m, nil
+}
+
+// newMsg is a message from sspr to one address, with the headers every
+// message carries: an automatic message, no auto-replies.
+func (s *Sender) newMsg(to, subject string) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := m.SetAddrHeader(gomail.HeaderFrom, s.from.String()); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
-	if err := m.To(a.Address); err != nil {
+	if err := m.To(to); err != nil {
 		return nil, errors.New("the recipient is not a usable email address")
 	}
 	m.Subject(subject)
@@ -553,6 +556,5 @@ func (s *Sender) plainMessage(to, subject, text string) (*gomail.Msg, error) {
 	m.SetMessageIDWithValue(messageID(s.fromHost))
 	m.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
 	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
-	m.SetBodyString(gomail.TypeTextPlain, strings.ReplaceAll(text, "\r", ""))
 	return m, nil
 }
