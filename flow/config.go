@@ -76,6 +76,8 @@ type Config struct {
 	// EmailDomains are the organisation's email domains, shown in the
 	// email hint of a decoy whose login is not an address.
 	EmailDomains []string
+	// Helpdesk is the policy of helpdesk codes.
+	Helpdesk HelpdeskPolicy
 }
 
 // DefaultConfig returns the rules sspr ships with.
@@ -98,6 +100,7 @@ func DefaultConfig() Config {
 		Privileged:          Privileged{Mode: PrivilegedTwoMethods},
 		PhoneRegion:         DefaultRegion,
 		Decoy:               DefaultDecoy(),
+		Helpdesk:            DefaultHelpdesk(),
 	}
 }
 
@@ -150,6 +153,18 @@ func (c Config) withDefaults() Config {
 	if len(c.Decoy.MethodSets) == 0 {
 		c.Decoy = d.Decoy
 	}
+	if c.Helpdesk.CountsAs == "" {
+		c.Helpdesk.CountsAs = d.Helpdesk.CountsAs
+	}
+	if c.Helpdesk.TTL == 0 {
+		c.Helpdesk.TTL = d.Helpdesk.TTL
+	}
+	if c.Helpdesk.MaxTTL == 0 {
+		c.Helpdesk.MaxTTL = d.Helpdesk.MaxTTL
+	}
+	if c.Helpdesk.MaxUses == 0 {
+		c.Helpdesk.MaxUses = d.Helpdesk.MaxUses
+	}
 	return c
 }
 
@@ -196,5 +211,7 @@ func (c Config) Validate() error {
 	decoy := c.Decoy
 	es = append(es, config.Under("policy.decoy", config.Check(&decoy))...)
 	es = append(es, config.Under("policy", validEmailDomains(c.EmailDomains).Err())...)
+	helpdesk := c.Helpdesk
+	es = append(es, config.Under("policy.helpdesk", config.Check(&helpdesk))...)
 	return es.Err()
 }

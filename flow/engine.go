@@ -116,6 +116,8 @@ func (e *Engine) available(m MethodID) bool {
 		return e.deps.TOTP != nil
 	case EmailAltern:
 		return e.deps.Email != nil && e.cfg.EmailEnabled
+	case Helpdesk:
+		return e.helpdeskStore() != nil
 	}
 	return false
 }

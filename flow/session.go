@@ -31,10 +31,13 @@ type Session struct {
 	captchaFailures int
 	captchaReloads  int
 
-	login   string // as typed, sanitised
-	user    User
-	known   bool
-	methods []Method
+	login string // as typed, sanitised
+	user  User
+	known bool
+	// helpdeskOnly: the account's own methods do not meet the policy; it
+	// shows a decoy's list, and only its helpdesk code can verify it.
+	helpdeskOnly bool
+	methods      []Method
 	// acct is what the account limits count: the directory entry, or the
 	// login as typed when there is none (see throttle.go).
 	acct       string
@@ -118,8 +121,11 @@ func (s *Session) State() State {
 			st.Method = m
 		}
 	}
-	if s.method == TOTPApp {
+	switch s.method {
+	case TOTPApp:
 		st.CodeLength = 6
+	case Helpdesk:
+		st.CodeLength = helpdeskCodeLen
 	}
 	if t, ok := s.sentAt[s.method]; ok {
 		st.ResendAt = t.Add(s.e.cfg.ResendCooldown)
@@ -161,6 +167,9 @@ func (s *Session) Methods() []Method {
 func (s *Session) offered(m MethodID) bool {
 	if s.used[m] || s.closed[m] {
 		return false
+	}
+	if m == Helpdesk && (s.helpdeskOnly || s.e.cfg.Helpdesk.countsAll()) {
+		return true // enough alone
 	}
 	if s.proof.needApp && !isApp(m) && !s.appProved() {
 		// The app must be one of the proofs: on the last step only the app
@@ -248,8 +257,18 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	case u.Disabled:
 		why = "disabled"
 	}
+	// An account is counted by its entry; a login without one by itself.
+	acct := "user\x00" + u.ID
+	if u.ID == "" {
+		acct = "login\x00" + key
+	}
+	offerHelpdesk, hasCode, err := s.e.helpdeskState(ctx, acct)
+	if err != nil {
+		return s.storeFailed(err)
+	}
 	var methods []Method
 	var pf proof
+	helpdeskOnly := false
 	privileged := why == "" && s.e.cfg.Privileged.matches(u)
 	if why == "" {
 		methods = s.e.userMethods(u)
@@ -264,15 +283,16 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		case countFactors(u, methods, s.e.cfg.PhoneRegion) < pf.required:
 			why = "ineligible"
 		}
-	}
-	// An account is counted by its entry; a login without one by itself.
-	acct := "user\x00" + u.ID
-	if u.ID == "" {
-		acct = "login\x00" + key
+		// A code from the helpdesk that is enough alone lets an account in
+		// whose own methods are not (see helpdesk.go).
+		helpdeskOnly = strings.HasPrefix(why, "ineligible") && hasCode && (s.e.cfg.Helpdesk.countsAll() || pf.required == 1)
 	}
 	if why != "" {
 		methods, pf = s.e.decoyMethods(ctx, key)
-		privileged = false
+		privileged = privileged && helpdeskOnly
+	}
+	if offerHelpdesk {
+		methods = append(methods, Method{ID: Helpdesk})
 	}
 	s.acct = acct
 	if err := s.checkSuspended(ctx, false); err != nil {
@@ -280,7 +300,11 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 		return err
 	}
 	s.methods, s.proof, s.privileged = s.labelled(methods), pf, privileged
-	if why != "" {
+	if helpdeskOnly {
+		s.known, s.user, s.helpdeskOnly = true, u, true
+		s.e.audit.Info("identify", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
+			"login", s.login, "step", "identify", "result", "ok", "reason", why+": helpdesk code only")
+	} else if why != "" {
 		s.known, s.user = false, User{}
 		// The audit says what happened; nothing on the screen does.
 		s.e.audit.Info("identify", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
@@ -316,7 +340,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 	switch id {
 	case TextMobile, CallMobile, CallOffice:
 		s.step = StepConfirmNumber
-	case TOTPApp:
+	case TOTPApp, Helpdesk:
 		s.step = StepEnterCode
 	case EmailAltern, PushApp:
 		// A real account talks to a provider here, a decoy does not.
@@ -381,7 +405,7 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 	if err := s.checkSuspended(ctx, true); err != nil {
 		return err
 	}
-	if !s.known || !SamePhone(typed, s.storedNumber(), s.e.cfg.PhoneRegion) {
+	if !s.real() || !SamePhone(typed, s.storedNumber(), s.e.cfg.PhoneRegion) {
 		k, err := s.count(ctx)
 		if err != nil {
 			return err
@@ -452,7 +476,7 @@ func (s *Session) issueCode(ctx context.Context) error {
 	s.code = codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code)
 	s.codeExpires = now.Add(s.e.cfg.CodeTTL)
 	s.sentAt[s.method] = now
-	if !s.known {
+	if !s.real() {
 		s.event("send", "ok", "")
 		return nil
 	}
@@ -508,6 +532,12 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 	if s.step != StepEnterCode {
 		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.step_over"))
 	}
+	if s.method == Helpdesk {
+		if cleanHelpdeskCode(Sanitize(typed, MaxCodeLen)) == "" {
+			return s.refuse(ReasonInvalidInput, s.method, s.t("flow.code.empty"))
+		}
+		return s.checkHelpdesk(ctx, Sanitize(typed, MaxCodeLen))
+	}
 	code := cleanCode(Sanitize(typed, MaxCodeLen))
 	if code == "" {
 		return s.refuse(ReasonInvalidInput, s.method, s.t("flow.code.empty"))
@@ -528,7 +558,7 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 	}
 	// Computed for a decoy too, which can never match.
 	match := hmac.Equal(codeHash(s.e.cfg.SecretKey, s.id, string(s.method), code), s.code)
-	if s.known && match {
+	if s.real() && match {
 		s.code = nil
 		s.clear(ctx, s.method)
 		return s.verifiedNow()
@@ -572,7 +602,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 		return err
 	}
 	secret := s.user.TOTPSecret
-	if !s.known {
+	if !s.real() {
 		secret = s.e.decoySecret(s.acct)
 	}
 	step, ok := s.e.deps.TOTP.Validate(secret, code, s.e.clock.Now())
@@ -587,7 +617,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 		s.event("verify", "refused", ReasonCodeReplayed)
 		return s.wrongCode(ctx, k)
 	}
-	if !s.known {
+	if !s.real() {
 		return s.wrongCode(ctx, k)
 	}
 	// RFC 6238 section 5.2: once a code is accepted, no code of that step
@@ -633,7 +663,7 @@ func (s *Session) startApproval(ctx context.Context) error {
 		d.Text = s.t("flow.delivery.call")
 	}
 	s.shown = s.want
-	if !s.known {
+	if !s.real() {
 		s.event("send", "ok", "")
 		return nil
 	}
@@ -685,7 +715,7 @@ func (s *Session) Wait(ctx context.Context) error {
 		// Counted like silence: a call nobody picks up must not become a
 		// free way to ring someone's phone.
 		reason, msg = ReasonApprovalTimeout, s.t("flow.delivery.failed")
-	case s.known && hmac.Equal([]byte(answer), []byte(s.want)):
+	case s.real() && hmac.Equal([]byte(answer), []byte(s.want)):
 		if err := s.checkSuspended(ctx, true); err != nil {
 			return err
 		}
@@ -780,6 +810,9 @@ func (s *Session) verifiedNow() error {
 	s.used[s.method] = true
 	s.proved = append(s.proved, s.method)
 	s.verified++
+	if s.method == Helpdesk && (s.helpdeskOnly || s.e.cfg.Helpdesk.countsAll()) {
+		s.verified = s.proof.required
+	}
 	s.verifiedAt = s.e.clock.Now()
 	s.method = ""
 	s.voidChallenge()

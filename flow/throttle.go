@@ -189,7 +189,7 @@ func (s *Session) admitSend(ctx context.Context) (taken []string, err error) {
 			return nil, s.tooManySends("account_"+r.String(), wait)
 		}
 	}
-	if !s.known {
+	if !s.real() {
 		left, err := st.Held(ctx, s.e.key("global-spent"))
 		if err != nil {
 			return nil, s.storeFailed(err)

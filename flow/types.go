@@ -34,10 +34,12 @@ const (
 	PushApp     MethodID = "push"
 	TOTPApp     MethodID = "totp"
 	EmailAltern MethodID = "email"
+	// Helpdesk is a code an administrator issued (helpdesk.go).
+	Helpdesk MethodID = "helpdesk"
 )
 
 // methodOrder is the order of the radio list, as Microsoft's portal shows it.
-var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern}
+var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern, Helpdesk}
 
 // Answered reports whether m is answered on the phone or in the app (a
 // call or a push: the provider reports the answer with Engine.Approve)

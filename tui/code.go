@@ -69,6 +69,8 @@ func (s *code) View(width, _ int) *body {
 		b.add(s.e.t("tui.code.sent_text"))
 	case flow.EmailAltern:
 		b.add(s.e.t("tui.code.sent_email", "Hint", s.m.Hint))
+	case flow.Helpdesk:
+		b.add(s.e.t("tui.code.helpdesk"))
 	default:
 		b.add(s.e.t("tui.code.totp"))
 	}

@@ -32,6 +32,12 @@ type suspensionKeeper interface {
 	LiftSuspension(ctx context.Context, login, agent string) (bool, error)
 }
 
+// adminEngine is what the admin socket serves.
+type adminEngine interface {
+	suspensionKeeper
+	helpdeskKeeper
+}
+
 // adminServer serves the admin socket.
 type adminServer struct {
 	path string
@@ -129,7 +135,7 @@ func listenAdmin(path string) (net.Listener, error) {
 }
 
 // startAdmin serves the admin socket at path for eng.
-func startAdmin(path string, eng suspensionKeeper, log *slog.Logger) (*adminServer, error) {
+func startAdmin(path string, eng adminEngine, log *slog.Logger) (*adminServer, error) {
 	l, err := listenAdmin(path)
 	if err != nil {
 		return nil, err
@@ -154,6 +160,7 @@ func startAdmin(path string, eng suspensionKeeper, log *slog.Logger) (*adminServ
 		}
 		adminReply(w, http.StatusOK, adminAnswer{Lifted: lifted})
 	})
+	helpdeskRoutes(mux, eng)
 	s := &adminServer{path: path, done: make(chan struct{}), srv: &http.Server{
 		Handler:           http.MaxBytesHandler(mux, 8<<10),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -188,6 +195,7 @@ type adminAnswer struct {
 	Left        string `json:"left,omitempty"`
 	LeftSeconds int64  `json:"left_seconds,omitempty"`
 	Error       string `json:"error,omitempty"`
+	adminHelpdesk
 }
 
 func adminReply(w http.ResponseWriter, status int, a adminAnswer) {
@@ -252,4 +260,4 @@ func (c *adminClient) LiftSuspension(ctx context.Context, login, agent string) (
 	return a.Lifted, err
 }
 
-var _ suspensionKeeper = (*flow.Engine)(nil)
+var _ adminEngine = (*flow.Engine)(nil)

@@ -173,6 +173,7 @@ in-terminal phone, nothing to install.`,
 		},
 		c.usersCmd(),
 		c.suspensionsCmd(),
+		c.helpdeskCmd(),
 		&cobra.Command{
 			Use:   "check [LOGIN]",
 			Short: "Validate the config and the files it names",

@@ -24,6 +24,7 @@ type Store struct {
 	once      map[string]time.Time
 	windows   map[string]*window
 	holds     map[string]time.Time
+	helpdesk  map[string]flow.HelpdeskCode
 	now       func() time.Time
 	sweptAt   time.Time
 }
@@ -37,7 +38,7 @@ type window struct {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{approvals: map[string]*approval{}, once: map[string]time.Time{},
-		windows: map[string]*window{}, holds: map[string]time.Time{}, now: time.Now}
+		windows: map[string]*window{}, holds: map[string]time.Time{}, helpdesk: map[string]flow.HelpdeskCode{}, now: time.Now}
 }
 
 // WithClock makes the store tell time by now; tests move a fake clock.
