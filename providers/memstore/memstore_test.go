@@ -117,3 +117,11 @@ func TestAwaitUsesStoreClock(t *testing.T) {
 		t.Errorf("AwaitApproval expired after %v, want about 200ms", took)
 	}
 }
+
+func TestHelpdeskConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunHelpdesk(t, func(*testing.T) (a, b flow.HelpdeskStore) {
+		st := New()
+		return st, st
+	})
+}

@@ -86,6 +86,10 @@ func TestConformanceCluster(t *testing.T) {
 	}
 	// Two seed addresses make the universal client a cluster client.
 	conformance(t, Config{Addrs: []string{srv.Addr(), srv.Addr()}})
+	storetest.RunHelpdesk(t, func(t *testing.T) (flow.HelpdeskStore, flow.HelpdeskStore) {
+		cfg := Config{Addrs: []string{srv.Addr(), srv.Addr()}, Prefix: uniquePrefix()}
+		return newStore(t, cfg), newStore(t, cfg)
+	})
 }
 
 // TestConformanceSentinel runs the suite through a Sentinel that names the
@@ -389,4 +393,16 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHelpdeskConformance runs the helpdesk suite on two clients of one
+// redis-server; TestConformanceCluster runs it on a Cluster (the scripts
+// touch two keys, which must share a slot).
+func TestHelpdeskConformance(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	storetest.RunHelpdesk(t, func(t *testing.T) (flow.HelpdeskStore, flow.HelpdeskStore) {
+		cfg := Config{Addrs: []string{srv.Addr()}, Prefix: uniquePrefix()}
+		return newStore(t, cfg), newStore(t, cfg)
+	})
 }
