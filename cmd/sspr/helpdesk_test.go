@@ -167,9 +167,9 @@ func TestHelpdeskOnRedis(t *testing.T) {
 
 func TestHelpdeskConfig(t *testing.T) {
 	for body, want := range map[string]string{
-		"policy:\n  helpdesk:\n    counts_as: both\n":           "policy.helpdesk.counts_as",
-		"policy:\n  helpdesk:\n    ttl: 48h\n":                   "policy.helpdesk.ttl",
-		"policy:\n  helpdesk:\n    max_uses: 0\n":                "policy.helpdesk.max_uses",
+		"policy:\n  helpdesk:\n    counts_as: both\n":             "policy.helpdesk.counts_as",
+		"policy:\n  helpdesk:\n    ttl: 48h\n":                    "policy.helpdesk.ttl",
+		"policy:\n  helpdesk:\n    max_uses: 0\n":                 "policy.helpdesk.max_uses",
 		"policy:\n  helpdesk:\n    max_ttl: 1000h\n    ttl: 1h\n": "policy.helpdesk.max_ttl",
 	} {
 		if _, err := loadConfig(writeConfig(t, body)); err == nil || !strings.Contains(err.Error(), want) {
