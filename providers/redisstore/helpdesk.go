@@ -23,7 +23,7 @@ func (s *Store) helpdeskKey(key string) string { return s.prefix + "{helpdesk}:"
 func (s *Store) helpdeskIndex() string         { return s.prefix + "{helpdesk}:index" }
 
 // putHelpdeskScript replaces a code and indexes it, dropping expired ones
-// from the index. KEYS[1] code, KEYS[2] index; ARGV[1] login, ARGV[2]
+// from the index, which expires with its last code. KEYS[1] code, KEYS[2] index; ARGV[1] login, ARGV[2]
 // agent, ARGV[3] hash, ARGV[4] uses, ARGV[5] expiry (ms), ARGV[6] member,
 // ARGV[7] now (ms).
 var putHelpdeskScript = redis.NewScript(`
@@ -32,6 +32,8 @@ redis.call('HSET', KEYS[1], 'login', ARGV[1], 'agent', ARGV[2], 'hash', ARGV[3],
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[7])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[2], last[2])
 return 1
 `)
 

@@ -326,11 +326,20 @@ func TestKeysExpire(t *testing.T) {
 	if err := st.CreateApproval(ctx, "tok", time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutHelpdeskCode(ctx, "hk", flow.HelpdeskCode{Login: "frank", Hash: []byte{1}, Uses: 1, Expires: time.Now().Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutHelpdeskCode(ctx, "hk2", flow.HelpdeskCode{Login: "gina", Hash: []byte{1}, Uses: 1, Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]time.Duration{
-		"sspr:w:{k}":   time.Minute,
-		"sspr:h:{k}":   time.Hour,
-		"sspr:o:{k}":   time.Minute,
-		"sspr:a:{tok}": time.Minute,
+		"sspr:w:{k}":            time.Minute,
+		"sspr:h:{k}":            time.Hour,
+		"sspr:o:{k}":            time.Minute,
+		"sspr:a:{tok}":          time.Minute,
+		"sspr:{helpdesk}:hk":    2 * time.Hour,
+		"sspr:{helpdesk}:hk2":   time.Hour,
+		"sspr:{helpdesk}:index": 2 * time.Hour, // with its last code
 	}
 	keys, err := raw.Keys(ctx, "*").Result()
 	if err != nil {
