@@ -302,3 +302,22 @@ func TestHelpdeskNotice(t *testing.T) {
 		t.Fatalf("issue not audited:\n%s", r.audit.String())
 	}
 }
+
+// FuzzHelpdeskCode: a typed helpdesk code verifies exactly when, with
+// spaces and dashes dropped and in capitals, it is the code issued.
+func FuzzHelpdeskCode(f *testing.F) {
+	for _, s := range []string{"#", " # ", "#-", "", "ABCDE-FGHJK", "\x00#", "#\n", "ＡＢＣ", "ß#"} {
+		f.Add(s)
+	}
+	// '#' in the input stands for the code that was issued.
+	f.Fuzz(func(t *testing.T, pattern string) {
+		r := helpdeskRig(t)
+		code := r.issue("frank", time.Hour, 1)
+		typed := strings.ReplaceAll(pattern, "#", strings.ToLower(code))
+		err := r.atHelpdesk("frank").SubmitCode(context.Background(), typed)
+		clean := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(flow.Sanitize(typed, flow.MaxCodeLen)))
+		if want := clean == strings.ReplaceAll(code, "-", ""); (err == nil) != want {
+			t.Fatalf("SubmitCode(%q) with code %s = %v", typed, code, err)
+		}
+	})
+}
