@@ -76,6 +76,8 @@ type Config struct {
 	// EmailDomains are the organisation's email domains, shown in the
 	// email hint of a decoy whose login is not an address.
 	EmailDomains []string
+	// SSHKey offers the SSH key a person connected with as a method.
+	SSHKey SSHKeySettings
 }
 
 // DefaultConfig returns the rules sspr ships with.

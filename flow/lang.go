@@ -27,6 +27,7 @@ var methodLabelIDs = map[MethodID]string{
 	PushApp:     "flow.method.push",
 	TOTPApp:     "flow.method.totp",
 	EmailAltern: "flow.method.email",
+	SSHKey:      "flow.method.ssh_key",
 }
 
 // Label returns the radio-list wording of a method in English.
@@ -61,6 +62,7 @@ var (
 		PushApp:     "flow.proof.push",
 		TOTPApp:     "flow.proof.totp",
 		EmailAltern: "flow.proof.email",
+		SSHKey:      "flow.proof.ssh_key",
 	}
 	adminProofIDs = map[MethodID]string{
 		TextMobile:  "flow.proof.admin.sms",
@@ -69,6 +71,7 @@ var (
 		PushApp:     "flow.proof.admin.push",
 		TOTPApp:     "flow.proof.admin.totp",
 		EmailAltern: "flow.proof.admin.email",
+		SSHKey:      "flow.proof.admin.ssh_key",
 	}
 )
 
