@@ -1,6 +1,8 @@
 package flow
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -30,4 +32,23 @@ func FuzzSSHKeyLine(f *testing.F) {
 			t.Fatalf("a valid line does not list its key: %q", line)
 		}
 	})
+}
+
+// BenchmarkListsKey is the work Identify adds for an account with the
+// most keys read, none of them the one presented.
+func BenchmarkListsKey(b *testing.B) {
+	var lines []string
+	for range MaxSSHKeys {
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		k, _ := gossh.NewPublicKey(pub)
+		lines = append(lines, "no-pty "+string(gossh.MarshalAuthorizedKey(k)))
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gossh.NewPublicKey(pub)
+	key := k.Marshal()
+	for b.Loop() {
+		if listsKey(lines, key) {
+			b.Fatal("listed")
+		}
+	}
 }

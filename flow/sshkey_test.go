@@ -70,6 +70,10 @@ func TestSSHKeyVerifiesAtOnce(t *testing.T) {
 	if sets := r.dir.Sets(); len(sets) != 1 || sets[0].User.Login != "bob" {
 		t.Fatalf("writes %+v", sets)
 	}
+	// The notice says how the person proved it.
+	if n := r.sms.Last(t); n.Kind != flow.KindNotice || !strings.Contains(n.Text, "the SSH key you connected with") {
+		t.Fatalf("notice %+v", n)
+	}
 
 	// The audit names the key by its fingerprint, never by the key itself.
 	k, _ := gossh.ParsePublicKey(bobKey)
