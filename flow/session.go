@@ -933,8 +933,9 @@ func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
 		slog.String("result", result), slog.String("reason", string(reason))}
-	if s.method == SSHKey {
-		// The key by its fingerprint, as ssh-keygen -l shows it.
+	if s.origin.SSHKey != nil && (s.method == SSHKey || step == "session" && result == "started") {
+		// The key the client signed with, by its fingerprint as ssh-keygen
+		// -l shows it: where the session starts and where it proves.
 		attrs = append(attrs, slog.String("key", sshKeyFingerprint(s.origin.SSHKey)))
 	}
 	return attrs

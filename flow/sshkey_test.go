@@ -87,6 +87,9 @@ func TestSSHKeyVerifiesAtOnce(t *testing.T) {
 	if !strings.Contains(verify, `"method":"ssh_key"`) || !strings.Contains(verify, `"key":"`+gossh.FingerprintSHA256(k)+`"`) {
 		t.Fatalf("verify record %s", verify)
 	}
+	if !strings.Contains(audit, `"step":"session","result":"started","reason":"","key":"`+gossh.FingerprintSHA256(k)+`"`) {
+		t.Fatalf("the start of the session does not name the key:\n%s", audit)
+	}
 	if strings.Contains(audit, base64.StdEncoding.EncodeToString(bobKey)[:40]) {
 		t.Fatal("the audit holds the key")
 	}
