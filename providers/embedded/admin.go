@@ -334,10 +334,12 @@ func addSSHKeys(have, add []string) []string {
 	for _, l := range add {
 		l = strings.TrimSpace(l)
 		fp, err := flow.ValidSSHKey(l)
-		if err == nil && seen[fp] {
-			continue
+		if err == nil {
+			if seen[fp] {
+				continue
+			}
+			seen[fp] = true
 		}
-		seen[fp] = true
 		out = append(out, l)
 	}
 	return out
