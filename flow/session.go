@@ -321,7 +321,12 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		s.step = StepEnterCode
 	case SSHKey:
 		// Proved by the SSH signature already: only the account's
-		// suspension stands in the way. A decoy never lists it.
+		// suspension stands in the way. A decoy never lists it; the
+		// listing is checked again all the same.
+		if !s.known || !listsKey(s.user.SSHKeys, s.origin.SSHKey) {
+			s.method = ""
+			return s.refuse(ReasonMethodUnknown, id, s.t("flow.choose.unknown"))
+		}
 		if err := s.checkSuspended(ctx, true); err != nil {
 			s.method = ""
 			return err
