@@ -78,6 +78,8 @@ type Config struct {
 	EmailDomains []string
 	// Helpdesk is the policy of helpdesk codes.
 	Helpdesk HelpdeskPolicy
+	// SSHKey offers the SSH key a person connected with as a method.
+	SSHKey SSHKeySettings
 }
 
 // DefaultConfig returns the rules sspr ships with.

@@ -196,8 +196,11 @@ func countFactors(u User, ms []Method, region string) int {
 }
 
 // userMethods lists what u has registered, in the radio list's order.
-func (e *Engine) userMethods(u User) []Method {
+func (e *Engine) userMethods(u User, key []byte) []Method {
 	has := map[MethodID]string{}
+	if listsKey(u.SSHKeys, key) {
+		has[SSHKey] = ""
+	}
 	if u.Mobile != "" {
 		has[TextMobile] = MaskPhone(u.Mobile)
 		has[CallMobile] = MaskPhone(u.Mobile)

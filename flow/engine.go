@@ -64,7 +64,7 @@ func (e *Engine) Config() Config { return e.cfg }
 // too many sessions lately (ReasonRateLimited), when the Store does not
 // answer, or while the engine drains (ReasonUnavailable).
 func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
-	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128), Lang: Sanitize(o.Lang, 64)}
+	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128), Lang: Sanitize(o.Lang, 64), SSHKey: sshKeyOf(o.SSHKey)}
 	tr := i18n.For(o.Lang)
 	id := randomToken()
 	if e.Draining() {
@@ -118,6 +118,8 @@ func (e *Engine) available(m MethodID) bool {
 		return e.deps.Email != nil && e.cfg.EmailEnabled
 	case Helpdesk:
 		return e.helpdeskStore() != nil
+	case SSHKey:
+		return e.cfg.SSHKey.Enabled
 	}
 	return false
 }

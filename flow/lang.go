@@ -28,6 +28,7 @@ var methodLabelIDs = map[MethodID]string{
 	TOTPApp:     "flow.method.totp",
 	EmailAltern: "flow.method.email",
 	Helpdesk:    "flow.method.helpdesk",
+	SSHKey:      "flow.method.ssh_key",
 }
 
 // Label returns the radio-list wording of a method in English.
@@ -63,6 +64,7 @@ var (
 		TOTPApp:     "flow.proof.totp",
 		EmailAltern: "flow.proof.email",
 		Helpdesk:    "flow.proof.helpdesk",
+		SSHKey:      "flow.proof.ssh_key",
 	}
 	adminProofIDs = map[MethodID]string{
 		TextMobile:  "flow.proof.admin.sms",
@@ -72,6 +74,7 @@ var (
 		TOTPApp:     "flow.proof.admin.totp",
 		EmailAltern: "flow.proof.admin.email",
 		Helpdesk:    "flow.proof.admin.helpdesk",
+		SSHKey:      "flow.proof.admin.ssh_key",
 	}
 )
 

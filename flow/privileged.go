@@ -74,6 +74,13 @@ func (p Privileged) matches(u User) bool {
 // isApp reports whether m proves the authenticator app.
 func isApp(m MethodID) bool { return m == PushApp || m == TOTPApp }
 
+// appGrade reports whether m counts as the authenticator app where the
+// app must be one of the proofs: the app, and the SSH key when the policy
+// says so.
+func (e *Engine) appGrade(m MethodID) bool {
+	return isApp(m) || (m == SSHKey && e.cfg.SSHKey.AppGrade)
+}
+
 // hasApp reports whether ms offer the authenticator app.
 func hasApp(ms []Method) bool {
 	for _, m := range ms {

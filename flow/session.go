@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -171,7 +172,7 @@ func (s *Session) offered(m MethodID) bool {
 	if m == Helpdesk && (s.helpdeskOnly || s.e.cfg.Helpdesk.countsAll()) {
 		return true // enough alone
 	}
-	if s.proof.needApp && !isApp(m) && !s.appProved() {
+	if s.proof.needApp && !s.e.appGrade(m) && !s.appProved() {
 		// The app must be one of the proofs: on the last step only the app
 		// will do, and before it another method is only worth spending while
 		// an app method is still open.
@@ -184,7 +185,7 @@ func (s *Session) offered(m MethodID) bool {
 
 func (s *Session) appProved() bool {
 	for _, p := range s.proved {
-		if isApp(p) {
+		if s.e.appGrade(p) {
 			return true
 		}
 	}
@@ -193,7 +194,7 @@ func (s *Session) appProved() bool {
 
 func (s *Session) appOpen() bool {
 	for _, m := range s.methods {
-		if isApp(m.ID) && !s.used[m.ID] && !s.closed[m.ID] {
+		if s.e.appGrade(m.ID) && !s.used[m.ID] && !s.closed[m.ID] {
 			return true
 		}
 	}
@@ -271,12 +272,12 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	helpdeskOnly := false
 	privileged := why == "" && s.e.cfg.Privileged.matches(u)
 	if why == "" {
-		methods = s.e.userMethods(u)
+		methods = s.e.userMethods(u, s.origin.SSHKey)
 		pf = s.e.proofFor(u.TOTPSecret != "", privileged)
 		switch {
 		case privileged && s.e.cfg.Privileged.Mode == PrivilegedExcluded:
 			why = "privileged_excluded"
-		case pf.needApp && !hasApp(methods):
+		case pf.needApp && !slices.ContainsFunc(methods, func(m Method) bool { return s.e.appGrade(m.ID) }):
 			// The app it signs in with cannot be checked here, and a reset
 			// must not bypass it.
 			why = "ineligible: app not offered"
@@ -342,6 +343,20 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		s.step = StepConfirmNumber
 	case TOTPApp, Helpdesk:
 		s.step = StepEnterCode
+	case SSHKey:
+		// Proved by the SSH signature already: only the account's
+		// suspension stands in the way. A decoy never lists it; the
+		// listing is checked again all the same.
+		if !s.real() || !listsKey(s.user.SSHKeys, s.origin.SSHKey) {
+			s.method = ""
+			return s.refuse(ReasonMethodUnknown, id, s.t("flow.choose.unknown"))
+		}
+		if err := s.checkSuspended(ctx, true); err != nil {
+			s.method = ""
+			return err
+		}
+		s.clear(ctx, id)
+		return s.verifiedNow()
 	case EmailAltern, PushApp:
 		// A real account talks to a provider here, a decoy does not.
 		defer s.e.padSend(ctx, time.Now())
@@ -952,10 +967,16 @@ func (s *Session) event(step, result string, reason Reason) {
 
 // eventAttrs are the fields of an audit record of the session.
 func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
-	return []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
+	attrs := []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
 		slog.String("result", result), slog.String("reason", string(reason))}
+	if s.origin.SSHKey != nil && (s.method == SSHKey || step == "session" && result == "started") {
+		// The key the client signed with, by its fingerprint as ssh-keygen
+		// -l shows it: where the session starts and where it proves.
+		attrs = append(attrs, slog.String("key", sshKeyFingerprint(s.origin.SSHKey)))
+	}
+	return attrs
 }
 
 // redact keeps secrets out of a backend's error text before it is logged.

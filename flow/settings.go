@@ -35,6 +35,7 @@ type PolicySettings struct {
 	EmailDomains    []string         `yaml:"email_domains" range:"..32" doc:"the organisation's email domains (e.g. example.com): the email hint of a decoy for a login that is not an address shows one of them behind the login's first letter, as real accounts' hints do. Set it unless the directory is the embedded one, whose own domains are used; empty shows example.com"`
 	Decoy           DecoySettings    `yaml:"decoy"`
 	Helpdesk        HelpdeskPolicy   `yaml:"helpdesk"`
+	SSHKey          SSHKeySettings   `yaml:"ssh_key"`
 }
 
 // Validate checks the email domains; paths are relative to the policy
@@ -104,6 +105,7 @@ func DefaultSettings() Settings {
 			Phone:           PhoneSettings{DefaultRegion: d.PhoneRegion},
 			Decoy:           d.Decoy,
 			Helpdesk:        d.Helpdesk,
+			SSHKey:          d.SSHKey,
 		},
 		Limits:  d.Limits,
 		Notices: d.Notices,
@@ -122,7 +124,7 @@ func (s Settings) Config(secretKey []byte, breached *BreachFile, lang string) Co
 	c.CodeLength, c.CodeTTL, c.CodeMaxAttempts, c.ResendCooldown = p.Code.Length, p.Code.TTL, p.Code.MaxAttempts, p.Code.ResendCooldown
 	c.EmailEnabled, c.UnlockDisabled = p.Email, !p.Unlock
 	c.Privileged, c.PhoneRegion = p.Privileged, p.Phone.DefaultRegion
-	c.Decoy, c.EmailDomains, c.Helpdesk = p.Decoy, p.EmailDomains, p.Helpdesk
+	c.Decoy, c.EmailDomains, c.Helpdesk, c.SSHKey = p.Decoy, p.EmailDomains, p.Helpdesk, p.SSHKey
 	c.Limits, c.Notices = s.Limits, s.Notices
 	c.Notices.Lang = lang
 	c.SecretKey = secretKey

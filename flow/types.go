@@ -21,6 +21,10 @@ type Origin struct {
 	// English. Every message of the session, on screen and sent, is in it
 	// (see package i18n).
 	Lang string
+	// SSHKey is the wire form of the public key the SSH client proved it
+	// holds by signing with it, nil for none. It is never an identity:
+	// it is only checked against the keys of the account named.
+	SSHKey []byte
 }
 
 // MethodID names a verification method.
@@ -36,10 +40,11 @@ const (
 	EmailAltern MethodID = "email"
 	// Helpdesk is a code an administrator issued (helpdesk.go).
 	Helpdesk MethodID = "helpdesk"
+	SSHKey   MethodID = "ssh_key"
 )
 
 // methodOrder is the order of the radio list, as Microsoft's portal shows it.
-var methodOrder = []MethodID{TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern, Helpdesk}
+var methodOrder = []MethodID{SSHKey, TextMobile, CallMobile, CallOffice, PushApp, TOTPApp, EmailAltern, Helpdesk}
 
 // Answered reports whether m is answered on the phone or in the app (a
 // call or a push: the provider reports the answer with Engine.Approve)
@@ -75,6 +80,9 @@ type User struct {
 	// Groups are the groups the entry belongs to (names or DNs), matched
 	// against the privileged groups of the policy.
 	Groups []string
+	// SSHKeys are the account's public keys as authorized_keys lines
+	// (options and comments allowed), for the SSH-key method.
+	SSHKeys []string
 }
 
 // Step is where a session stands.

@@ -283,6 +283,9 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	if r.op != "wait" {
 		w.e.busy = false
 	}
+	// A method that verifies at once (the SSH key) moves to the next
+	// verification step without leaving the list: it is drawn anew.
+	nextStep := w.step == flow.StepChooseMethod && r.state.Verification != w.e.st.Verification
 	w.e.st, w.e.crumbs = r.state, r.crumbs
 	var cmds []tea.Cmd
 	if w.phone != nil {
@@ -297,7 +300,7 @@ func (w *Wizard) handle(r result) tea.Cmd {
 		return tea.Batch(append(cmds, w.restart(n))...)
 	}
 	w.notice = w.noticeFor(r, fe)
-	if r.state.Step != w.step {
+	if r.state.Step != w.step || nextStep {
 		return tea.Batch(append(cmds, w.enter(r))...)
 	}
 	if r.op == "wait" {
@@ -331,7 +334,7 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		return &notice{text: fe.Message, err: true}
 	case r.op == "resend":
 		return &notice{text: w.e.t("tui.resent")}
-	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && w.step != flow.StepChooseMethod:
+	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && (w.step != flow.StepChooseMethod || r.op == "choose"):
 		return &notice{text: w.e.t("tui.step_one_done")}
 	}
 	return nil

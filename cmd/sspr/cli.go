@@ -245,7 +245,7 @@ it must meet the password policy. Phone numbers need their country code.`,
 	var set usersSetOptions
 	setCmd := &cobra.Command{
 		Use:   "set LOGIN",
-		Short: "Change the name, email or phone numbers of a person",
+		Short: "Change the name, email, phone numbers or SSH keys of a person",
 		Long: `Change only the fields given of LOGIN's entry; --clear-X empties field X.
 Phone numbers need their country code.`,
 		Args: usageArgs(cobra.ExactArgs(1), "users set: give one LOGIN"),
@@ -268,6 +268,8 @@ Phone numbers need their country code.`,
 	f.BoolVar(&set.clearEmail, "clear-email", false, "remove the alternate email")
 	f.BoolVar(&set.clearMobile, "clear-mobile", false, "remove the mobile phone")
 	f.BoolVar(&set.clearOffice, "clear-office", false, "remove the office phone")
+	f.StringArrayVar(&set.sshKeys, "ssh-key", nil, "add an SSH public `KEY` (an authorized_keys line, e.g. \"$(cat id_ed25519.pub)\"); may be repeated")
+	f.BoolVar(&set.clearSSHKeys, "clear-ssh-keys", false, "remove every SSH public key (before the --ssh-key ones are added)")
 
 	var yes bool
 	removeCmd := &cobra.Command{

@@ -159,9 +159,11 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		Settings: cfg.SSH,
 		Lang:     cfg.UI.Lang,
 		Logger:   log,
+		// Clients are asked for a key only when the key can be a method.
+		KeyAuth: cfg.Policy.SSHKey.Enabled,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
 			return tui.New(eng, tui.Options{
-				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language},
+				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language, SSHKey: s.PublicKey},
 				Demo:        phone,
 				SignInURL:   cfg.SignInURL,
 				IdleTimeout: cfg.UI.IdleTimeout,

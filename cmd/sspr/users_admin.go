@@ -32,6 +32,10 @@ import (
 type usersSetOptions struct {
 	name, email, mobile, office                     string
 	clearName, clearEmail, clearMobile, clearOffice bool
+	// sshKeys are authorized_keys lines to add; clearSSHKeys removes
+	// the keys listed before.
+	sshKeys      []string
+	clearSSHKeys bool
 }
 
 // change turns the flags given into the change they ask for. A flag with
@@ -63,8 +67,20 @@ func (o usersSetOptions) change(flags *pflag.FlagSet) (embedded.UserChange, []st
 		*f.to = &v
 		names = append(names, f.name)
 	}
+	if o.clearSSHKeys {
+		c.ClearSSHKeys = true
+		names = append(names, "clear_ssh_keys")
+	}
+	for _, k := range o.sshKeys {
+		fp, err := flow.ValidSSHKey(strings.TrimSpace(k))
+		if err != nil {
+			return c, nil, usageError{fmt.Errorf("users set: --ssh-key %w", err)}
+		}
+		c.AddSSHKeys = append(c.AddSSHKeys, k)
+		names = append(names, "ssh_key "+fp)
+	}
 	if len(names) == 0 {
-		return c, nil, usageError{errors.New("users set: name a field to change: --name, --email, --mobile, --office, or their --clear-* twins")}
+		return c, nil, usageError{errors.New("users set: name a field to change: --name, --email, --mobile, --office, --ssh-key, or their --clear-* twins")}
 	}
 	var err error
 	for _, p := range []struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/totp"
@@ -36,6 +38,8 @@ type UserInfo struct {
 	AuthenticatorEncrypted bool
 	HasPassword            bool
 	Disabled               bool
+	// SSHKeys is how many SSH public keys the entry lists.
+	SSHKeys int
 }
 
 // ErrExists means a new account's login or email is already some account's
@@ -132,7 +136,7 @@ func (d *Dir) List() ([]UserInfo, error) {
 func info(r record) UserInfo {
 	return UserInfo{Login: r.Login, DisplayName: r.DisplayName, Email: r.Email, Mobile: r.Mobile,
 		Office: r.Office, Authenticator: r.TOTPSecret != "", AuthenticatorEncrypted: totp.IsSealed(r.TOTPSecret),
-		HasPassword: r.Password != "", Disabled: r.Disabled}
+		HasPassword: r.Password != "", Disabled: r.Disabled, SSHKeys: len(r.SSHKeys)}
 }
 
 // SetTOTPSecret enrols an authenticator app for the entry whose login is
@@ -198,6 +202,10 @@ func (d *Dir) EncryptTOTPSecrets(ctx context.Context) (int, error) {
 type UserChange struct {
 	DisplayName, Email, Mobile, Office *string
 	Disabled                           *bool
+	// ClearSSHKeys removes every SSH key first; AddSSHKeys then adds
+	// these authorized_keys lines, each key once.
+	ClearSSHKeys bool
+	AddSSHKeys   []string
 }
 
 // User returns the entry whose login is login, in flow.CanonicalLogin's
@@ -237,6 +245,10 @@ func (d *Dir) UpdateUser(ctx context.Context, login string, c UserChange) (UserI
 		if c.Disabled != nil {
 			r.Disabled = *c.Disabled
 		}
+		if c.ClearSSHKeys {
+			r.SSHKeys = nil
+		}
+		r.SSHKeys = addSSHKeys(r.SSHKeys, c.AddSSHKeys)
 		if err := r.validate(); err != nil {
 			return nil, err
 		}
@@ -306,4 +318,29 @@ func (d *Dir) TOTPKeyID() string {
 		return ""
 	}
 	return d.key.ID()
+}
+
+// addSSHKeys appends to have the lines of add whose keys it does not list
+// yet, compared by fingerprint; a line that is not a key is appended as
+// it is, for validate to refuse.
+func addSSHKeys(have, add []string) []string {
+	seen := map[string]bool{}
+	for _, l := range have {
+		if fp, err := flow.ValidSSHKey(l); err == nil {
+			seen[fp] = true
+		}
+	}
+	out := slices.Clone(have)
+	for _, l := range add {
+		l = strings.TrimSpace(l)
+		fp, err := flow.ValidSSHKey(l)
+		if err == nil {
+			if seen[fp] {
+				continue
+			}
+			seen[fp] = true
+		}
+		out = append(out, l)
+	}
+	return out
 }

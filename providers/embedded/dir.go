@@ -161,7 +161,7 @@ func (d *Dir) LookupUser(ctx context.Context, login string) (flow.User, error) {
 		r := found[0]
 		return flow.User{ID: r.Login, Login: r.Login, DisplayName: r.DisplayName, Email: r.Email,
 			Mobile: r.Mobile, Office: r.Office, TOTPSecret: r.secret, Disabled: r.Disabled,
-			Groups: append([]string(nil), r.Groups...)}, nil
+			Groups: append([]string(nil), r.Groups...), SSHKeys: append([]string(nil), r.SSHKeys...)}, nil
 	}
 	return flow.User{}, fmt.Errorf("%w: %d entries match %q", flow.ErrUnknownUser, len(found), flow.Sanitize(login, 64))
 }

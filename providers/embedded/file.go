@@ -32,6 +32,9 @@ type record struct {
 	// Groups are the groups the user belongs to, for the policy on
 	// privileged accounts.
 	Groups []string `yaml:"groups,omitempty"`
+	// SSHKeys are the user's public keys, authorized_keys lines, for the
+	// SSH-key method (policy.ssh_key).
+	SSHKeys []string `yaml:"ssh_keys,omitempty"`
 
 	// secret is the usable base32 secret: TOTPSecret, decrypted when it is
 	// sealed. Only Dir.load sets it; it is never written.
@@ -100,6 +103,14 @@ func (r record) validate() error {
 			return fmt.Errorf("groups[%d]: empty, control characters or more than 256 characters", i)
 		}
 	}
+	if len(r.SSHKeys) > flow.MaxSSHKeys {
+		return fmt.Errorf("ssh_keys: %d keys, at most %d are allowed", len(r.SSHKeys), flow.MaxSSHKeys)
+	}
+	for i, k := range r.SSHKeys {
+		if _, err := flow.ValidSSHKey(k); err != nil {
+			return fmt.Errorf("ssh_keys[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
 
@@ -107,6 +118,9 @@ func (r record) validate() error {
 func (r record) same(o record) bool {
 	if len(r.Groups) == 0 && len(o.Groups) == 0 {
 		r.Groups, o.Groups = nil, nil
+	}
+	if len(r.SSHKeys) == 0 && len(o.SSHKeys) == 0 {
+		r.SSHKeys, o.SSHKeys = nil, nil
 	}
 	return reflect.DeepEqual(r, o)
 }

@@ -162,6 +162,9 @@ func (d *Directory) lookupStep(ctx context.Context, login string) (string, error
 		}
 		has = append(has, fmt.Sprintf("%d %s (%s)", len(u.Groups), groups, d.cfg.Attributes.Groups))
 	}
+	if d.cfg.Attributes.SSHKeys != "" {
+		has = append(has, fmt.Sprintf("%d SSH keys (%s)", len(u.SSHKeys), d.cfg.Attributes.SSHKeys))
+	}
 	state := "active"
 	switch {
 	case u.Disabled:

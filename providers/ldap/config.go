@@ -99,12 +99,15 @@ type Attributes struct {
 	// so there is no default.
 	TOTPSecret string `yaml:"totp_secret" doc:"the authenticator secret (no standard attribute: none by default)"`
 	Groups     string `yaml:"groups" default:"memberOf" doc:"the groups of the entry"`
+	// SSHKeys holds the person's SSH public keys, one authorized_keys
+	// line a value (the openssh-lpk schema's sshPublicKey).
+	SSHKeys string `yaml:"ssh_keys" default:"sshPublicKey" doc:"the SSH public keys, one authorized_keys line a value (openssh-lpk), for policy.ssh_key; at most 32 are read"`
 }
 
 // Defaults per flavor.
 var (
-	openLDAPAttributes = Attributes{Login: "uid", DisplayName: "displayName", Email: "mail", Mobile: "mobile", Office: "telephoneNumber", Groups: "memberOf"}
-	adAttributes       = Attributes{Login: "sAMAccountName", DisplayName: "displayName", Email: "mail", Mobile: "mobile", Office: "telephoneNumber", Groups: "memberOf"}
+	openLDAPAttributes = Attributes{Login: "uid", DisplayName: "displayName", Email: "mail", Mobile: "mobile", Office: "telephoneNumber", Groups: "memberOf", SSHKeys: "sshPublicKey"}
+	adAttributes       = Attributes{Login: "sAMAccountName", DisplayName: "displayName", Email: "mail", Mobile: "mobile", Office: "telephoneNumber", Groups: "memberOf", SSHKeys: "sshPublicKey"}
 	openLDAPFilter     = "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))"
 	adFilter           = "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={login})(userPrincipalName={login})(mail={login})))"
 )
@@ -142,7 +145,7 @@ func (c Config) withDefaults() Config {
 		d string
 	}{
 		{&a.Login, def.Login}, {&a.DisplayName, def.DisplayName}, {&a.Email, def.Email}, {&a.Mobile, def.Mobile},
-		{&a.Office, def.Office}, {&a.TOTPSecret, def.TOTPSecret}, {&a.Groups, def.Groups},
+		{&a.Office, def.Office}, {&a.TOTPSecret, def.TOTPSecret}, {&a.Groups, def.Groups}, {&a.SSHKeys, def.SSHKeys},
 	} {
 		if *f.p == "" {
 			*f.p = f.d

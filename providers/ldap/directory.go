@@ -111,7 +111,7 @@ const maxLogin = 512
 func (d *Directory) attributes() []string {
 	a := d.cfg.Attributes
 	var out []string
-	for _, n := range []string{a.Login, a.DisplayName, a.Email, a.Mobile, a.Office, a.TOTPSecret, a.Groups} {
+	for _, n := range []string{a.Login, a.DisplayName, a.Email, a.Mobile, a.Office, a.TOTPSecret, a.Groups, a.SSHKeys} {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -192,6 +192,9 @@ func (d *Directory) user(e *goldap.Entry, login string) flow.User {
 	}
 	if a.Groups != "" {
 		u.Groups = e.GetAttributeValues(a.Groups)
+	}
+	if a.SSHKeys != "" {
+		u.SSHKeys = d.sshKeys(e)
 	}
 	if d.cfg.Flavor == FlavorAD {
 		uac, _ := strconv.ParseInt(e.GetAttributeValue(attrUAC), 10, 64)
@@ -280,4 +283,27 @@ func (d *Directory) Ping(ctx context.Context) error {
 		return fmt.Errorf("ldap: ping: %w", err)
 	}
 	return nil
+}
+
+// sshKeys are the entry's SSH keys, bounded: values past flow.MaxSSHKeys
+// and values longer than flow.MaxSSHKeyLine are left out, and said once
+// per lookup in the log.
+func (d *Directory) sshKeys(e *goldap.Entry) []string {
+	var out []string
+	var long, over int
+	for _, v := range e.GetAttributeValues(d.cfg.Attributes.SSHKeys) {
+		switch {
+		case len(v) > flow.MaxSSHKeyLine:
+			long++
+		case len(out) >= flow.MaxSSHKeys:
+			over++
+		default:
+			out = append(out, v)
+		}
+	}
+	if long+over > 0 {
+		d.log.Warn("ldap: SSH keys left out", "dn", e.DN, "attribute", d.cfg.Attributes.SSHKeys,
+			"longer_than_max", long, "over_max", over, "max", flow.MaxSSHKeys)
+	}
+	return out
 }

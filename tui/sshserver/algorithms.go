@@ -18,9 +18,10 @@ var (
 
 // serverConfig is the x/crypto configuration of every connection. Nobody
 // authenticates: "none" succeeds, so clients never offer keys or ask for
-// passwords. It is built afresh per connection, as the ssh package expects.
-func serverConfig(ssh.Context) *gossh.ServerConfig {
-	return &gossh.ServerConfig{
+// passwords; with Config.KeyAuth any key or none will do (withKeyAuth).
+// It is built afresh per connection, as the ssh package expects.
+func (s *Server) serverConfig(ssh.Context) *gossh.ServerConfig {
+	c := &gossh.ServerConfig{
 		Config: gossh.Config{
 			KeyExchanges: keyExchanges,
 			Ciphers:      ciphers,
@@ -28,4 +29,8 @@ func serverConfig(ssh.Context) *gossh.ServerConfig {
 		},
 		NoClientAuth: true,
 	}
+	if s.cfg.KeyAuth {
+		withKeyAuth(c)
+	}
+	return c
 }

@@ -210,6 +210,10 @@ type Config struct {
 	// session, on that session's goroutine. A model with a Close() method
 	// has it called once its program has ended, however it ended.
 	NewModel func(SessionInfo) tea.Model `yaml:"-"`
+	// KeyAuth asks clients for a public key (any will do; one without
+	// authenticates without a question) instead of letting "none" in, so
+	// that SessionInfo.PublicKey carries the key a client proved it holds.
+	KeyAuth bool `yaml:"-"`
 	// Lang is the language when the client sends no LC_ALL, LC_MESSAGES
 	// or LANG naming one offered (see package i18n); empty: English.
 	Lang string `yaml:"-"`
@@ -235,7 +239,7 @@ type Config struct {
 }
 
 // SessionInfo is what a model may know about its session. It carries no
-// SSH user name and no key: those are never an identity here.
+// SSH user name: that is never an identity here, and neither is the key.
 type SessionInfo struct {
 	// ID correlates the server's log lines of this connection.
 	ID string
@@ -261,6 +265,10 @@ type SessionInfo struct {
 	// offered, else Config.Lang, else English. The server's own words
 	// (a missing terminal, a time limit, a restart) are in it too.
 	Language string
+	// PublicKey is the wire form of the public key the client proved it
+	// holds by signing with it (Config.KeyAuth); nil when it authenticated
+	// otherwise. A key only offered is never here.
+	PublicKey []byte
 }
 
 // MessagesLocale is the locale that governs messages, by the POSIX order:

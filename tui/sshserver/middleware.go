@@ -47,7 +47,7 @@ func (s *Server) scope(next ssh.Handler) ssh.Handler {
 			"user", flow.Sanitize(sess.User(), 64),
 			"client", flow.Sanitize(sess.Context().ClientVersion(), 128),
 			"pty", hasPty, "term", flow.Sanitize(pty.Term, 64),
-			"width", pty.Window.Width, "height", pty.Window.Height)
+			"width", pty.Window.Width, "height", pty.Window.Height, "key", keyFingerprint(provenKey(sess)))
 
 		next(sess)
 

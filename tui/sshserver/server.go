@@ -66,7 +66,7 @@ func New(cfg Config) (*Server, error) {
 		// The last middleware runs first.
 		wish.WithMiddleware(s.runProgram, s.requireTerminal, s.recoverPanics, s.scope),
 		func(srv *ssh.Server) error {
-			srv.ServerConfigCallback = serverConfig
+			srv.ServerConfigCallback = s.serverConfig
 			srv.HandshakeTimeout = cfg.LoginGrace
 			// A backstop only: the program is asked to quit at MaxSessionTime,
 			// which restores the client's terminal; this cuts the

@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -59,6 +60,13 @@ const (
 	LockedTime   = "20260101000000Z"
 	DisabledTime = "000001010000Z"
 )
+
+// SSHKeyAttribute holds SSH public keys (the openssh-lpk schema, loaded
+// into every server; add the ldapPublicKey class to an entry to use it).
+const SSHKeyAttribute = "sshPublicKey"
+
+//go:embed openssh-lpk.schema
+var opensshLPK []byte
 
 // TOTPAttribute holds the seeded authenticator secrets (no standard
 // attribute exists; employeeNumber is unused here).
@@ -202,6 +210,9 @@ func (s *Server) build() error {
 	if err := os.MkdirAll(s.confDir, 0o700); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "openssh-lpk.schema"), opensshLPK, 0o600); err != nil {
+		return err
+	}
 	conf := filepath.Join(s.Dir, "slapd.conf")
 	if err := os.WriteFile(conf, []byte(s.config(db)), 0o600); err != nil {
 		return err
@@ -271,6 +282,7 @@ func (s *Server) config(db string) string {
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include %s
 modulepath %s
 moduleload back_mdb.so
 moduleload ppolicy.so
@@ -292,7 +304,7 @@ overlay memberof
 overlay ppolicy
 ppolicy_default "%s"
 ppolicy_use_lockout
-%s`, modulePath, filepath.Join(s.Dir, "slapd.pid"),
+%s`, filepath.Join(s.Dir, "openssh-lpk.schema"), modulePath, filepath.Join(s.Dir, "slapd.pid"),
 		filepath.Join(s.Dir, "ca.pem"), filepath.Join(s.Dir, "server.pem"), filepath.Join(s.Dir, "server.key"), verify,
 		configDB, BaseDN, RootDN, RootPassword, db, PolicyDN, acl)
 }
