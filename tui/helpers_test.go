@@ -62,6 +62,31 @@ func (d *fakeDir) Unlock(_ context.Context, u flow.User) error {
 	return nil
 }
 
+// alicePass is alice's password before a change.
+const alicePass = "Old-Pass-word-7"
+
+// CheckPassword knows alice's password (flow.PasswordChanger).
+func (d *fakeDir) CheckPassword(_ context.Context, u flow.User, pw string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, ok := d.set[u.ID]
+	if !ok && u.ID == "alice" {
+		cur = alicePass
+	}
+	if cur == "" || pw != cur {
+		return flow.ErrWrongPassword
+	}
+	return nil
+}
+
+// ChangePassword changes alice's password if old is right.
+func (d *fakeDir) ChangePassword(ctx context.Context, u flow.User, old, pw string) error {
+	if err := d.CheckPassword(ctx, u, old); err != nil {
+		return err
+	}
+	return d.SetPassword(ctx, u, pw)
+}
+
 func (d *fakeDir) password(id string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
