@@ -134,6 +134,9 @@ func (s *Session) SignIn(ctx context.Context, login, password, answer string) er
 		return s.refuse(ReasonUnavailable, "", s.t(unavailable))
 	case u.Disabled:
 		why = "disabled"
+	case s.e.cfg.Privileged.matches(u) && s.e.cfg.Privileged.Mode == PrivilegedExcluded:
+		// Excluded from self-service altogether, a change included.
+		why = "privileged_excluded"
 	}
 	s.acct = "user\x00" + u.ID
 	if why != "" || u.ID == "" {

@@ -271,3 +271,33 @@ func TestSignInTimingSame(t *testing.T) {
 	}
 	t.Fatal("a wrong password takes a different time for known and unknown logins")
 }
+
+// A privileged account excluded from self-service cannot change its
+// password here either: its right password reads as a wrong one. In the
+// other mode it may, and the administrators are told of the change.
+func TestChangePrivileged(t *testing.T) {
+	r, d := embeddedRig(t, privileged(flow.PrivilegedExcluded, []string{"alice"}, nil))
+	s := r.changeSession()
+	mustReason(t, s.SignIn(bg, "alice", oldPass, ""), flow.ReasonPasswordWrong)
+	if !strings.Contains(r.audit.String(), "privileged_excluded") {
+		t.Fatalf("audit %s", r.audit.String())
+	}
+	r, d = embeddedRig(t, privileged(flow.PrivilegedTwoMethods, []string{"alice"}, nil), func(c *flow.Config) {
+		c.Notices.Admins = []string{"admins@example.com"}
+	})
+	s = r.changeSession()
+	mustOK(t, s.SignIn(bg, "alice", oldPass, ""))
+	mustOK(t, s.SetPassword(bg, goodPass, goodPass))
+	if ok, _ := d.VerifyPassword("alice", goodPass); !ok {
+		t.Fatal("not changed")
+	}
+	var admin *flow.Delivery
+	for _, n := range r.email.All() {
+		if n.To == "admins@example.com" {
+			admin = &n
+		}
+	}
+	if admin == nil || admin.Subject != "A privileged account's password was changed" || !strings.Contains(admin.Text, `"alice" was changed`) {
+		t.Fatalf("admin notice %+v", admin)
+	}
+}
