@@ -102,6 +102,14 @@ func TestChangeFitsEveryLanguage(t *testing.T) {
 				h.frame("sign in, wrong picture", plain)
 				h = start(t, testConfig(), opts, true)
 				h.waitText(tr.T("tui.identify.current"))
+				h.typeText("carol")
+				h.press(tea.KeyTab)
+				h.typeText(carolPass)
+				h.enter()
+				h.waitText(tr.T("tui.password.new"), tr.T("flow.rule.differs"), tr.T("tui.password.expired"))
+				h.frame("new password, the old one expired", plain)
+				h = start(t, testConfig(), opts, true)
+				h.waitText(tr.T("tui.identify.current"))
 				h.typeText("alice")
 				h.press(tea.KeyTab)
 				h.typeText(alicePass)
@@ -114,6 +122,10 @@ func TestChangeFitsEveryLanguage(t *testing.T) {
 				h.enter()
 				h.waitText(tr.T("tui.done.changed_title"))
 				h.frame("changed", plain)
+				opts.Task = flow.TaskInfo
+				h = start(t, testConfig(), opts, true)
+				h.waitText(tr.T("tui.refused.not_offered"), tr.T("tui.task.reset"), tr.T("tui.task.change"))
+				h.frame("a task not offered", plain)
 			})
 		}
 	}
