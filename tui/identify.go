@@ -49,7 +49,8 @@ type captchaMsg struct {
 func newIdentify(e *env) (*identify, tea.Cmd) {
 	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false), tasks: e.otherTasks()}
 	fields := []*field{s.login}
-	if e.sess.Task() == flow.TaskChange {
+	if e.sess.Task() != flow.TaskReset {
+		// Every task but the reset signs in with the current password.
 		s.login = newField(e.t("tui.identify.login"), limitLogin, pairField, false)
 		s.current = newField(e.t("tui.identify.current"), limitPassword, pairField, true)
 		fields = []*field{s.login, s.current}
