@@ -76,12 +76,7 @@ func (e *Engine) BeginTask(ctx context.Context, o Origin, t Task) (*Session, err
 		tr := i18n.For(o.Lang)
 		return nil, &Error{Reason: ReasonUnavailable, Message: tr.T("flow.task.unavailable"), Ref: id[:8], Final: true}
 	}
-	s, err := e.Begin(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	s.task = t
-	return s, nil
+	return e.begin(ctx, o, t)
 }
 
 // Task returns the task of the session.

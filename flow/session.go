@@ -955,12 +955,17 @@ func (s *Session) event(step, result string, reason Reason) {
 	s.e.audit.LogAttrs(context.Background(), slog.LevelInfo, step, s.eventAttrs(step, result, reason)...)
 }
 
-// eventAttrs are the fields of an audit record of the session.
+// eventAttrs are the fields of an audit record of the session; a task
+// other than the reset is named.
 func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
-	return []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
+	attrs := []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
 		slog.String("method", string(s.method)), slog.String("step", step),
 		slog.String("result", result), slog.String("reason", string(reason))}
+	if t := s.Task(); t != TaskReset {
+		attrs = append(attrs, slog.String("task", string(t)))
+	}
+	return attrs
 }
 
 // redact keeps secrets out of a backend's error text before it is logged.
