@@ -100,4 +100,13 @@ func TestEndToEndChangeOverOpenSSH(t *testing.T) {
 	if err := srv.Stop(15e9); err != nil {
 		t.Fatalf("sspr serve on SIGTERM: %v\n%s", err, srv.Log())
 	}
+
+	// Locally, sspr change and sspr info open the same first screens.
+	local := newTmux(t, fmt.Sprintf("%s --config %s change; sleep 60", bin, cfg))
+	local.waitFor("Current password")
+	if s := local.screen(); !strings.Contains(s, "Change your password") {
+		t.Fatalf("sspr change:\n%s", s)
+	}
+	local = newTmux(t, fmt.Sprintf("%s --config %s info; sleep 60", bin, cfg))
+	local.waitFor("Not available here")
 }
