@@ -8,6 +8,8 @@ import (
 	"github.com/sspr-project/sspr/flow"
 )
 
+var _ flow.PasswordChanger = (*Dir)(nil)
+
 // CheckPassword implements flow.PasswordChanger: password is checked
 // against the argon2id hash of entry u.ID. A disabled account, or one
 // without a password, has no right password. As many checks run at once
