@@ -84,6 +84,12 @@ func TestOpenLDAPChangePassword(t *testing.T) {
 	if l := log.String(); strings.Contains(l, changed) || strings.Contains(l, slapd.InitialPassword) {
 		t.Fatal("the log holds a password")
 	}
+	// dave is locked (pwdAccountLockedTime): his right password is
+	// refused as a wrong one, ppolicy's reason kept for the audit.
+	err := d.CheckPassword(ctx, slapdLookup(t, d, "dave"), slapd.InitialPassword)
+	if !errors.Is(err, flow.ErrWrongPassword) || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("CheckPassword of a locked account: %v", err)
+	}
 }
 
 // An expired password with no grace login left cannot bind, yet slapd
