@@ -19,7 +19,7 @@ const oldPass = "Old-Horse-Battery-7"
 
 // embeddedRig is a rig whose directory is a real embedded users file,
 // alice's password in it hashed with argon2id (cheap parameters).
-func embeddedRig(t *testing.T) (*rig, *embedded.Dir) {
+func embeddedRig(t *testing.T, mutate ...func(*flow.Config)) (*rig, *embedded.Dir) {
 	t.Helper()
 	r := newRig(t)
 	d, err := embedded.Create(filepath.Join(t.TempDir(), "users.yaml"),
@@ -27,7 +27,11 @@ func embeddedRig(t *testing.T) (*rig, *embedded.Dir) {
 	mustOK(t, err)
 	mustOK(t, d.AddUser(embedded.UserRecord{Login: "alice", DisplayName: "Alice", Email: aliceEmail,
 		Mobile: aliceMobile, Office: aliceOffice, TOTPSecret: aliceSecret}, oldPass))
-	r.eng, err = flow.NewEngine(baseConfig(), flow.Deps{
+	cfg := baseConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	r.eng, err = flow.NewEngine(cfg, flow.Deps{
 		Directory: d, Store: r.store,
 		SMS: r.sms, Voice: r.voice, Email: r.email, Push: r.push,
 		TOTP: totp.New(), Audit: flow.NewAuditLogger(r.audit), Clock: r.clock,

@@ -64,6 +64,11 @@ func (e *Engine) Config() Config { return e.cfg }
 // too many sessions lately (ReasonRateLimited), when the Store does not
 // answer, or while the engine drains (ReasonUnavailable).
 func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
+	return e.begin(ctx, o, TaskReset)
+}
+
+// begin is Begin for task t.
+func (e *Engine) begin(ctx context.Context, o Origin, t Task) (*Session, error) {
 	o = Origin{Channel: o.Channel, Remote: Sanitize(o.Remote, 128), Lang: Sanitize(o.Lang, 64), SSHKey: sshKeyOf(o.SSHKey)}
 	tr := i18n.For(o.Lang)
 	id := randomToken()
@@ -81,6 +86,7 @@ func (e *Engine) Begin(ctx context.Context, o Origin) (*Session, error) {
 		used:   map[MethodID]bool{},
 		sentAt: map[MethodID]time.Time{},
 		proof:  e.proofFor(false, false),
+		task:   t,
 	}
 	s.newCaptcha()
 	s.event("session", "started", "")

@@ -29,6 +29,9 @@ const (
 	ReasonSessionExpired   Reason = "session_expired"
 	ReasonUnavailable      Reason = "unavailable"
 	ReasonDirectoryRefused Reason = "directory_refused"
+	// ReasonPasswordWrong: the current password of a change is not the
+	// account's (or the login has none): a failed try of the account.
+	ReasonPasswordWrong Reason = "password_wrong"
 	// ReasonSuspended: self-service reset is paused for the account after
 	// too many failed verifications; the directory account is untouched.
 	ReasonSuspended Reason = "suspended"
@@ -92,6 +95,9 @@ const (
 	// DirRuleDomainPolicy: Active Directory's length, complexity or history
 	// rules, which it does not tell apart (0000052D).
 	DirRuleDomainPolicy DirectoryRule = "domain_policy"
+	// DirRuleTooSoon: the password was changed too recently to change it
+	// again (a minimum age).
+	DirRuleTooSoon DirectoryRule = "too_soon"
 	// DirRuleOther: any other refusal of the password by the directory.
 	DirRuleOther DirectoryRule = "other"
 )

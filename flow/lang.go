@@ -85,6 +85,7 @@ var directoryRuleIDs = map[DirectoryRule]string{
 	DirRuleLength:       "flow.dir.length",
 	DirRuleUnchanged:    "flow.dir.unchanged",
 	DirRuleDomainPolicy: "flow.dir.domain_policy",
+	DirRuleTooSoon:      "flow.dir.too_soon",
 	DirRuleOther:        "flow.dir.refused",
 }
 

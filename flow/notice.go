@@ -92,16 +92,21 @@ func (s *Session) noticeText(tr *i18n.Printer, at time.Time, admin bool) string 
 	}
 	when := tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04"))
 	kv := []any{"When", when, "Where", s.whereFrom(tr), "How", how}
+	change := s.Task() == TaskChange
 	if admin {
 		id := "flow.notice.admin_reset"
 		if s.unlocked {
 			id = "flow.notice.admin_unlocked"
+		} else if change {
+			id = "flow.notice.admin_changed"
 		}
 		return tr.T(id, append(kv, "Login", fmt.Sprintf("%q", Sanitize(s.user.Login, 128)))...)
 	}
 	id := "flow.notice.reset"
 	if s.unlocked {
 		id = "flow.notice.unlocked"
+	} else if change {
+		id = "flow.notice.changed"
 	}
 	helpdesk := tr.T("flow.notice.helpdesk_unknown")
 	if h := s.e.cfg.Notices.Helpdesk; h != "" {
@@ -123,13 +128,18 @@ func (s *Session) whereFrom(tr *i18n.Printer) string {
 
 func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to, text, who string, tr *i18n.Printer) {
 	subject := "flow.subject.reset"
+	change := s.Task() == TaskChange
 	switch {
 	case who == "admin" && s.unlocked:
 		subject = "flow.subject.admin_unlocked"
+	case who == "admin" && change:
+		subject = "flow.subject.admin_changed"
 	case who == "admin":
 		subject = "flow.subject.admin_reset"
 	case s.unlocked:
 		subject = "flow.subject.unlocked"
+	case change:
+		subject = "flow.subject.changed"
 	}
 	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Subject: tr.T(subject), Lang: tr.Lang()}
 	if who == "user" {

@@ -181,6 +181,7 @@ func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
 	p := s.e.cfg.Password
 	s.mu.Lock()
 	who, u, ask := s.person(), s.user, lookup && s.mayAskCurrent()
+	change, current := s.Task() == TaskChange, s.current
 	f := s.memo.recall(pw)
 	s.mu.Unlock()
 	f, err := p.find(who, pw, f, lookup)
@@ -190,6 +191,9 @@ func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
 		if f, cerr = s.e.askCurrent(context.Background(), u, pw, f, rules); f.current {
 			rules = p.evaluate(s.tr, who, pw, confirm, f)
 		}
+	}
+	if change {
+		rules = differs(rules, s.t("flow.rule.differs"), pw, current)
 	}
 	s.mu.Lock()
 	s.breachFailed(err)
@@ -213,6 +217,9 @@ func (s *Session) passwordRulesLocked(ctx context.Context, pw, confirm string) [
 		}
 		s.currentFailed(cerr)
 	}
+	if s.Task() == TaskChange {
+		rules = differs(rules, s.t("flow.rule.differs"), pw, s.current)
+	}
 	s.memo.keep(pw, f)
 	return rules
 }
@@ -221,7 +228,7 @@ func (s *Session) passwordRulesLocked(ctx context.Context, pw, confirm string) [
 // session's account: only once the person has proved who they are, so
 // that the answer tells nobody else anything. The caller holds s.mu.
 func (s *Session) mayAskCurrent() bool {
-	return s.known && s.step == StepSetPassword
+	return s.known && s.step == StepSetPassword && s.Task() != TaskChange
 }
 
 // askCurrent asks the directory, when it can tell, whether pw is u's

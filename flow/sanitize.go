@@ -12,6 +12,9 @@ const (
 	MaxPhoneLen   = 32
 	MaxCodeLen    = 16
 	MaxCaptchaLen = 16
+	// MaxPasswordLen bounds a current password, in bytes: 256 runes of
+	// up to four bytes each.
+	MaxPasswordLen = 1024
 )
 
 // Sanitize makes untrusted text safe to show or log: invalid UTF-8 is

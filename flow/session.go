@@ -75,6 +75,12 @@ type Session struct {
 	watch      string       // the watch on the last text sent (WatchDelivery)
 	audioToken string       // the one-time audio CAPTCHA link, if one was made
 	memo       passwordMemo // what the password checks found for the last candidate
+
+	task Task // "" is TaskReset
+	// current is the password a change signed in with, until it is done.
+	current string
+	// expired: the current password of a change has expired.
+	expired bool
 }
 
 // State is what a screen needs to draw the session.
@@ -97,6 +103,11 @@ type State struct {
 	// Unlocked means the session ended by unlocking the account, its
 	// password unchanged.
 	Unlocked bool
+	// Task is what the session is for.
+	Task Task
+	// Expired means the password a change signed in with has expired
+	// (or must be changed at the next sign-in).
+	Expired bool
 }
 
 // ID returns the session id (128 random bits, hex).
@@ -113,6 +124,7 @@ func (s *Session) State() State {
 		Step: s.step, SessionID: s.id, Ref: s.Ref(), Login: s.login,
 		Verification: s.verified + 1, MethodsRequired: s.proof.required,
 		Show: s.shown, CodeLength: s.e.cfg.CodeLength, Unlocked: s.unlocked,
+		Task: s.Task(), Expired: s.expired,
 	}
 	if st.Verification > st.MethodsRequired {
 		st.Verification = st.MethodsRequired
@@ -140,6 +152,9 @@ func (s *Session) State() State {
 func (s *Session) Breadcrumb() []string {
 	s.mu.Lock()
 	n := s.proof.required
+	if s.Task() == TaskChange {
+		n = 0 // the current password is the proof
+	}
 	s.mu.Unlock()
 	var b []string
 	for i := 1; i <= n; i++ {
@@ -225,24 +240,8 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	if err := s.admitIdentify(ctx); err != nil {
 		return err
 	}
-	if !s.e.cfg.CaptchaDisabled {
-		expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
-		ok := !expired && s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
-		s.newCaptcha() // every CAPTCHA is answered once
-		if expired {
-			// Not counted: the person was away, not guessing.
-			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.expired"))
-		}
-		if !ok {
-			s.captchaFailures++
-			if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
-				s.dropAudio()
-				s.step = StepClosed
-				s.event("identify", "refused", ReasonTooManyAttempts)
-				return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.captcha.too_many"), Ref: s.Ref(), Final: true}
-			}
-			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
-		}
+	if err := s.checkCaptcha(answer); err != nil {
+		return err
 	}
 	u, err := s.e.deps.Directory.LookupUser(ctx, key)
 	var why string // why the decoy path, for the audit; "" for a real account
@@ -316,6 +315,32 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	}
 	s.dropAudio()
 	s.step = StepChooseMethod
+	return nil
+}
+
+// checkCaptcha checks the answer to the CAPTCHA on the screen, when it is
+// on, and draws a new one: every CAPTCHA is answered once.
+func (s *Session) checkCaptcha(answer string) error {
+	if s.e.cfg.CaptchaDisabled {
+		return nil
+	}
+	expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
+	ok := !expired && s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
+	s.newCaptcha()
+	if expired {
+		// Not counted: the person was away, not guessing.
+		return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.expired"))
+	}
+	if !ok {
+		s.captchaFailures++
+		if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
+			s.dropAudio()
+			s.step = StepClosed
+			s.event("identify", "refused", ReasonTooManyAttempts)
+			return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.captcha.too_many"), Ref: s.Ref(), Final: true}
+		}
+		return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
+	}
 	return nil
 }
 
@@ -889,7 +914,11 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 		return &Error{Reason: ReasonUnavailable, Message: s.t(restarting), Ref: s.Ref(), Final: true}
 	}
 	defer s.e.writes.end()
-	if err := s.e.deps.Directory.SetPassword(ctx, s.user, password); err != nil {
+	write := func() error { return s.e.deps.Directory.SetPassword(ctx, s.user, password) }
+	if s.Task() == TaskChange {
+		write = func() error { return s.changePassword(ctx, password) }
+	}
+	if err := write(); err != nil {
 		var fe *Error
 		if errors.As(err, &fe) {
 			s.e.audit.Info("set_password", "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
@@ -898,9 +927,17 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 			// A copy: the directory may hand the same value to every session.
 			return s.reworded(fe)
 		}
-		s.e.audit.Error("directory write failed", "sid", s.id, "ref", s.Ref(), "error", redact(err.Error(), password))
+		if errors.Is(err, ErrWrongPassword) {
+			// Changed elsewhere since the sign-in: nothing here will do.
+			s.step = StepClosed
+			s.current = ""
+			s.event("set_password", "refused", ReasonPasswordWrong)
+			return &Error{Reason: ReasonPasswordWrong, Message: s.t("flow.change.stale"), Ref: s.Ref(), Final: true}
+		}
+		s.e.audit.Error("directory write failed", "sid", s.id, "ref", s.Ref(), "error", redact(err.Error(), password, s.current))
 		return s.refuse(ReasonUnavailable, "", s.t("flow.password.failed"))
 	}
+	s.current = ""
 	s.step = StepDone
 	s.event("set_password", "ok", "")
 	s.forgetAccount(ctx)
@@ -917,6 +954,7 @@ func (s *Session) Cancel() {
 	}
 	s.voidChallenge()
 	s.dropAudio()
+	s.current = ""
 	s.step = StepClosed
 	s.event("session", "cancelled", "")
 }
@@ -965,7 +1003,8 @@ func (s *Session) event(step, result string, reason Reason) {
 	s.e.audit.LogAttrs(context.Background(), slog.LevelInfo, step, s.eventAttrs(step, result, reason)...)
 }
 
-// eventAttrs are the fields of an audit record of the session.
+// eventAttrs are the fields of an audit record of the session; a task
+// other than the reset is named.
 func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
 	attrs := []slog.Attr{slog.String("sid", s.id), slog.String("ref", s.Ref()), slog.String("remote", s.origin.Remote),
 		slog.String("channel", string(s.origin.Channel)), slog.String("login", s.login),
@@ -975,6 +1014,9 @@ func (s *Session) eventAttrs(step, result string, reason Reason) []slog.Attr {
 		// The key the client signed with, by its fingerprint as ssh-keygen
 		// -l shows it: where the session starts and where it proves.
 		attrs = append(attrs, slog.String("key", sshKeyFingerprint(s.origin.SSHKey)))
+	}
+	if t := s.Task(); t != TaskReset {
+		attrs = append(attrs, slog.String("task", string(t)))
 	}
 	return attrs
 }

@@ -131,7 +131,7 @@ func (s *Session) clear(ctx context.Context, m MethodID) {
 // account after a successful reset. Send budgets stay.
 func (s *Session) forgetAccount(ctx context.Context) {
 	keys := []string{s.suspKey()}
-	for _, m := range methodOrder {
+	for _, m := range append(methodOrder[:len(methodOrder):len(methodOrder)], currentPassword) {
 		keys = append(keys, s.failKey(m), s.seqKey(m))
 	}
 	if err := s.e.deps.Store.Forget(ctx, keys...); err != nil {

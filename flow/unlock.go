@@ -16,7 +16,7 @@ func (s *Session) Unlockable() bool {
 }
 
 func (s *Session) unlockableLocked() bool {
-	if s.step != StepSetPassword || !s.known || !s.user.Locked || s.e.cfg.UnlockDisabled {
+	if s.step != StepSetPassword || !s.known || !s.user.Locked || s.e.cfg.UnlockDisabled || s.Task() != TaskReset {
 		return false
 	}
 	_, ok := s.e.deps.Directory.(Unlocker)

@@ -91,7 +91,7 @@ func New(o Options) *Metrics {
 			Name: "sspr_refusals_total", Help: "Refused steps by step and reason.",
 		}, []string{"step", "reason"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sspr_outcomes_total", Help: "How sessions ended: reset, unlocked, cancelled, suspended, too_many_attempts, expired.",
+			Name: "sspr_outcomes_total", Help: "How sessions ended: reset, changed (a known password), unlocked, cancelled, suspended, too_many_attempts, expired.",
 		}, []string{"outcome"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sspr_deliveries_total", Help: "Texts, calls, emails and pushes handed to a provider, by method (text, call, email, push, as methods.* names them) and result (ok, error, timeout, canceled).",
@@ -323,7 +323,7 @@ func (h *auditHandler) WithGroup(name string) slog.Handler {
 
 // record is what the count needs of an audit record.
 type record struct {
-	sid, step, result, reason string
+	sid, step, result, reason, task string
 }
 
 func (r *record) set(a slog.Attr) {
@@ -336,6 +336,8 @@ func (r *record) set(a slog.Attr) {
 		r.result = a.Value.String()
 	case "reason":
 		r.reason = a.Value.String()
+	case "task":
+		r.task = a.Value.String()
 	}
 }
 
@@ -365,6 +367,8 @@ func (m *Metrics) count(r record) {
 		return
 	case r.step == "session" && r.result == "cancelled":
 		outcome = "cancelled"
+	case r.step == "set_password" && r.result == "ok" && r.task == string(flow.TaskChange):
+		outcome = "changed"
 	case r.step == "set_password" && r.result == "ok":
 		outcome = "reset"
 	case r.step == "unlock" && r.result == "ok":

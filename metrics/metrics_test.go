@@ -342,3 +342,48 @@ func TestBuildInfoAndUpGauges(t *testing.T) {
 		t.Error("up again not shown")
 	}
 }
+
+// A change of a known password ends as "changed", not as a reset.
+func TestChangeCountedAsChanged(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	var audit bytes.Buffer
+	eng, err := flow.NewEngine(flow.Config{
+		CaptchaDisabled: true, SecretKey: bytes.Repeat([]byte{5}, 32),
+		Limits: flow.Limits{IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond},
+	}, flow.Deps{Directory: knownPassword{}, Store: memstore.New(), Audit: wrapped(m, &audit)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := eng.BeginTask(ctx, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.9:1"}, flow.TaskChange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SignIn(ctx, "ana", "Old-Passw0rd-Of-Ana", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(ctx, "Brand-New-Horse-Battery-42", "Brand-New-Horse-Battery-42"); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, m.Registry(), "sspr_outcomes_total", map[string]string{"outcome": "changed"}); got != 1 {
+		t.Errorf("changed = %v, want 1\n%s", got, audit.String())
+	}
+	if got := value(t, m.Registry(), "sspr_outcomes_total", map[string]string{"outcome": "reset"}); got != 0 {
+		t.Errorf("reset = %v, want 0", got)
+	}
+	if !strings.Contains(audit.String(), `"step":"session","result":"started","reason":"","task":"change"`) {
+		t.Errorf("the session's start does not name the task:\n%s", audit.String())
+	}
+}
+
+// knownPassword is oneUser whose password can be changed.
+type knownPassword struct{ oneUser }
+
+func (knownPassword) CheckPassword(_ context.Context, _ flow.User, pw string) error {
+	if pw != "Old-Passw0rd-Of-Ana" {
+		return flow.ErrWrongPassword
+	}
+	return nil
+}
+
+func (knownPassword) ChangePassword(context.Context, flow.User, string, string) error { return nil }

@@ -12,6 +12,8 @@ type done struct {
 	// unlocked: the reset ended by unlocking the account, its password
 	// kept (flow.State.Unlocked).
 	unlocked bool
+	// changed: the person changed a password they knew.
+	changed bool
 }
 
 // quitMsg asks the Wizard to end the program.
@@ -35,6 +37,8 @@ func (s *done) View(width, _ int) *body {
 	title, withURL, without := "tui.done.title", "tui.done.signin_url", "tui.done.signin"
 	if s.unlocked {
 		title, withURL, without = "tui.done.unlocked_title", "tui.done.unlocked_signin_url", "tui.done.unlocked_signin"
+	} else if s.changed {
+		title = "tui.done.changed_title"
 	}
 	b.add(t.heading.Render(s.e.t(title)))
 	b.blank()

@@ -28,6 +28,51 @@ type env struct {
 	tr *i18n.Printer
 	// audioURL makes the link to the spoken CAPTCHA; nil without one.
 	audioURL func(token string) string
+	// task is the task of the session (or of the one that could not
+	// begin).
+	task flow.Task
+}
+
+// taskMsg asks the Wizard to begin a session of another task (a link on
+// a first screen).
+type taskMsg struct{ task flow.Task }
+
+// otherTasks are the tasks the first screen of e.task links to, in order.
+func (e *env) otherTasks() []flow.Task {
+	var out []flow.Task
+	for _, t := range flow.Tasks {
+		if t != e.task {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// taskLinks words the links to tasks.
+func (e *env) taskLinks(tasks []flow.Task) []string {
+	out := make([]string, len(tasks))
+	for i, t := range tasks {
+		out[i] = e.t(taskIDs[t])
+	}
+	return out
+}
+
+// taskIDs word the links to the tasks.
+var taskIDs = map[flow.Task]string{
+	flow.TaskReset:  "tui.task.reset",
+	flow.TaskChange: "tui.task.change",
+	flow.TaskInfo:   "tui.task.info",
+}
+
+// title is the title of the task, above every screen.
+func (e *env) title() string {
+	switch e.task {
+	case flow.TaskChange:
+		return e.t("tui.title_change")
+	case flow.TaskInfo:
+		return e.t("tui.title_info")
+	}
+	return e.t("tui.title")
 }
 
 // t words message id in the session's language.

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -60,6 +61,38 @@ func (d *fakeDir) Unlock(_ context.Context, u flow.User) error {
 	defer d.mu.Unlock()
 	d.unlocked[u.ID] = true
 	return nil
+}
+
+// alicePass is alice's password before a change; carolPass is carol's,
+// which has expired.
+const (
+	alicePass = "Old-Pass-word-7"
+	carolPass = "Expired-Pass-word-9"
+)
+
+// CheckPassword knows alice's password (flow.PasswordChanger).
+func (d *fakeDir) CheckPassword(_ context.Context, u flow.User, pw string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, ok := d.set[u.ID]
+	if !ok && u.ID == "alice" {
+		cur = alicePass
+	}
+	if !ok && u.ID == "carol" && pw == carolPass {
+		return flow.ErrPasswordExpired
+	}
+	if cur == "" || pw != cur {
+		return flow.ErrWrongPassword
+	}
+	return nil
+}
+
+// ChangePassword changes alice's password if old is right.
+func (d *fakeDir) ChangePassword(ctx context.Context, u flow.User, old, pw string) error {
+	if err := d.CheckPassword(ctx, u, old); err != nil && !errors.Is(err, flow.ErrPasswordExpired) {
+		return err
+	}
+	return d.SetPassword(ctx, u, pw)
 }
 
 func (d *fakeDir) password(id string) string {

@@ -2,18 +2,24 @@ package tui
 
 import (
 	"context"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
 )
 
-// identify asks who the person is: login and, when on, the CAPTCHA.
+// identify asks who the person is: login, the current password for a
+// change, and, when on, the CAPTCHA. Links below lead to the other tasks.
 type identify struct {
-	e      *env
-	login  *field
-	answer *field // nil when the CAPTCHA is off
-	form   *form
+	e       *env
+	login   *field
+	current *field // the current password of a change; nil for a reset
+	answer  *field // nil when the CAPTCHA is off
+	form    *form
+	tasks   []flow.Task // the tasks the links lead to
 	// picture is the CAPTCHA drawn as text; it is drawn in a command.
 	picture string
 	// drawn counts the drawings asked for: only the latest may land, so a
@@ -25,6 +31,13 @@ type identify struct {
 	audio string
 }
 
+// The two fields of a change share a line: each takes pairColumn cells,
+// the marker, the brackets and one space included.
+const (
+	pairColumn = 39
+	pairField  = pairColumn - len(indent) - 3
+)
+
 // captchaMsg carries a freshly drawn CAPTCHA.
 type captchaMsg struct {
 	sess    *flow.Session
@@ -34,13 +47,19 @@ type captchaMsg struct {
 }
 
 func newIdentify(e *env) (*identify, tea.Cmd) {
-	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false)}
+	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false), tasks: e.otherTasks()}
 	fields := []*field{s.login}
+	if e.sess.Task() != flow.TaskReset {
+		// Every task but the reset signs in with the current password.
+		s.login = newField(e.t("tui.identify.login"), limitLogin, pairField, false)
+		s.current = newField(e.t("tui.identify.current"), limitPassword, pairField, true)
+		fields = []*field{s.login, s.current}
+	}
 	if e.sess.CaptchaEnabled() {
 		s.answer = newField(e.t("tui.identify.answer"), limitCaptcha, 16, false)
 		fields = append(fields, s.answer)
 	}
-	s.form = newForm(fields)
+	s.form = newForm(fields, e.taskLinks(s.tasks)...)
 	return s, s.draw()
 }
 
@@ -79,10 +98,20 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 			})
 		}
 	}
-	if s.form.update(msg) == actSubmit {
+	switch s.form.update(msg) {
+	case actLink:
+		t := s.tasks[s.form.link()]
+		return s, func() tea.Msg { return taskMsg{t} }
+	case actSubmit:
 		login, answer := s.login.value(), ""
 		if s.answer != nil {
 			answer = s.answer.value()
+		}
+		if s.current != nil {
+			current := s.current.value()
+			return s, s.e.call("identify", func(ctx context.Context, sess *flow.Session) error {
+				return sess.SignIn(ctx, login, current, answer)
+			})
 		}
 		return s, s.e.call("identify", func(ctx context.Context, sess *flow.Session) error {
 			return sess.Identify(ctx, login, answer)
@@ -91,21 +120,45 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 	return s, nil
 }
 
+// index is the place of f in the form's Tab order.
+func (s *identify) index(f *field) int {
+	for i, x := range s.form.fields {
+		if x == f {
+			return i
+		}
+	}
+	return 0
+}
+
 // refused handles a result that left the session on this step. Every
 // answer uses up the picture, so a new one is drawn and the answer cleared;
 // the login stays.
 func (s *identify) refused(r result) tea.Cmd {
-	if s.answer == nil {
-		return nil
-	}
 	if r.op == "identify" {
 		if flow.ReasonOf(r.err) == flow.ReasonInvalidInput {
 			// Refused before the picture was checked: it still holds.
-			s.form.move(0)
+			// The login first, then the current password, is what is
+			// missing.
+			if s.current != nil && s.login.value() != "" {
+				s.form.move(s.index(s.current))
+			} else {
+				s.form.move(0)
+			}
 			return nil
 		}
-		s.answer.clear()
-		s.form.move(1)
+		if s.answer != nil {
+			s.answer.clear()
+			s.form.move(s.index(s.answer))
+		}
+		if s.current != nil {
+			// A password is typed again after every try, as at any
+			// sign-in; it never outlives the try.
+			s.current.clear()
+			s.form.move(s.index(s.current))
+		}
+	}
+	if s.answer == nil {
+		return nil
 	}
 	return s.draw()
 }
@@ -144,14 +197,23 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 		b.add(t.heading.Render(s.e.t("tui.identify.title")))
 	}
 	if intro {
-		if s.answer != nil {
-			b.add(s.e.t("tui.identify.intro_captcha"))
-		} else {
-			b.add(s.e.t("tui.identify.intro"))
+		id := "tui.identify.intro"
+		switch {
+		case s.current != nil && s.answer != nil:
+			id = "tui.identify.intro_change_captcha"
+		case s.current != nil:
+			id = "tui.identify.intro_change"
+		case s.answer != nil:
+			id = "tui.identify.intro_captcha"
 		}
+		b.add(s.e.t(id))
 		b.blank()
 	}
-	b.field(t, s.login, s.form.at == 0)
+	if s.current != nil {
+		s.pair(b)
+	} else {
+		b.field(t, s.login, s.form.at == 0)
+	}
 	if s.answer == nil {
 		return b
 	}
@@ -171,13 +233,41 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if s.audio != "" {
 		b.add(s.e.t("tui.identify.audio", "URL", s.audio))
 	}
-	b.field(t, s.answer, s.form.at == 1)
+	b.field(t, s.answer, s.form.at == s.index(s.answer))
 	return b
+}
+
+// headerLinks implements headerLinker: the links to the other tasks.
+func (s *identify) headerLinks() *form { return s.form }
+
+// pair draws the login and the current password of a change side by side,
+// each label above its field, so that the change fits where the reset's
+// one field does.
+func (s *identify) pair(b *body) {
+	t := s.e.theme
+	fields := []*field{s.login, s.current}
+	var labels, boxes strings.Builder
+	for i, f := range fields {
+		x := i * pairColumn
+		label := ansi.Truncate(f.label, pairColumn-len(indent)-1, "…")
+		labels.WriteString(strings.Repeat(" ", max(x+len(indent)-ansi.StringWidth(labels.String()), 0)) + label)
+		box, col := f.render()
+		mark := indent
+		if s.form.at == i {
+			mark = t.focus.Render("> ")
+			b.cursor = &tea.Position{X: x + len(indent) + col, Y: len(b.lines) + 1}
+		}
+		boxes.WriteString(mark + box + " ")
+	}
+	b.lines = append(b.lines, labels.String(), strings.TrimRight(boxes.String(), " "))
 }
 
 func (s *identify) Keys() []hint {
 	e := s.e
 	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 5}}
+	if s.form.link() >= 0 {
+		h[0].what = e.t("tui.hint.choose")
+	}
 	if s.answer != nil {
 		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_picture"), 2})
 	}

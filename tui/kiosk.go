@@ -51,6 +51,7 @@ func (w *Wizard) adminExitKey(k tea.KeyPressMsg) bool {
 func (w *Wizard) scrub() tea.Cmd {
 	w.kiosk.tail = nil
 	w.notice = nil
+	w.task = w.opts.Task
 	cmd := w.restart(nil)
 	return tea.Batch(cmd, tea.Sequence(tea.Raw(ClearAll), tea.ClearScreen))
 }

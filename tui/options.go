@@ -29,6 +29,9 @@ type Options struct {
 	// Plain draws every screen as plain lines a screen reader can follow:
 	// no colour or styling, no box drawing, no animation, words for marks.
 	Plain bool
+	// Task is what the first screen offers to do (the zero value is
+	// flow.TaskReset); the first screen links to the other tasks.
+	Task flow.Task
 	// CaptchaAudioURL returns the address where the CAPTCHA with this
 	// one-time token is spoken (see flow.Session.CaptchaAudioToken); the
 	// first screen shows it under the picture. nil when nothing serves it.

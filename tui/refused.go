@@ -2,20 +2,42 @@ package tui
 
 import (
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/flow"
 )
 
 // refused is shown when no session could be begun (too many from this
-// address, the service restarting or unavailable): it says why, and Enter
-// tries again.
+// address, the service restarting or unavailable, a task not offered): it
+// says why, and Enter tries again. For a task not offered it links to the
+// other tasks instead.
 type refused struct {
 	e   *env
 	msg string
+	// tasks are the tasks linked to, when the task itself is not offered.
+	tasks []flow.Task
+	form  *form
 }
 
 // retryMsg asks the Wizard to begin a session again.
 type retryMsg struct{}
 
+func newRefused(e *env, msg string, links bool) *refused {
+	s := &refused{e: e, msg: msg}
+	if links {
+		s.tasks = e.otherTasks()
+		s.form = newForm(nil, e.taskLinks(s.tasks)...)
+	}
+	return s
+}
+
 func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if s.form != nil {
+		if s.form.update(msg) == actLink {
+			t := s.tasks[s.form.link()]
+			return s, func() tea.Msg { return taskMsg{t} }
+		}
+		return s, nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
 		return s, func() tea.Msg { return retryMsg{} }
 	}
@@ -25,14 +47,25 @@ func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
 func (s *refused) View(width, _ int) *body {
 	t := s.e.theme
 	b := newBody(width)
-	b.add(t.heading.Render(s.e.t("tui.refused.title")))
+	if s.form != nil {
+		b.add(t.heading.Render(s.e.t("tui.refused.not_offered")))
+	} else {
+		b.add(t.heading.Render(s.e.t("tui.refused.title")))
+	}
 	b.blank()
 	b.add(s.msg)
 	b.blank()
+	if s.form != nil {
+		b.links(s.e, s.form)
+		return b
+	}
 	b.add(s.e.t("tui.refused.retry"))
 	return b
 }
 
 func (s *refused) Keys() []hint {
+	if s.form != nil {
+		return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.choose"), 1}, {s.e.t("tui.key.tab"), s.e.t("tui.hint.field"), 5}}
+	}
 	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.try_again"), 1}}
 }

@@ -31,7 +31,7 @@ type hint struct {
 func (w *Wizard) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
-	v.WindowTitle = w.e.t("tui.title")
+	v.WindowTitle = w.e.title()
 	if w.tooSmall() {
 		v.Content = w.smallView()
 		return v
@@ -40,7 +40,7 @@ func (w *Wizard) View() tea.View {
 	// interleave the two in every line a screen reader reads.
 	side := w.phone != nil && w.width >= sideBySide && !w.e.theme.plain
 	below := w.phone != nil && !side
-	w.cut = ""
+	w.cut, w.headCursor = "", nil
 	header, footer := w.header(), w.footer()
 	room := w.height - len(header) - len(footer)
 	// The screen comes first; the phone below gets the lines it leaves.
@@ -49,7 +49,7 @@ func (w *Wizard) View() tea.View {
 	if len(b.lines) > room && w.cut == "" {
 		w.cut = fmt.Sprintf("%d lines of the screen past the bottom", len(b.lines)-room)
 	}
-	var cursor *tea.Position
+	cursor := w.headCursor
 	if b.cursor != nil && b.cursor.Y < len(bl) {
 		cursor = &tea.Position{X: b.cursor.X, Y: b.cursor.Y + len(header)}
 	}
@@ -108,7 +108,7 @@ func (w *Wizard) smallView() string {
 // header is the title (and the demo banner), the breadcrumb and a rule.
 func (w *Wizard) header() []string {
 	t := w.e.theme
-	title, banner := w.e.t("tui.title"), w.e.t("tui.demo_banner")
+	title, banner := w.e.title(), w.e.t("tui.demo_banner")
 	top := t.title.Render(title)
 	if w.phone != nil {
 		gap := max(columnWidth-2-lipgloss.Width(title)-lipgloss.Width(banner), 1)
@@ -136,7 +136,7 @@ func (w *Wizard) breadcrumb() []string {
 	case flow.StepSetPassword:
 		now = len(w.e.crumbs) - 1
 	default:
-		return []string{""}
+		return w.headerLinks()
 	}
 	parts := make([]string, len(w.e.crumbs))
 	for i, c := range w.e.crumbs {
@@ -163,6 +163,30 @@ func (w *Wizard) breadcrumb() []string {
 		}
 	}
 	return lines
+}
+
+// headerLinker is a first screen whose links to the other tasks go in the
+// header, in the line the breadcrumb takes on the later screens: the first
+// screens have no line to spare for them below the CAPTCHA.
+type headerLinker interface{ headerLinks() *form }
+
+// headerLinks draws the links of a first screen where the breadcrumb goes,
+// and places the cursor on the focused one; one empty line otherwise.
+func (w *Wizard) headerLinks() []string {
+	hl, ok := w.screen.(headerLinker)
+	if !ok || hl.headerLinks() == nil {
+		return []string{""}
+	}
+	lb := newBody(columnWidth)
+	lb.links(w.e, hl.headerLinks())
+	out := make([]string, len(lb.lines))
+	for i, l := range lb.lines {
+		out[i] = strings.TrimPrefix(l, " ") // header() puts it back
+	}
+	if lb.cursor != nil {
+		w.headCursor = &tea.Position{X: lb.cursor.X, Y: lb.cursor.Y + 1} // below the title
+	}
+	return out
 }
 
 // maxNoticeLines is the room of the notice above the footer's rule.

@@ -23,6 +23,9 @@ type Wizard struct {
 
 	screen screen
 	step   flow.Step
+	// task is the task of the session; a link on the first screen
+	// changes it, and Esc in a kiosk brings back opts.Task.
+	task   flow.Task
 	phone  *phone // nil outside demo mode
 	notice *notice
 
@@ -39,6 +42,10 @@ type Wizard struct {
 	idleArmed bool
 
 	kiosk kioskState // see kiosk.go
+
+	// headCursor is the cursor on a link in the header, if one has the
+	// focus (headerLinks).
+	headCursor *tea.Position
 
 	// cut says what the last frame had to cut to fit (a line too wide,
 	// lines past the bottom), "" when nothing: every text should wrap, in
@@ -83,8 +90,11 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 		opts.IdleTimeout = 5 * time.Minute
 	}
 	opts.SignInURL = flow.Sanitize(opts.SignInURL, 512)
+	if opts.Task == "" {
+		opts.Task = flow.TaskReset
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
+	w := &Wizard{eng: eng, opts: opts, task: opts.Task, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
 	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
 		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL}
 	if opts.Demo != nil {
@@ -152,6 +162,9 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case quitMsg:
 		return w, w.quit()
 	case retryMsg:
+		return w, w.restart(nil)
+	case taskMsg:
+		w.task = msg.task
 		return w, w.restart(nil)
 	case newPasswordMsg:
 		if w.step != flow.StepSetPassword {
@@ -230,8 +243,8 @@ func (w *Wizard) route(msg tea.Msg) tea.Cmd {
 // begin opens a new session on the identify screen, or says why none
 // could be begun.
 func (w *Wizard) begin() tea.Cmd {
-	sess, err := w.eng.Begin(w.ctx, w.opts.Origin)
-	w.e.sess, w.e.crumbs, w.e.busy = sess, nil, false
+	sess, err := w.eng.BeginTask(w.ctx, w.opts.Origin, w.task)
+	w.e.sess, w.e.crumbs, w.e.busy, w.e.task = sess, nil, false, w.task
 	w.step = flow.StepIdentify
 	if w.phone != nil {
 		w.phone.reset()
@@ -239,7 +252,7 @@ func (w *Wizard) begin() tea.Cmd {
 	if err != nil {
 		fe := flowError(err, "", w.e.tr)
 		w.e.st = flow.State{Ref: fe.Ref}
-		w.screen = &refused{e: w.e, msg: fe.Message}
+		w.screen = newRefused(w.e, fe.Message, !w.eng.Offers(w.task))
 		return nil
 	}
 	w.e.st = sess.State()
@@ -332,6 +345,8 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		return n
 	case fe != nil:
 		return &notice{text: fe.Message, err: true}
+	case r.state.Step == flow.StepSetPassword && r.state.Expired && w.step != flow.StepSetPassword:
+		return &notice{text: w.e.t("tui.password.expired")}
 	case r.op == "resend":
 		return &notice{text: w.e.t("tui.resent")}
 	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && (w.step != flow.StepChooseMethod || r.op == "choose"):
@@ -363,7 +378,7 @@ func (w *Wizard) enter(r result) tea.Cmd {
 			w.screen, cmd = newPassword(w.e)
 		}
 	case flow.StepDone:
-		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked}
+		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked, changed: r.state.Task == flow.TaskChange}
 	default:
 		w.screen, cmd = newIdentify(w.e)
 	}

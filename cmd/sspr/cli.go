@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/embedded"
 
 	"github.com/spf13/cobra"
@@ -134,7 +135,7 @@ in-terminal phone, nothing to install.`,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-			return runLocal(cfg, c.stderr)
+			return runLocal(cfg, c.stderr, flow.TaskReset)
 		}),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
@@ -150,7 +151,23 @@ in-terminal phone, nothing to install.`,
 			Short: "The reset wizard in this terminal (the default)",
 			Args:  usageArgs(cobra.NoArgs, ""),
 			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-				return runLocal(cfg, c.stderr)
+				return runLocal(cfg, c.stderr, flow.TaskReset)
+			}),
+		},
+		&cobra.Command{
+			Use:   "change",
+			Short: "Change a password you know, even an expired one, in this terminal",
+			Args:  usageArgs(cobra.NoArgs, ""),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
+				return runLocal(cfg, c.stderr, flow.TaskChange)
+			}),
+		},
+		&cobra.Command{
+			Use:   "info",
+			Short: "Update your security info (the ways to verify you) in this terminal",
+			Args:  usageArgs(cobra.NoArgs, ""),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
+				return runLocal(cfg, c.stderr, flow.TaskInfo)
 			}),
 		},
 		&cobra.Command{

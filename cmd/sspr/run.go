@@ -14,8 +14,8 @@ import (
 	"github.com/sspr-project/sspr/tui"
 )
 
-// runLocal runs the wizard in this terminal.
-func runLocal(cfg *Config, stderr io.Writer) error {
+// runLocal runs the wizard of task in this terminal.
+func runLocal(cfg *Config, stderr io.Writer, task flow.Task) error {
 	a, err := wire(cfg)
 	if err != nil {
 		return err
@@ -40,6 +40,7 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 	}()
 	w := tui.New(a.engine, tui.Options{
 		Origin:      flow.Origin{Channel: flow.Local, Remote: remote, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
+		Task:        task,
 		Demo:        a.demoPhone(),
 		SignInURL:   cfg.SignInURL,
 		IdleTimeout: cfg.UI.IdleTimeout,

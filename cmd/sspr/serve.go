@@ -164,6 +164,7 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
 			return tui.New(eng, tui.Options{
 				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language, SSHKey: s.PublicKey},
+				Task:        s.Task, // from the SSH user name: change@, info@
 				Demo:        phone,
 				SignInURL:   cfg.SignInURL,
 				IdleTimeout: cfg.UI.IdleTimeout,

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,6 +65,11 @@ type Dir struct {
 	// log gets the warnings of a write that went through but could not
 	// keep the file's owner; nil means slog.Default().
 	log atomic.Pointer[slog.Logger]
+
+	// checking bounds the password checks of sign-ins running at once:
+	// each argon2id check takes its memory cost (64 MiB by default), and
+	// anyone may ask for one.
+	checking chan struct{}
 }
 
 var _ flow.Directory = (*Dir)(nil)
@@ -89,7 +95,8 @@ func Open(path string, opts ...Option) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open users file: %w", err)
 	}
-	d := &Dir{path: real, params: DefaultParams, writing: make(chan struct{}, 1)}
+	d := &Dir{path: real, params: DefaultParams, writing: make(chan struct{}, 1),
+		checking: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, o := range opts {
 		o(d)
 	}

@@ -30,6 +30,9 @@ var refusalRules = []refusalRule{
 	// the text does not tell which.
 	{"fails quality checking", flow.DirRuleQuality},
 	{"complexity", flow.DirRuleQuality}, // Samba: "does not meet the complexity criteria"
+	// ppolicy: "Password is too young to change"; Samba: "password is too
+	// young to change!" (Windows says only 0000052D).
+	{"too young", flow.DirRuleTooSoon},
 	{"0000052d", flow.DirRuleDomainPolicy},
 }
 

@@ -22,7 +22,8 @@ func TestRefusalMapsDirectoryTexts(t *testing.T) {
 		{ldapErr(19, "Password fails quality checking policy"), flow.DirRuleQuality},
 		{ldapErr(19, "Password is in history of old passwords"), flow.DirRuleHistory},
 		{ldapErr(19, "Password is not being changed from existing value"), flow.DirRuleUnchanged},
-		{ldapErr(19, "Password is too young to change"), flow.DirRuleOther},
+		{ldapErr(19, "Password is too young to change"), flow.DirRuleTooSoon},
+		{ldapErr(19, "0000052D: Constraint violation - check_password_restrictions: password is too young to change!"), flow.DirRuleTooSoon},
 		// Samba's words for unicodePwd.
 		{ldapErr(19, "0000052D: Constraint violation - check_password_restrictions: the password is too short. It should be equal or longer than 7 characters!"), flow.DirRuleLength},
 		{ldapErr(19, "0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria!"), flow.DirRuleQuality},

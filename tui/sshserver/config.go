@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/config"
+	"github.com/sspr-project/sspr/flow"
 )
 
 // Settings is the `ssh` block of sspr.yaml: the listener, the host key
@@ -260,6 +261,9 @@ type SessionInfo struct {
 	// Context ends when the connection does. It carries none of the
 	// connection's values (no user name, no key).
 	Context context.Context
+	// Task is what the SSH user name asks for (TaskFor): the only use
+	// of the user name, which never says who the person is.
+	Task flow.Task
 	// Language is the language of the session, a base tag ("en", "de",
 	// "fr"): the client's messages locale when it names a language
 	// offered, else Config.Lang, else English. The server's own words

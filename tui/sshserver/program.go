@@ -77,7 +77,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	defer cancel()
 	info := SessionInfo{
 		ID: cs.id, Remote: cs.remote, Term: term, Width: w, Height: h,
-		Env: append([]string(nil), env...), Context: ctx, PublicKey: provenKey(sess),
+		Env: append([]string(nil), env...), Context: ctx, PublicKey: provenKey(sess), Task: TaskFor(sess.User()),
 	}
 	info.Lang, info.LCAll, info.LCMessages = clientLocale(sess.Environ())
 	info.Language = s.language(info)
