@@ -85,21 +85,36 @@ func treeMem(pid int) memSample {
 	return m
 }
 
-// treeCPU is the user and system time of the tree of pid.
+// treeCPU is the user and system time of the tree of pid, with that of
+// the children each process of the tree has waited for: an sshd session
+// process that ended still counts, in its parent's.
 func treeCPU(pid int) time.Duration {
 	var ticks int64
 	for _, p := range procTree(pid) {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
-			continue
-		}
-		f := statFields(string(b))
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
+		ticks += procTicks(strconv.Itoa(p))
 	}
 	return time.Duration(ticks) * time.Second / clockTick
+}
+
+// selfCPU is this process's user and system time.
+func selfCPU() time.Duration {
+	return time.Duration(procTicks("self")) * time.Second / clockTick
+}
+
+// procTicks is utime+stime+cutime+cstime of /proc/<p>/stat.
+func procTicks(p string) int64 {
+	b, err := os.ReadFile("/proc/" + p + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := statFields(string(b))
+	if len(f) < 15 {
+		return 0
+	}
+	var n int64
+	for _, i := range []int{11, 12, 13, 14} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		n += v
+	}
+	return n
 }
