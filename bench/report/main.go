@@ -284,7 +284,7 @@ func main() {
 	}
 	for _, kex := range []string{"mlkem768x25519-sha256", "curve25519-sha256"} {
 		a, b := sp.runs["handshake-"+kex], fl.runs["handshake-"+kex]
-		if a != nil && b != nil {
+		if a != nil && b != nil && a.Handshakes > 0 && b.Handshakes > 0 {
 			short := strings.TrimSuffix(kex, "-sha256")
 			ratios["handshake_cpu_vs_floor_"+short] = ratioAt{ratio(a.CPUmsPerHandshake, b.CPUmsPerHandshake), a.Handshakes, "none (context)"}
 		}
@@ -430,8 +430,10 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 			b.WriteString(" |")
 		}
 		for _, k := range []string{"handshake-mlkem768x25519-sha256", "handshake-curve25519-sha256"} {
-			if r := s.runs[k]; r != nil {
+			if r := s.runs[k]; r != nil && r.Handshakes > 0 {
 				fmt.Fprintf(&b, " %.2f |", r.CPUmsPerHandshake)
+			} else if r != nil {
+				b.WriteString(" not offered |")
 			} else {
 				b.WriteString(" |")
 			}
