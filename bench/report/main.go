@@ -138,10 +138,16 @@ func main() {
 		}
 		// The machine line of a rebuilt report describes this machine.
 		var meta struct {
-			Quick bool `json:"quick"`
+			Quick   bool `json:"quick"`
+			Machine struct {
+				SSHD string `json:"sshd"`
+			} `json:"machine"`
 		}
 		_ = json.Unmarshal(b, &meta)
 		*quick = meta.Quick
+		if *sshdVersion == "" {
+			*sshdVersion = meta.Machine.SSHD
+		}
 	}
 
 	names := []string{"floor", "floor_fullscreen", "sspr", "sshd"}
