@@ -43,6 +43,8 @@ type run struct {
 	SteadyResetsPerS   float64 `json:"steady_resets_per_s"`
 	ServerCPUSeconds   float64 `json:"server_cpu_seconds"`
 	LoadToolCPUSeconds float64 `json:"load_tool_cpu_seconds"`
+	MachineBusyCores   float64 `json:"machine_busy_cores"`
+	ServerCores        float64 `json:"server_cores"`
 	CPUmsPerHandshake  float64 `json:"cpu_ms_per_handshake"`
 	Handshakes         int     `json:"handshakes"`
 	CPUmsPerKey        float64 `json:"cpu_ms_per_key"`
@@ -423,7 +425,7 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 		fmt.Fprintf(&b, "| %s | %d | %.2f | %.0f / %.0f | %.1f / %.1f | %.1f / %.1f | %d |\n", name, r.Resets, r.ResetsPerS, rt.P50ms, rt.P99ms, r.FirstFrame.P50ms, r.FirstFrame.P99ms, r.Keystroke.P50ms, r.Keystroke.P99ms, r.Failed)
 	}
 	b.WriteString("\n## Costs\n\n")
-	b.WriteString("| server | first frame p50 / p99 ms (20 dials at once) | handshake CPU ms, mlkem768x25519 | handshake CPU ms, curve25519 | CPU ms per key press | CPU ms per reset | key presses per reset | resets/s (steady) | load tool CPU s |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server | first frame p50 / p99 ms (20 dials at once) | handshake CPU ms, mlkem768x25519 | handshake CPU ms, curve25519 | CPU ms per key press | CPU ms per reset | key presses per reset | resets/s (steady) | load tool CPU s | cores busy: server / machine |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, name := range names {
 		s := servers[name]
 		if len(s.runs) == 0 && s.reset == nil {
@@ -450,9 +452,9 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 			b.WriteString(" |")
 		}
 		if r := s.reset; r != nil {
-			fmt.Fprintf(&b, " %.1f | %.0f | %.2f | %.1f |\n", r.CPUmsPerReset, r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds)
+			fmt.Fprintf(&b, " %.1f | %.0f | %.2f | %.1f | %.2f / %.2f |\n", r.CPUmsPerReset, r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds, r.ServerCores, r.MachineBusyCores)
 		} else {
-			b.WriteString(" | | | |\n")
+			b.WriteString(" | | | | |\n")
 		}
 	}
 	if h, ok := out["hash"].(json.RawMessage); ok && string(h) != "null" {

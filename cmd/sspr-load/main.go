@@ -143,6 +143,9 @@ type result struct {
 	KeysPerReset       float64 `json:"keys_per_reset,omitempty"`
 	SteadyResetsPerS   float64 `json:"steady_resets_per_s,omitempty"`
 	LoadToolCPUSeconds float64 `json:"load_tool_cpu_seconds,omitempty"`
+	// The cores busy over the run, on the whole machine and in the server.
+	MachineBusyCores float64 `json:"machine_busy_cores,omitempty"`
+	ServerCores      float64 `json:"server_cores,omitempty"`
 	// Handshake mode: the server's CPU per handshake.
 	Handshakes        int     `json:"handshakes,omitempty"`
 	CPUmsPerHandshake float64 `json:"cpu_ms_per_handshake,omitempty"`

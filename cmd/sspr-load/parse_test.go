@@ -77,3 +77,18 @@ func TestProcCPU(t *testing.T) {
 		t.Errorf("statFields with a ) in the name: %q", got)
 	}
 }
+
+func TestMachineBusy(t *testing.T) {
+	b0 := machineBusy()
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for machineBusy() <= b0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the machine's busy time did not grow while this test worked")
+		}
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	_ = x
+}

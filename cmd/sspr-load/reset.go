@@ -125,7 +125,7 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 	if o.pid > 0 {
 		c0 = treeCPU(o.pid)
 	}
-	self0 := selfCPU()
+	self0, busy0 := selfCPU(), machineBusy()
 	logins, phones := splitList(o.login), splitList(o.phone)
 	accounts := make([]*sender, len(logins))
 	for i := range accounts {
@@ -176,6 +176,8 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 		r.ServerCPUSeconds = (treeCPU(o.pid) - c0).Seconds()
 	}
 	r.LoadToolCPUSeconds = (selfCPU() - self0).Seconds()
+	r.MachineBusyCores = (machineBusy() - busy0).Seconds() / el.Seconds()
+	r.ServerCores = r.ServerCPUSeconds / el.Seconds()
 	r.Opened, r.Failed, r.FirstErrors = int(opened.Load()), e.n, e.first
 	r.OpenSeconds = el.Seconds()
 	r.SessionsPerS = float64(r.Opened) / el.Seconds()
