@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks: the floor (bench/floor, a bare wish + Bubble Tea server),
 # `sspr serve`, and OpenSSH sshd with `ForceCommand sspr run`, each driven
-# by cmd/sspr-load at several sizes on loopback. Writes bench/results.json
-# and bench/results.md; docs/BENCHMARKS.md explains every figure.
+# by cmd/sspr-load at several sizes on loopback; docs/BENCHMARKS.md
+# explains every figure.
 #
-#   bench/run.sh            the full run (100, 1000 and more sessions)
-#   bench/run.sh --quick    the same figures at smaller sizes, a few minutes
+#   bench/run.sh            the full run (100, 1000 and more sessions):
+#                           bench/results.json and .md
+#   bench/run.sh --quick    the same figures at smaller sizes, a few
+#                           minutes: bench/results-quick.json and .md
 #
 # Needs Go; installs openssh-server with apt-get when sshd is missing (as
 # root), and skips sshd when it cannot.
@@ -49,7 +51,9 @@ log "building into $T (load: $LOAD_START)"
 # sessions are opened FF_DIALS at a time for the time to the first frame;
 # HS_N handshakes per key exchange; KEYS_N sessions type KEYS keys each
 # for the CPU per key press; HASHES argon2id hashes.
+OUT=results
 if ((QUICK)); then
+	OUT=results-quick
 	SIZES=(20 100)
 	SSHD_SIZES=(20 100)
 	HOLD=1500ms
@@ -311,6 +315,6 @@ else
 fi
 
 "$T/report" -dir "$T" -quick="$QUICK" -sshd-version "$SSHD_VERSION" -load "start $LOAD_START; end $(cat /proc/loadavg)" \
-	-json "$ROOT/bench/results.json" -md "$ROOT/bench/results.md"
-log "wrote bench/results.json and bench/results.md"
-cat "$ROOT/bench/results.md"
+	-json "$ROOT/bench/$OUT.json" -md "$ROOT/bench/$OUT.md"
+log "wrote bench/$OUT.json and bench/$OUT.md"
+cat "$ROOT/bench/$OUT.md"

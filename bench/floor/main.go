@@ -75,9 +75,10 @@ func main() {
 	fullScreen := flag.Bool("fullscreen", false, "draw the line on the alternate screen, as a full-screen program")
 	debug := flag.String("debug", "", "serve goroutine and heap figures on this loopback `host:port`")
 	hashes := flag.Int("hash", 0, "hash this many passwords with argon2id, print the CPU per hash and exit")
+	hashAtOnce := flag.Int("hash-at-once", 1, "with -hash: how many hashes run at once")
 	flag.Parse()
 	if *hashes > 0 {
-		if err := hashCost(min(*hashes, 1000)); err != nil {
+		if err := hashCost(min(*hashes, 1000), max(1, min(*hashAtOnce, 256))); err != nil {
 			fmt.Fprintln(os.Stderr, "floor:", err)
 			os.Exit(1)
 		}
@@ -133,23 +134,42 @@ func main() {
 	_ = srv.Shutdown(ctx)
 }
 
-// hashCost hashes n passwords at embedded.DefaultParams and prints the
-// process's CPU (user and system, from getrusage) per hash.
-func hashCost(n int) error {
+// hashCost hashes n passwords at embedded.DefaultParams, atOnce at a
+// time, and prints the process's CPU (user and system, from getrusage)
+// per hash.
+func hashCost(n, atOnce int) error {
 	cpu := func() time.Duration {
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	c0, t0 := cpu(), time.Now()
+	next := make(chan int)
+	errs := make(chan error, atOnce)
+	for range atOnce {
+		go func() {
+			var err error
+			for i := range next {
+				if _, e := embedded.Hash(fmt.Sprintf("Floor-Hash-%d-Xy", i), embedded.DefaultParams); e != nil && err == nil {
+					err = e
+				}
+			}
+			errs <- err
+		}()
+	}
 	for i := range n {
-		if _, err := embedded.Hash(fmt.Sprintf("Floor-Hash-%d-Xy", i), embedded.DefaultParams); err != nil {
+		next <- i
+	}
+	close(next)
+	for range atOnce {
+		if err := <-errs; err != nil {
 			return err
 		}
 	}
 	c, wall := cpu()-c0, time.Since(t0)
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"hashes":           n,
+		"at_once":          atOnce,
 		"params":           embedded.DefaultParams,
 		"cpu_ms_per_hash":  float64(c.Microseconds()) / 1000 / float64(n),
 		"wall_ms_per_hash": float64(wall.Microseconds()) / 1000 / float64(n),

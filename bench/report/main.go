@@ -451,7 +451,11 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 		} else {
 			b.WriteString(" |")
 		}
-		if r := s.reset; r != nil {
+		if r := s.reset; r != nil && name == "sshd" {
+			// A session's processes are gone when the run ends, and sshd's
+			// listener does not collect their CPU: not measured.
+			fmt.Fprintf(&b, " not measured | %.0f | %.2f | %.1f | |\n", r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds)
+		} else if r := s.reset; r != nil {
 			fmt.Fprintf(&b, " %.1f | %.0f | %.2f | %.1f | %.2f / %.2f |\n", r.CPUmsPerReset, r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds, r.ServerCores, r.MachineBusyCores)
 		} else {
 			b.WriteString(" | | | | |\n")
