@@ -97,3 +97,24 @@ func TestFramesTakeTheTicker(t *testing.T) {
 		t.Errorf("ticks for one key press: %d, want 1", got)
 	}
 }
+
+// A session's first frame is drawn once the program has its window size:
+// a view built before it asks for no frame (the first frame would show a
+// screen laid out for no size, then the real one over it).
+func TestFirstFrameWaitsForTheSize(t *testing.T) {
+	sent := make(chan tea.Msg, 4)
+	f := &frames{tick: make(chan time.Time, 1), send: func(m tea.Msg) { sent <- m }}
+	g := &guard{model: &testModel{rec: &recorder{}}, frames: f, frame: time.Second / 60}
+	g.View()
+	if f.wanted.Load() {
+		t.Fatal("a frame was asked for before the window size came")
+	}
+	g.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	g.View()
+	if !f.wanted.Load() {
+		t.Fatal("no frame asked for once the window size came")
+	}
+	if _, ok := (<-sent).(frameMsg); !ok {
+		t.Fatal("the request is not a frameMsg")
+	}
+}

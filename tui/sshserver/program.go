@@ -373,8 +373,11 @@ type guard struct {
 	// Bubble Tea calls View after every message: views are built at most
 	// once a frame (a typing flood rebuilt the whole screen per key), the
 	// one held back is built when a redrawMsg comes. Each view built asks
-	// frames to draw it at once.
+	// frames to draw it at once, from the first window size on: the
+	// views before it are laid out for no size, and the program sends
+	// the size at once (tea.WithWindowSize).
 	frames *frames
+	sized  bool
 	frame  time.Duration
 	send   func(tea.Msg)
 	view   tea.View
@@ -411,7 +414,7 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		}
 		return m, nil
 	case tea.WindowSizeMsg:
-		g.width = msg.Width
+		g.width, g.sized = msg.Width, true
 		// A new size is drawn at once (window changes are rate-limited
 		// already): the first frame must not show the size before it.
 		g.built = time.Time{}
@@ -451,7 +454,9 @@ func (g *guard) View() (v tea.View) {
 		v.Content = withNotice(v.Content, g.notice, g.width)
 	}
 	g.view, g.built = v, time.Now()
-	g.frames.request()
+	if g.sized {
+		g.frames.request()
+	}
 	return v
 }
 
