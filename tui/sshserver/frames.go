@@ -25,7 +25,8 @@ import (
 // A view reaches the renderer only after View returns (Program.render), so
 // View cannot send the tick itself: it asks for a frameMsg, which the
 // program handles after the view is with the renderer; the message filter
-// (drain.filter) turns it into the tick. The guard still builds views at
+// (drain.filter) turns it into the tick. The guard asks from the first
+// window size on, so the first frame is laid out for the window. The guard still builds views at
 // most once per 1/fps second, so a flood of input draws no more frames
 // than before.
 //
