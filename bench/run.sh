@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks: the floor (bench/floor, a bare wish + Bubble Tea server),
 # `sspr serve`, and OpenSSH sshd with `ForceCommand sspr run`, each driven
-# by cmd/sspr-load at several sizes on loopback. Writes bench/results.json
-# and bench/results.md.
+# by cmd/sspr-load at several sizes on loopback; docs/BENCHMARKS.md
+# explains every figure.
 #
-#   bench/run.sh            the full run (100, 1000 and more sessions)
-#   bench/run.sh --quick    20 and 100 sessions, about a minute
+#   bench/run.sh            the full run (100, 1000 and more sessions):
+#                           bench/results.json and .md
+#   bench/run.sh --quick    the same figures at smaller sizes, a few
+#                           minutes: bench/results-quick.json and .md
 #
 # Needs Go; installs openssh-server with apt-get when sshd is missing (as
 # root), and skips sshd when it cannot.
@@ -39,25 +41,50 @@ SSPR_DEBUG=${SSPR_DEBUG:-127.0.0.1:22312}
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
-log "building into $T"
+LOAD_START=$(cat /proc/loadavg)
+log "building into $T (load: $LOAD_START)"
 (cd "$ROOT" && go build -o "$T/sspr" ./cmd/sspr && go build -o "$T/sspr-load" ./cmd/sspr-load &&
 	go build -o "$T/floor" ./bench/floor && go build -o "$T/report" ./bench/report)
 
+# PEOPLE walk resets at once, each on an account of its own (so that no
+# account's send gap holds anyone back), until RESETS are done; FF_N
+# sessions are opened FF_DIALS at a time for the time to the first frame;
+# HS_N handshakes per key exchange; KEYS_N sessions type KEYS keys each
+# for the CPU per key press; HASHES argon2id hashes.
+OUT=results
 if ((QUICK)); then
+	OUT=results-quick
 	SIZES=(20 100)
 	SSHD_SIZES=(20 100)
 	HOLD=1500ms
-	RESET_WORKERS=4
-	RESET_TIME=4s
-	ACCOUNTS=3 # besides bob
+	PEOPLE=20
+	RESETS=60
+	SSHD_PEOPLE=4
+	SSHD_RESETS=12
+	FF_N=60
+	HS_N=100
+	KEYS_N=10
+	KEYS=40
+	HASHES=5
+	WINDOW_N=50
 else
 	SIZES=(100 1000 2000 5000 7500 10000)
 	SSHD_SIZES=(100 300)
 	HOLD=5s
-	RESET_WORKERS=16
-	RESET_TIME=20s
-	ACCOUNTS=15
+	PEOPLE=100
+	RESETS=200
+	SSHD_PEOPLE=16
+	SSHD_RESETS=48
+	FF_N=200
+	HS_N=400
+	KEYS_N=20
+	KEYS=100
+	HASHES=20
+	WINDOW_N=200
 fi
+FF_DIALS=20
+ACCOUNTS=$PEOPLE # besides bob
+KEXES=(mlkem768x25519-sha256 curve25519-sha256)
 # sshd + sspr run holds tens of MiB per session: keep its sizes within
 # half the available memory at 60 MiB a session.
 avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
@@ -69,6 +96,7 @@ mkdir -p "$T/data" "$T/data-run"
 write_config() { # data_dir listen
 	cat <<YAML
 data_dir: $1
+demo: true
 captcha:
   enabled: false
 debug:
@@ -77,6 +105,7 @@ ssh:
   listen: $2
   max_sessions: 12000
   max_per_source: 0
+  max_per_prefix: 0
   new_per_source: 0
   login_grace: 60s
 limits:
@@ -99,11 +128,16 @@ write_config "$T/data-run" "$SSPR_ADDR" >"$T/sspr-run.yaml"
 LOGINS=bob
 PHONES="+1 212 555 0102"
 echo 'Copper-Violin-3907' | "$T/sspr" --config "$T/sspr.yaml" users add bob --mobile "+1 212 555 0102" >/dev/null
-for i in $(seq 1 "$ACCOUNTS"); do
-	phone=$(printf '+1 212 555 01%02d' $((50 + i)))
-	echo "Bench-Start-Pass-$i-Xy" | "$T/sspr" --config "$T/sspr.yaml" users add "bench$i" --mobile "$phone" >/dev/null
+echo "Bench-Start-Pass-Xy-1" | "$T/sspr" --config "$T/sspr.yaml" users add bench1 --mobile "+1 212 555 1001" >/dev/null
+LOGINS+=",bench1"
+PHONES+=",+1 212 555 1001"
+# The other accounts share bench1's starting password: its hash is copied
+# rather than computed again, a third of a second of CPU each.
+hash=$(sed -n '/login: bench1$/,/password:/s/.*password: //p' "$T/data/users.yaml")
+for i in $(seq 2 "$ACCOUNTS"); do
+	printf '  - login: bench%d\n    mobile: "+1212555%04d"\n    password: %s\n' "$i" $((1000 + i)) "$hash" >>"$T/data/users.yaml"
 	LOGINS+=",bench$i"
-	PHONES+=",$phone"
+	PHONES+=",+1 212 555 $((1000 + i))"
 done
 cp "$T/data/users.yaml" "$T/data-run/users.yaml"
 
@@ -182,12 +216,52 @@ drive() {
 	done
 }
 
+# costs name addr wait pid extra... : on a running server, the time to
+# the first frame at FF_DIALS dials at once, the CPU per handshake for each
+# key exchange, and the CPU per key press.
+costs() {
+	local name=$1 addr=$2 wait=$3 pid=$4
+	shift 4
+	load "$name" "$T/res-$name-firstframe.json" -addr "$addr" -mode idle -n "$FF_N" -parallel "$FF_DIALS" \
+		-wait "$wait" -hold 0 -sample 1 -keys 1 -duration 120s "$@"
+	for kex in "${KEXES[@]}"; do
+		load "$name" "$T/res-$name-handshake-$kex.json" -addr "$addr" -mode handshake -n "$HS_N" -parallel 4 \
+			-kex "$kex" -pid "$pid" -duration 120s "$@"
+	done
+	load "$name" "$T/res-$name-keys.json" -addr "$addr" -mode keys -n "$KEYS_N" -keys "$KEYS" -wait "$wait" \
+		-pid "$pid" -duration 120s "$@"
+}
+
 drive floor "$FLOOR_ADDR" "sspr-floor>" "${SIZES[@]}"
+start_floor
+costs floor "$FLOOR_ADDR" "sspr-floor>" "$SERVER_PID"
+stop_server
 drive floor_fullscreen "$FLOOR_ADDR" "sspr-floor>" "${SIZES[@]}"
 drive sspr "$SSPR_ADDR" "Who are you?" "${SIZES[@]}"
+
+# sspr's memory with a large window and with one of the wizard's size.
+for size in 200x60 100x30; do
+	start_sspr
+	sleep 1
+	load sspr "$T/res-sspr-window-$size.json" -addr "$SSPR_ADDR" -mode idle -n "$WINDOW_N" -size "$size" \
+		-wait "Who are you?" -hold "$HOLD" -pid "$SERVER_PID" -duration 120s -debug "http://$SSPR_DEBUG"
+	stop_server
+done
+
 start_sspr
-load sspr "$T/res-sspr-reset.json" -addr "$SSPR_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
-	-outbox "$T/data/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3
+costs sspr "$SSPR_ADDR" "Who are you?" "$SERVER_PID"
+stop_server
+
+# The physical floor of a reset's CPU: one argon2id hash at the embedded
+# directory's parameters.
+log "hash: floor -hash $HASHES"
+"$T/floor" -hash "$HASHES" >"$T/res-hash.json"
+
+# Resets at saturation: PEOPLE at once, each on an account of its own,
+# until RESETS are done, the server's CPU measured over all of them.
+start_sspr
+load sspr "$T/res-sspr-reset.json" -addr "$SSPR_ADDR" -mode reset -n "$PEOPLE" -resets "$RESETS" -duration 600s \
+	-outbox "$T/data/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3 -pid "$SERVER_PID"
 stop_server
 
 # --- OpenSSH sshd with ForceCommand sspr run
@@ -231,15 +305,16 @@ CONF
 	sizes=()
 	for n in "${SSHD_SIZES[@]}"; do ((n <= SSHD_MAX)) && sizes+=("$n"); done
 	drive sshd "$SSHD_ADDR" "Who are you?" "${sizes[@]}"
-	load sshd "$T/res-sshd-reset.json" -addr "$SSHD_ADDR" -mode reset -n "$RESET_WORKERS" -duration "$RESET_TIME" \
-		-outbox "$T/data-run/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3 -user root -key "$T/client_key"
+	costs sshd "$SSHD_ADDR" "Who are you?" "$SSHD_PID" -user root -key "$T/client_key"
+	load sshd "$T/res-sshd-reset.json" -addr "$SSHD_ADDR" -mode reset -n "$SSHD_PEOPLE" -resets "$SSHD_RESETS" -duration 600s \
+		-outbox "$T/data-run/outbox.log" -login "$LOGINS" -phone "$PHONES" -keys 3 -user root -key "$T/client_key" -pid "$SSHD_PID"
 	kill "$SSHD_PID"
 	rm -f "$T/sshd.pid"
 else
 	log "sshd: not available (needs root and openssh-server): skipped"
 fi
 
-"$T/report" -dir "$T" -quick="$QUICK" -sshd-version "$SSHD_VERSION" \
-	-json "$ROOT/bench/results.json" -md "$ROOT/bench/results.md"
-log "wrote bench/results.json and bench/results.md"
-cat "$ROOT/bench/results.md"
+"$T/report" -dir "$T" -quick="$QUICK" -sshd-version "$SSHD_VERSION" -load "start $LOAD_START; end $(cat /proc/loadavg)" \
+	-json "$ROOT/bench/$OUT.json" -md "$ROOT/bench/$OUT.md"
+log "wrote bench/$OUT.json and bench/$OUT.md"
+cat "$ROOT/bench/$OUT.md"

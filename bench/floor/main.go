@@ -3,10 +3,16 @@
 // typed. The benchmarks compare sspr with it.
 //
 //	floor -listen 127.0.0.1:2230 -host-key /tmp/floor_ed25519
+//	floor -hash 20
+//
+// With -hash it serves nothing: it hashes that many passwords with
+// argon2id at the parameters of sspr's embedded directory, as a reset
+// does once, and prints the CPU per hash as JSON.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +23,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/sspr-project/sspr/providers/embedded"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
@@ -66,7 +74,16 @@ func main() {
 	hostKey := flag.String("host-key", "", "ed25519 host key `file` (created if missing)")
 	fullScreen := flag.Bool("fullscreen", false, "draw the line on the alternate screen, as a full-screen program")
 	debug := flag.String("debug", "", "serve goroutine and heap figures on this loopback `host:port`")
+	hashes := flag.Int("hash", 0, "hash this many passwords with argon2id, print the CPU per hash and exit")
+	hashAtOnce := flag.Int("hash-at-once", 1, "with -hash: how many hashes run at once")
 	flag.Parse()
+	if *hashes > 0 {
+		if err := hashCost(min(*hashes, 1000), max(1, min(*hashAtOnce, 256))); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *hostKey == "" {
 		fmt.Fprintln(os.Stderr, "floor: -host-key is required")
 		os.Exit(2)
@@ -115,4 +132,46 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// hashCost hashes n passwords at embedded.DefaultParams, atOnce at a
+// time, and prints the process's CPU (user and system, from getrusage)
+// per hash.
+func hashCost(n, atOnce int) error {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	c0, t0 := cpu(), time.Now()
+	next := make(chan int)
+	errs := make(chan error, atOnce)
+	for range atOnce {
+		go func() {
+			var err error
+			for i := range next {
+				if _, e := embedded.Hash(fmt.Sprintf("Floor-Hash-%d-Xy", i), embedded.DefaultParams); e != nil && err == nil {
+					err = e
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range atOnce {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	c, wall := cpu()-c0, time.Since(t0)
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"hashes":           n,
+		"at_once":          atOnce,
+		"params":           embedded.DefaultParams,
+		"cpu_ms_per_hash":  float64(c.Microseconds()) / 1000 / float64(n),
+		"wall_ms_per_hash": float64(wall.Microseconds()) / 1000 / float64(n),
+	})
 }

@@ -1,6 +1,8 @@
 // Command report gathers the JSON results of bench/run.sh's sspr-load runs
-// (res-<server>-idle-<n>.json, res-<server>-reset.json) into
-// bench/results.json and a markdown table.
+// (res-<server>-idle-<n>.json, res-<server>-reset.json and the other
+// res-<server>-<run>.json: firstframe, handshake-<kex>, keys,
+// window-<WxH>) and of floor -hash (res-hash.json) into bench/results.json
+// and a markdown table.
 package main
 
 import (
@@ -35,7 +37,19 @@ type run struct {
 	Resets       int      `json:"resets"`
 	ResetsPerS   float64  `json:"resets_per_s"`
 	ResetTime    *summary `json:"reset_time"`
-	Server       *struct {
+	// Reset, handshake and keys modes.
+	CPUmsPerReset      float64 `json:"cpu_ms_per_reset"`
+	KeysPerReset       float64 `json:"keys_per_reset"`
+	SteadyResetsPerS   float64 `json:"steady_resets_per_s"`
+	ServerCPUSeconds   float64 `json:"server_cpu_seconds"`
+	LoadToolCPUSeconds float64 `json:"load_tool_cpu_seconds"`
+	MachineBusyCores   float64 `json:"machine_busy_cores"`
+	ServerCores        float64 `json:"server_cores"`
+	CPUmsPerHandshake  float64 `json:"cpu_ms_per_handshake"`
+	Handshakes         int     `json:"handshakes"`
+	CPUmsPerKey        float64 `json:"cpu_ms_per_key"`
+	Keys               int     `json:"keys"`
+	Server             *struct {
 		RSSPerSessionKB   float64 `json:"rss_per_session_kib"`
 		PSSPerSessionKB   float64 `json:"pss_per_session_kib"`
 		IdleCPUPercent    float64 `json:"idle_cpu_percent_of_core"`
@@ -52,9 +66,17 @@ type run struct {
 type server struct {
 	Idle        map[string]json.RawMessage `json:"idle"`
 	Reset       json.RawMessage            `json:"reset,omitempty"`
+	Runs        map[string]json.RawMessage `json:"runs,omitempty"`
 	LargestHeld int                        `json:"largest_sessions_with_p99_keystroke_under_100ms"`
 	idle        map[int]*run
 	reset       *run
+	runs        map[string]*run
+}
+
+// hashCost is floor -hash's output.
+type hashCost struct {
+	Hashes       int     `json:"hashes"`
+	CPUmsPerHash float64 `json:"cpu_ms_per_hash"`
 }
 
 func load(path string) (*run, error) {
@@ -81,25 +103,30 @@ func main() {
 	jsonOut := flag.String("json", "results.json", "JSON `file` to write")
 	mdOut := flag.String("md", "results.md", "markdown `file` to write")
 	from := flag.String("from", "", "rebuild the report from the runs kept in this results.json `file` instead of -dir")
+	loadAvg := flag.String("load", "", "the machine's load averages during the run")
 	flag.Parse()
 	runDate := time.Now().UTC().Format(time.RFC3339)
-	var prior map[string]struct {
+	type kept struct {
 		Idle  map[string]json.RawMessage `json:"idle"`
 		Reset json.RawMessage            `json:"reset"`
+		Runs  map[string]json.RawMessage `json:"runs"`
 	}
+	var prior map[string]kept
+	var hashRaw json.RawMessage
 	if *from != "" {
 		b, err := os.ReadFile(*from)
 		var top map[string]json.RawMessage
 		if err == nil {
 			err = json.Unmarshal(b, &top)
 		}
-		prior = map[string]struct {
-			Idle  map[string]json.RawMessage `json:"idle"`
-			Reset json.RawMessage            `json:"reset"`
-		}{}
+		prior = map[string]kept{}
 		if raw, ok := top["date"]; ok {
 			_ = json.Unmarshal(raw, &runDate)
 		}
+		if raw, ok := top["load"]; ok {
+			_ = json.Unmarshal(raw, loadAvg)
+		}
+		hashRaw = top["hash"]
 		for _, name := range []string{"floor", "floor_fullscreen", "sspr", "sshd"} {
 			if raw, ok := top[name]; ok && err == nil {
 				v := prior[name]
@@ -113,17 +140,28 @@ func main() {
 		}
 		// The machine line of a rebuilt report describes this machine.
 		var meta struct {
-			Quick bool `json:"quick"`
+			Quick   bool `json:"quick"`
+			Machine struct {
+				SSHD string `json:"sshd"`
+			} `json:"machine"`
 		}
 		_ = json.Unmarshal(b, &meta)
 		*quick = meta.Quick
+		if *sshdVersion == "" {
+			*sshdVersion = meta.Machine.SSHD
+		}
 	}
 
 	names := []string{"floor", "floor_fullscreen", "sspr", "sshd"}
 	servers := map[string]*server{}
 	for _, name := range names {
-		s := &server{Idle: map[string]json.RawMessage{}, idle: map[int]*run{}}
+		s := &server{Idle: map[string]json.RawMessage{}, idle: map[int]*run{}, Runs: map[string]json.RawMessage{}, runs: map[string]*run{}}
 		if *from != "" {
+			for k, raw := range prior[name].Runs {
+				if r, err := parse(*from, raw); err == nil {
+					s.runs[k], s.Runs[k] = r, raw
+				}
+			}
 			for k, raw := range prior[name].Idle {
 				n, err := strconv.Atoi(k)
 				r, perr := parse(*from, raw)
@@ -162,7 +200,24 @@ func main() {
 		if r, err := load(filepath.Join(*dir, "res-"+name+"-reset.json")); err == nil {
 			s.reset, s.Reset = r, r.raw
 		}
+		others, _ := filepath.Glob(filepath.Join(*dir, "res-"+name+"-*.json"))
+		for _, f := range others {
+			k := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "res-"+name+"-"), ".json")
+			if strings.HasPrefix(k, "idle-") || k == "reset" || (name == "floor" && strings.HasPrefix(k, "fullscreen")) {
+				continue
+			}
+			if r, err := load(f); err == nil {
+				s.runs[k], s.Runs[k] = r, r.raw
+			}
+		}
 		servers[name] = s
+	}
+	if *from == "" {
+		hashRaw, _ = os.ReadFile(filepath.Join(*dir, "res-hash.json"))
+	}
+	var hash hashCost
+	if len(hashRaw) > 0 {
+		_ = json.Unmarshal(hashRaw, &hash)
 	}
 
 	// Ratios at the largest size both servers ran and held (p99 keystroke
@@ -195,34 +250,68 @@ func main() {
 		Target   string   `json:"target"`
 	}
 	ratios := map[string]ratioAt{}
-	fl, sp, sd := servers["floor"], servers["sspr"], servers["sshd"]
-	if n := common(sp, fl); n != nil {
-		ratios["idle_memory_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, fl.idle[*n].Server.PSSPerSessionKB), *n, "<= 1.25"}
-		// The keystroke target is set at 1,000 open sessions.
-		k := *n
-		if sp.idle[1000] != nil && fl.idle[1000] != nil {
-			k = 1000
+	fl, ff, sp, sd := servers["floor"], servers["floor_fullscreen"], servers["sspr"], servers["sshd"]
+	// at is the size n if both ran it, else the largest size both held.
+	at := func(a, b *server, n int) *int {
+		if a.idle[n] != nil && b.idle[n] != nil && a.idle[n].Server != nil && b.idle[n].Server != nil {
+			return &n
 		}
-		ratios["keystroke_p99_vs_floor"] = ratioAt{ratio(sp.idle[k].Keystroke.P99ms, fl.idle[k].Keystroke.P99ms), k, "<= 1.5 (at 1000 sessions)"}
-		ratios["idle_cpu_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.IdleCPUPerSession, fl.idle[*n].Server.IdleCPUPerSession), *n, "<= 1"}
+		return common(a, b)
 	}
-	if ff := servers["floor_fullscreen"]; len(ff.idle) > 0 {
-		if n := common(sp, ff); n != nil {
-			ratios["idle_memory_vs_fullscreen_floor"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, ff.idle[*n].Server.PSSPerSessionKB), *n, "none (context: the floor drawn on the alternate screen, as sspr is)"}
-		}
-	}
-	if n := common(sp, sd); n != nil {
+	if n := at(sp, sd, 100); n != nil {
+		ratios["keystroke_p99_vs_sshd_100"] = ratioAt{ratio(sp.idle[*n].Keystroke.P99ms, sd.idle[*n].Keystroke.P99ms), *n, "<= 1"}
 		ratios["idle_memory_vs_sshd"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, sd.idle[*n].Server.PSSPerSessionKB), *n, "<= 0.1"}
 	}
-	if sp.reset != nil {
-		var floorRate float64
-		var at int
-		for n, r := range fl.idle {
-			if n > at && held(r, n) {
-				floorRate, at = r.SessionsPerS, n
-			}
+	if n := at(sp, fl, 1000); n != nil {
+		ratios["keystroke_p99_vs_floor_1000"] = ratioAt{ratio(sp.idle[*n].Keystroke.P99ms, fl.idle[*n].Keystroke.P99ms), *n, "<= 1.25"}
+		ratios["idle_memory_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, fl.idle[*n].Server.PSSPerSessionKB), *n, "none (context: the one-line floor drawn inline)"}
+	}
+	if n := common(sp, fl); n != nil {
+		ratios["idle_cpu_vs_floor"] = ratioAt{ratio(sp.idle[*n].Server.IdleCPUPerSession, fl.idle[*n].Server.IdleCPUPerSession), *n, "<= 1"}
+	}
+	if n := at(sp, ff, 1000); n != nil {
+		ratios["idle_memory_vs_fullscreen_floor"] = ratioAt{ratio(sp.idle[*n].Server.PSSPerSessionKB, ff.idle[*n].Server.PSSPerSessionKB), *n, "<= 1.1"}
+	}
+	// Idle bytes: the most any size of sspr sent a second per session.
+	var idleBytes float64
+	var idleAt int
+	for n, r := range sp.idle {
+		if r.Server != nil && (r.Server.IdleBytesPerSessS > idleBytes || idleAt == 0) {
+			idleBytes, idleAt = r.Server.IdleBytesPerSessS, n
 		}
-		ratios["resets_per_s_vs_floor"] = ratioAt{ratio(sp.reset.ResetsPerS, floorRate), at, ">= 0.8 (sspr resets/s over the floor's sessions opened/s)"}
+	}
+	if idleAt > 0 {
+		v := idleBytes
+		ratios["idle_bytes_per_s"] = ratioAt{&v, idleAt, "0 (bytes a second per idle session, the most of any size)"}
+	}
+	if a, b := sp.runs["firstframe"], fl.runs["firstframe"]; a != nil && b != nil {
+		ratios["first_frame_p99_vs_floor"] = ratioAt{ratio(a.FirstFrame.P99ms, b.FirstFrame.P99ms), a.Sessions, "none (context; 20 dials at once)"}
+		if c := sd.runs["firstframe"]; c != nil {
+			ratios["first_frame_p99_vs_sshd"] = ratioAt{ratio(a.FirstFrame.P99ms, c.FirstFrame.P99ms), a.Sessions, "none (context; 20 dials at once)"}
+		}
+	}
+	for _, kex := range []string{"mlkem768x25519-sha256", "curve25519-sha256"} {
+		a, b := sp.runs["handshake-"+kex], fl.runs["handshake-"+kex]
+		if a != nil && b != nil && a.Handshakes > 0 && b.Handshakes > 0 {
+			short := strings.TrimSuffix(kex, "-sha256")
+			ratios["handshake_cpu_vs_floor_"+short] = ratioAt{ratio(a.CPUmsPerHandshake, b.CPUmsPerHandshake), a.Handshakes, "none (context)"}
+		}
+	}
+	// The physical floor of a reset: one handshake with the key exchange
+	// the resets used (the client's default, mlkem768x25519-sha256), one
+	// argon2id hash, and the floor's CPU for as many key presses.
+	var resetFloor float64
+	hs, keys := fl.runs["handshake-mlkem768x25519-sha256"], fl.runs["keys"]
+	if sp.reset != nil && hs != nil && keys != nil && hash.CPUmsPerHash > 0 {
+		resetFloor = hs.CPUmsPerHandshake + hash.CPUmsPerHash + sp.reset.KeysPerReset*keys.CPUmsPerKey
+		ratios["cpu_per_reset_vs_floor"] = ratioAt{ratio(sp.reset.CPUmsPerReset, resetFloor), sp.reset.Resets, "<= 1.5"}
+	}
+	if r := sp.reset; r != nil && r.CPUmsPerReset > 0 && r.SteadyResetsPerS > 0 {
+		bound := float64(runtime.NumCPU()) / (r.CPUmsPerReset / 1000)
+		ratios["resets_per_s_vs_cpu_bound"] = ratioAt{ratio(r.SteadyResetsPerS, bound), r.Sessions, ">= 0.8 (resets/s at saturation over cores / CPU per reset)"}
+	}
+	if a, b := sp.runs["window-200x60"], sp.runs["window-100x30"]; a != nil && b != nil && a.Server != nil && b.Server != nil {
+		ratios["memory_200x60_vs_100x30"] = ratioAt{ratio(a.Server.PSSPerSessionKB, b.Server.PSSPerSessionKB), a.Sessions, "<= 1 (a large window costs no more than the wizard's size)"}
 	}
 
 	plain := map[string]*float64{}
@@ -230,9 +319,12 @@ func main() {
 		plain[k] = r.Value
 	}
 	out := map[string]any{
-		"date":    runDate,
-		"quick":   *quick,
-		"machine": machine(*sshdVersion),
+		"date":               runDate,
+		"quick":              *quick,
+		"machine":            machine(*sshdVersion),
+		"load":               *loadAvg,
+		"hash":               json.RawMessage(orNull(hashRaw)),
+		"reset_floor_cpu_ms": resetFloor,
 		"notes": []string{
 			"Every server and the load tool run on this one machine, over loopback.",
 			"sspr runs with limits.identify_floor lowered to 100ms (1s by default), send_floor 50ms, send_gap 1s, the send and session limits raised, loopback trusted and the CAPTCHA off; these are not production settings.",
@@ -240,10 +332,12 @@ func main() {
 			"sshd sessions log in as root with a key, so each costs two processes (sshd and sspr run); an ordinary user would add a third (the unprivileged sshd child).",
 			"floor_fullscreen is the floor's one-line model drawn on the alternate screen, as sspr's wizard is: Bubble Tea's renderer then keeps a second buffer the size of the window (80x24 here), which a one-line inline program does not need.",
 			"Keystroke latency: one printable key typed into the first screen's field, timed until it comes back on the wire, on a sample of sessions while every session is open.",
-			"Resets walk the text method as bob and as a few accounts like him (one code send per account per second is the server's send gap), reading each code from the demo outbox; the floor has no reset, so its rate is sessions opened per second.",
+			"Resets walk the text method, each person on an account of their own (one code send per account per second is the server's send gap), reading each code from the demo outbox, until the number asked for is done; CPU per reset is the server's process tree's over the whole run (for sshd with its reaped children) over the resets done.",
+			"The physical floor of a reset (reset_floor_cpu_ms) is the floor server's CPU for one handshake with mlkem768x25519-sha256, one argon2id hash at the embedded directory's parameters (floor -hash, in one process), and the floor server's CPU for as many key presses as a reset types.",
+			"resets_per_s_vs_cpu_bound: the rate between the completion of the first and of the last tenth of the resets, over cores / CPU per reset; the load tool runs on the same cores (load_tool_cpu_seconds).",
 		},
 		"floor":            fl,
-		"floor_fullscreen": servers["floor_fullscreen"],
+		"floor_fullscreen": ff,
 		"sspr":             sp,
 		"sshd":             sd,
 		"ratios":           plain,
@@ -287,7 +381,11 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 	if out["quick"].(bool) {
 		b.WriteString(" (--quick)")
 	}
-	b.WriteString(". sspr runs with the identify floor lowered to 100 ms and the CAPTCHA off.\n\n")
+	b.WriteString(". sspr runs with the identify floor lowered to 100 ms and the CAPTCHA off.")
+	if l, _ := out["load"].(string); l != "" {
+		fmt.Fprintf(&b, " Load averages (/proc/loadavg): %s.", l)
+	}
+	b.WriteString("\n\n")
 	b.WriteString("## Idle sessions (80x24)\n\n")
 	b.WriteString("| server | sessions | opened | first frame p50 / p99 ms | keystroke p50 / p99 ms | RSS / session KiB | PSS / session KiB | idle CPU % of a core | idle CPU ms/s per session | idle bytes/s per session | goroutines / session | Go heap / session KiB |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -325,6 +423,62 @@ func markdown(names []string, servers map[string]*server, ratios []ratioRow, out
 			rt = *r.ResetTime
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.2f | %.0f / %.0f | %.1f / %.1f | %.1f / %.1f | %d |\n", name, r.Resets, r.ResetsPerS, rt.P50ms, rt.P99ms, r.FirstFrame.P50ms, r.FirstFrame.P99ms, r.Keystroke.P50ms, r.Keystroke.P99ms, r.Failed)
+	}
+	b.WriteString("\n## Costs\n\n")
+	b.WriteString("| server | first frame p50 / p99 ms (20 dials at once) | handshake CPU ms, mlkem768x25519 | handshake CPU ms, curve25519 | CPU ms per key press | CPU ms per reset | key presses per reset | resets/s (steady) | load tool CPU s | cores busy: server / machine |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, name := range names {
+		s := servers[name]
+		if len(s.runs) == 0 && s.reset == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |", name)
+		if r := s.runs["firstframe"]; r != nil {
+			fmt.Fprintf(&b, " %.1f / %.1f |", r.FirstFrame.P50ms, r.FirstFrame.P99ms)
+		} else {
+			b.WriteString(" |")
+		}
+		for _, k := range []string{"handshake-mlkem768x25519-sha256", "handshake-curve25519-sha256"} {
+			if r := s.runs[k]; r != nil && r.Handshakes > 0 {
+				fmt.Fprintf(&b, " %.2f |", r.CPUmsPerHandshake)
+			} else if r != nil {
+				b.WriteString(" not offered |")
+			} else {
+				b.WriteString(" |")
+			}
+		}
+		if r := s.runs["keys"]; r != nil {
+			fmt.Fprintf(&b, " %.3f |", r.CPUmsPerKey)
+		} else {
+			b.WriteString(" |")
+		}
+		if r := s.reset; r != nil && name == "sshd" {
+			// A session's processes are gone when the run ends, and sshd's
+			// listener does not collect their CPU: not measured.
+			fmt.Fprintf(&b, " not measured | %.0f | %.2f | %.1f | |\n", r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds)
+		} else if r := s.reset; r != nil {
+			fmt.Fprintf(&b, " %.1f | %.0f | %.2f | %.1f | %.2f / %.2f |\n", r.CPUmsPerReset, r.KeysPerReset, r.SteadyResetsPerS, r.LoadToolCPUSeconds, r.ServerCores, r.MachineBusyCores)
+		} else {
+			b.WriteString(" | | | | |\n")
+		}
+	}
+	if h, ok := out["hash"].(json.RawMessage); ok && string(h) != "null" {
+		var hc hashCost
+		_ = json.Unmarshal(h, &hc)
+		fmt.Fprintf(&b, "\nargon2id at the embedded directory's parameters: %.1f ms of CPU per hash (%d hashes). The floor of a reset: %.1f ms of CPU.\n", hc.CPUmsPerHash, hc.Hashes, out["reset_floor_cpu_ms"])
+	}
+	if sp := servers["sspr"]; sp.runs["window-200x60"] != nil {
+		b.WriteString("\n## sspr by window size\n\n| window | sessions | PSS / session KiB | Go heap / session KiB |\n|---|---|---|---|\n")
+		for _, k := range []string{"window-100x30", "window-200x60"} {
+			r := sp.runs[k]
+			if r == nil || r.Server == nil {
+				continue
+			}
+			heap := 0.0
+			if r.Server.Debug != nil {
+				heap = r.Server.Debug.HeapInuseKiBPerSession
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f |\n", strings.TrimPrefix(k, "window-"), r.Opened, r.Server.PSSPerSessionKB, heap)
+		}
 	}
 	b.WriteString("\n## Ratios\n\n| ratio | value | at sessions | target |\n|---|---|---|---|\n")
 	for _, r := range ratios {
@@ -364,4 +518,11 @@ func machine(sshd string) map[string]any {
 		m["kernel"] = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
 }

@@ -5,6 +5,15 @@
 //
 //	sspr-load -addr 127.0.0.1:2222 -mode idle -n 100 -pid 1234
 //	sspr-load -addr 127.0.0.1:2222 -mode reset -n 4 -outbox data/outbox.log
+//	sspr-load -addr 127.0.0.1:2222 -mode handshake -n 200 -kex curve25519-sha256 -pid 1234
+//	sspr-load -addr 127.0.0.1:2222 -mode keys -n 10 -keys 50 -pid 1234
+//
+// Modes: idle opens -n sessions and holds them; reset walks resets with -n
+// people at once (until -resets are done, or -duration); handshake makes
+// -n SSH handshakes (key exchange and authentication, no session) and
+// reports the server's CPU per handshake; keys types -keys key presses
+// into each of -n sessions, one at a time, and reports the server's CPU
+// per key press beyond its idle CPU.
 //
 // It only dials loopback addresses, opens at most 10000 sessions and stops
 // after -duration whatever it is doing. The result is JSON on stdout.
@@ -46,6 +55,10 @@ type options struct {
 	phone    string
 	sendGap  time.Duration
 	debug    string
+	kex      string
+	width    int
+	height   int
+	resets   int
 }
 
 // debugUse is what the server's debug endpoint says, before the sessions
@@ -104,22 +117,43 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 type result struct {
-	Mode          string     `json:"mode"`
-	Addr          string     `json:"addr"`
-	Sessions      int        `json:"sessions"`
-	Opened        int        `json:"opened"`
-	Failed        int        `json:"failed"`
-	FirstErrors   []string   `json:"errors,omitempty"`
-	OpenSeconds   float64    `json:"open_seconds"`
-	SessionsPerS  float64    `json:"sessions_per_s"`
-	FirstFrame    summary    `json:"first_frame"`
-	Keystroke     summary    `json:"keystroke"`
-	Resets        int        `json:"resets,omitempty"`
-	ResetsPerS    float64    `json:"resets_per_s,omitempty"`
-	ResetTime     *summary   `json:"reset_time,omitempty"`
-	Server        *serverUse `json:"server,omitempty"`
-	ElapsedSecond float64    `json:"elapsed_seconds"`
-	TimedOut      bool       `json:"timed_out,omitempty"`
+	Mode         string     `json:"mode"`
+	Addr         string     `json:"addr"`
+	Sessions     int        `json:"sessions"`
+	Opened       int        `json:"opened"`
+	Failed       int        `json:"failed"`
+	FirstErrors  []string   `json:"errors,omitempty"`
+	OpenSeconds  float64    `json:"open_seconds"`
+	SessionsPerS float64    `json:"sessions_per_s"`
+	FirstFrame   summary    `json:"first_frame"`
+	Keystroke    summary    `json:"keystroke"`
+	Resets       int        `json:"resets,omitempty"`
+	ResetsPerS   float64    `json:"resets_per_s,omitempty"`
+	ResetTime    *summary   `json:"reset_time,omitempty"`
+	Server       *serverUse `json:"server,omitempty"`
+	// Kex is the key exchange asked for (-kex); empty: the client's
+	// default, which the servers here settle as mlkem768x25519-sha256.
+	Kex    string `json:"kex,omitempty"`
+	Window string `json:"window"`
+	// Reset mode: the server's CPU over the run, per completed reset, the
+	// key presses a reset types, and the rate between the completion of
+	// the first and the last tenth of the resets (the ramps left out).
+	ServerCPUSeconds   float64 `json:"server_cpu_seconds,omitempty"`
+	CPUmsPerReset      float64 `json:"cpu_ms_per_reset,omitempty"`
+	KeysPerReset       float64 `json:"keys_per_reset,omitempty"`
+	SteadyResetsPerS   float64 `json:"steady_resets_per_s,omitempty"`
+	LoadToolCPUSeconds float64 `json:"load_tool_cpu_seconds,omitempty"`
+	// The cores busy over the run, on the whole machine and in the server.
+	MachineBusyCores float64 `json:"machine_busy_cores,omitempty"`
+	ServerCores      float64 `json:"server_cores,omitempty"`
+	// Handshake mode: the server's CPU per handshake.
+	Handshakes        int     `json:"handshakes,omitempty"`
+	CPUmsPerHandshake float64 `json:"cpu_ms_per_handshake,omitempty"`
+	// Keys mode: the server's CPU per key press, its idle CPU taken out.
+	Keys          int     `json:"keys,omitempty"`
+	CPUmsPerKey   float64 `json:"cpu_ms_per_key,omitempty"`
+	ElapsedSecond float64 `json:"elapsed_seconds"`
+	TimedOut      bool    `json:"timed_out,omitempty"`
 }
 
 type serverUse struct {
@@ -139,7 +173,7 @@ func main() {
 	var o options
 	fs := flag.NewFlagSet("sspr-load", flag.ExitOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:2222", "server `host:port` (loopback only)")
-	fs.StringVar(&o.mode, "mode", "idle", "idle or reset")
+	fs.StringVar(&o.mode, "mode", "idle", "idle, reset, handshake or keys")
 	fs.IntVar(&o.n, "n", 10, "concurrent sessions (at most 10000)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "hard stop")
 	fs.StringVar(&o.wait, "wait", "Who are you?", "text of the first frame")
@@ -155,7 +189,14 @@ func main() {
 	fs.StringVar(&o.login, "login", "bob", "reset mode: login, or logins separated by commas (each walked by its own sessions)")
 	fs.StringVar(&o.phone, "phone", "+1 212 555 0102", "reset mode: the login's mobile number as typed; one per login, separated by commas")
 	fs.DurationVar(&o.sendGap, "send-gap", 1100*time.Millisecond, "reset mode: least time between two codes sent to the login (the server's limits.send_gap)")
+	fs.StringVar(&o.kex, "kex", "", "key exchange to ask for (default: the client's list, mlkem768x25519-sha256 first)")
+	size := fs.String("size", "80x24", "the terminal's `WxH`")
+	fs.IntVar(&o.resets, "resets", 0, "reset mode: stop after this many resets are done (0: run for -duration)")
 	_ = fs.Parse(os.Args[1:])
+	if _, err := fmt.Sscanf(*size, "%dx%d", &o.width, &o.height); err != nil || o.width < 10 || o.height < 5 || o.width > 1000 || o.height > 500 {
+		fmt.Fprintln(os.Stderr, "sspr-load: -size: WxH, 10x5 to 1000x500")
+		os.Exit(2)
+	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "sspr-load:", err)
 		os.Exit(2)
@@ -179,7 +220,12 @@ func main() {
 		r = runIdle(ctx, o, cfg)
 	case "reset":
 		r = runReset(ctx, o, cfg)
+	case "handshake":
+		r = runHandshakes(ctx, o, cfg)
+	case "keys":
+		r = runKeys(ctx, o, cfg)
 	}
+	r.Kex, r.Window = o.kex, fmt.Sprintf("%dx%d", o.width, o.height)
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(r)
@@ -203,8 +249,10 @@ func (o *options) check() error {
 	}
 	o.parallel = max(1, o.parallel)
 	switch {
-	case o.mode != "idle" && o.mode != "reset":
-		return fmt.Errorf("-mode %q: idle or reset", o.mode)
+	case o.mode != "idle" && o.mode != "reset" && o.mode != "handshake" && o.mode != "keys":
+		return fmt.Errorf("-mode %q: idle, reset, handshake or keys", o.mode)
+	case (o.mode == "handshake" || o.mode == "keys") && o.pid <= 0:
+		return fmt.Errorf("-mode %s needs -pid", o.mode)
 	case o.n < 1 || o.n > maxSessions:
 		return fmt.Errorf("-n %d: 1 to %d", o.n, maxSessions)
 	case o.duration <= 0 || o.duration > time.Hour:
@@ -223,6 +271,9 @@ func (o *options) clientConfig() (*gossh.ClientConfig, error) {
 		// Loopback only, against servers this run started: any host key.
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
 		Timeout:         15 * time.Second,
+	}
+	if o.kex != "" {
+		cfg.KeyExchanges = []string{o.kex}
 	}
 	if o.key != "" {
 		b, err := os.ReadFile(o.key)
@@ -257,7 +308,7 @@ func (e *errs) add(err error) {
 // open dials one session and waits for its first frame.
 func open(ctx context.Context, o options, cfg *gossh.ClientConfig, ff *stats) (*session, error) {
 	start := time.Now()
-	s, err := dialSession(ctx, o.addr, cfg)
+	s, err := dialSession(ctx, o.addr, cfg, o.width, o.height)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -55,4 +56,39 @@ func TestScreen(t *testing.T) {
 	if got := s.String(); got[:20] != "Enter your verificat" {
 		t.Errorf("screen:\n%s", got)
 	}
+}
+
+// The CPU read from /proc grows with work done, for this process and for
+// its tree (which holds at least this process).
+func TestProcCPU(t *testing.T) {
+	c0, t0 := selfCPU(), treeCPU(os.Getpid())
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for selfCPU() <= c0 || treeCPU(os.Getpid()) <= t0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU did not grow: self %s, tree %s", selfCPU(), treeCPU(os.Getpid()))
+		}
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	_ = x
+	if got := statFields("12 (a b) c) S 1 2 3"); len(got) != 4 || got[0] != "S" || got[1] != "1" {
+		t.Errorf("statFields with a ) in the name: %q", got)
+	}
+}
+
+func TestMachineBusy(t *testing.T) {
+	b0 := machineBusy()
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for machineBusy() <= b0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the machine's busy time did not grow while this test worked")
+		}
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	_ = x
 }

@@ -85,21 +85,62 @@ func treeMem(pid int) memSample {
 	return m
 }
 
-// treeCPU is the user and system time of the tree of pid.
+// treeCPU is the user and system time of the tree of pid, with that of
+// the children each process of the tree has waited for: an sshd session
+// process that ended still counts, in its parent's.
 func treeCPU(pid int) time.Duration {
 	var ticks int64
 	for _, p := range procTree(pid) {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
+		ticks += procTicks(strconv.Itoa(p))
+	}
+	return time.Duration(ticks) * time.Second / clockTick
+}
+
+// selfCPU is this process's user and system time.
+func selfCPU() time.Duration {
+	return time.Duration(procTicks("self")) * time.Second / clockTick
+}
+
+// procTicks is utime+stime+cutime+cstime of /proc/<p>/stat.
+func procTicks(p string) int64 {
+	b, err := os.ReadFile("/proc/" + p + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := statFields(string(b))
+	if len(f) < 15 {
+		return 0
+	}
+	var n int64
+	for _, i := range []int{11, 12, 13, 14} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		n += v
+	}
+	return n
+}
+
+// machineBusy is the time all CPUs of the machine spent busy (everything
+// but idle and iowait in /proc/stat), whoever's the work.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
 			continue
 		}
-		f := statFields(string(b))
-		if len(f) < 13 {
-			continue
+		if i >= 7 { // steal, guest: guest is counted in user already
+			break
 		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / clockTick
 }

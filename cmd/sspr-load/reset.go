@@ -118,7 +118,14 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 	start := time.Now()
 	var ff, ks, rt stats
 	var e errs
-	var opened, done atomic.Int64
+	var opened, done, started, keys atomic.Int64
+	var mu sync.Mutex
+	var finished []time.Time // completion times, for the steady rate
+	var c0 time.Duration
+	if o.pid > 0 {
+		c0 = treeCPU(o.pid)
+	}
+	self0, busy0 := selfCPU(), machineBusy()
 	logins, phones := splitList(o.login), splitList(o.phone)
 	accounts := make([]*sender, len(logins))
 	for i := range accounts {
@@ -131,12 +138,16 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				if o.resets > 0 && started.Add(1) > int64(o.resets) {
+					return
+				}
 				t0 := time.Now()
 				s, err := open(ctx, o, cfg, &ff)
 				if err != nil {
 					if ctx.Err() == nil {
 						e.add(err)
 					}
+					started.Add(-1)
 					continue
 				}
 				opened.Add(1)
@@ -147,15 +158,26 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 						e.add(err)
 						time.Sleep(100 * time.Millisecond)
 					}
+					started.Add(-1) // done again
 					continue
 				}
 				done.Add(1)
+				keys.Add(s.sent.Load())
 				rt.add(time.Since(t0))
+				mu.Lock()
+				finished = append(finished, time.Now())
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	el := time.Since(start)
+	if o.pid > 0 {
+		r.ServerCPUSeconds = (treeCPU(o.pid) - c0).Seconds()
+	}
+	r.LoadToolCPUSeconds = (selfCPU() - self0).Seconds()
+	r.MachineBusyCores = (machineBusy() - busy0).Seconds() / el.Seconds()
+	r.ServerCores = r.ServerCPUSeconds / el.Seconds()
 	r.Opened, r.Failed, r.FirstErrors = int(opened.Load()), e.n, e.first
 	r.OpenSeconds = el.Seconds()
 	r.SessionsPerS = float64(r.Opened) / el.Seconds()
@@ -164,6 +186,20 @@ func runReset(ctx context.Context, o options, cfg *gossh.ClientConfig) *result {
 	r.ResetsPerS = float64(r.Resets) / el.Seconds()
 	sum := rt.summary()
 	r.ResetTime = &sum
+	if r.Resets > 0 {
+		r.KeysPerReset = float64(keys.Load()) / float64(r.Resets)
+		if o.pid > 0 {
+			r.CPUmsPerReset = 1000 * r.ServerCPUSeconds / float64(r.Resets)
+		}
+	}
+	// The rate from the completion of the first tenth to that of the last:
+	// all -n people are at work in between.
+	if n := len(finished); n >= 10 {
+		a, b := n/10, n-1-n/10
+		if d := finished[b].Sub(finished[a]).Seconds(); d > 0 {
+			r.SteadyResetsPerS = float64(b-a) / d
+		}
+	}
 	r.ElapsedSecond = el.Seconds()
 	return r
 }

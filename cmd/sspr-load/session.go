@@ -24,6 +24,7 @@ type session struct {
 	client *gossh.Client
 	sess   *gossh.Session
 	stdin  io.WriteCloser
+	sent   atomic.Int64 // bytes typed
 
 	mu      sync.Mutex
 	scr     *screen
@@ -34,7 +35,7 @@ type session struct {
 	err     error
 }
 
-func dialSession(ctx context.Context, addr string, cfg *gossh.ClientConfig) (*session, error) {
+func dialSession(ctx context.Context, addr string, cfg *gossh.ClientConfig, width, height int) (*session, error) {
 	d := net.Dialer{Timeout: cfg.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -55,13 +56,13 @@ func dialSession(ctx context.Context, addr string, cfg *gossh.ClientConfig) (*se
 		client.Close()
 		return nil, err
 	}
-	s := &session{client: client, sess: sess, scr: newScreen(80, 24), changed: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &session{client: client, sess: sess, scr: newScreen(width, height), changed: make(chan struct{}, 1), done: make(chan struct{})}
 	stdout, err := sess.StdoutPipe()
 	if err == nil {
 		s.stdin, err = sess.StdinPipe()
 	}
 	if err == nil {
-		err = sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{gossh.ECHO: 0})
+		err = sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{gossh.ECHO: 0})
 	}
 	if err == nil {
 		err = sess.Shell()
@@ -146,6 +147,7 @@ func (s *session) waitFor(ctx context.Context, texts ...string) error {
 }
 
 func (s *session) send(keys string) error {
+	s.sent.Add(int64(len(keys)))
 	_, err := io.WriteString(s.stdin, keys)
 	return err
 }

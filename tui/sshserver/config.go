@@ -66,9 +66,10 @@ type Settings struct {
 	// ShutdownGrace is how long the caller lets a shutdown take (see
 	// BeginShutdown and Shutdown); the server itself does not read it.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" range:"1s..10m" doc:"on SIGTERM, how long a password write under way may take to finish"`
-	// FPS caps the frames per second of each session: an echo waits for
-	// the next frame, and every frame tick wakes the session.
-	FPS int `yaml:"fps" range:"10..120" doc:"frames per second of each session: an echo waits for the next frame, and each frame tick wakes the session; see docs/BENCHMARKS.md"`
+	// FPS caps the frames per second of each session. A frame is drawn as
+	// soon as the view changes, unless the last one is less than 1/FPS
+	// old; an idle session draws nothing and is not woken (see frames).
+	FPS int `yaml:"fps" range:"10..120" doc:"most frames per second of each session: a key press is drawn at once unless the last frame is less than 1/fps old, and an idle session is never woken; see docs/BENCHMARKS.md"`
 
 	// InputRate and InputBurst bound what one session may send: a token
 	// bucket of InputBurst bytes refilled at InputRate bytes a second. A
@@ -122,7 +123,7 @@ func Default() Settings {
 		LoginGrace:         30 * time.Second,
 		BusyLoginGrace:     5 * time.Second,
 		ShutdownGrace:      10 * time.Second,
-		FPS:                30,
+		FPS:                60,
 		InputRate:          256,
 		InputBurst:         4096,
 		InputDropLimit:     64 << 10,

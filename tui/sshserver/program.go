@@ -111,6 +111,8 @@ func (s *Server) serveProgram(sess ssh.Session) {
 		tea.WithFilter(d.filter),
 	)
 	d.quit = p.Quit
+	g.frames = takeFrames(p)
+	d.frames = g.frames
 	// A hang-up ends the program the same way, and for certain soon after.
 	defer context.AfterFunc(sess.Context(), func() {
 		d.start()
@@ -320,6 +322,7 @@ const (
 type drain struct {
 	in      *inputFilter
 	quit    func()
+	frames  *frames // nil when Bubble Tea ticks itself
 	started atomic.Bool
 	done    atomic.Bool
 }
@@ -343,6 +346,9 @@ func (d *drain) start() {
 // filter holds back every quit until the drain is over, and keeps the
 // messages that would act on the server process out (serverSafe).
 func (d *drain) filter(m tea.Model, msg tea.Msg) tea.Msg {
+	if d.frames.filter(msg) {
+		return nil
+	}
 	msg = serverSafe(m, msg)
 	if _, ok := msg.(tea.QuitMsg); ok && !d.done.Load() {
 		d.start()
@@ -364,10 +370,14 @@ type guard struct {
 	width  int    // of the window, for the notice
 	notice string // shown over the screen once the server shuts down
 
-	// Bubble Tea calls View after every message, and the renderer draws
-	// the latest view once a frame: views are built at most once a frame
-	// (a typing flood rebuilt the whole screen per key), the one held
-	// back is built when a redrawMsg comes.
+	// Bubble Tea calls View after every message: views are built at most
+	// once a frame (a typing flood rebuilt the whole screen per key), the
+	// one held back is built when a redrawMsg comes. Each view built asks
+	// frames to draw it at once, from the first window size on: the
+	// views before it are laid out for no size, and the program sends
+	// the size at once (tea.WithWindowSize).
+	frames *frames
+	sized  bool
 	frame  time.Duration
 	send   func(tea.Msg)
 	view   tea.View
@@ -404,7 +414,7 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		}
 		return m, nil
 	case tea.WindowSizeMsg:
-		g.width = msg.Width
+		g.width, g.sized = msg.Width, true
 		// A new size is drawn at once (window changes are rate-limited
 		// already): the first frame must not show the size before it.
 		g.built = time.Time{}
@@ -420,6 +430,7 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 
 func (g *guard) View() (v tea.View) {
 	if g.failed {
+		g.frames.request()
 		return tea.NewView("")
 	}
 	if since := time.Since(g.built); !g.built.IsZero() && since < g.frame {
@@ -443,6 +454,9 @@ func (g *guard) View() (v tea.View) {
 		v.Content = withNotice(v.Content, g.notice, g.width)
 	}
 	g.view, g.built = v, time.Now()
+	if g.sized {
+		g.frames.request()
+	}
 	return v
 }
 
