@@ -76,6 +76,9 @@ type Config struct {
 	// EmailDomains are the organisation's email domains, shown in the
 	// email hint of a decoy whose login is not an address.
 	EmailDomains []string
+	// Registration is what people may change of their own security info
+	// (info.go); zero takes DefaultRegistration.
+	Registration RegistrationPolicy
 }
 
 // DefaultConfig returns the rules sspr ships with.
@@ -98,6 +101,7 @@ func DefaultConfig() Config {
 		Privileged:          Privileged{Mode: PrivilegedTwoMethods},
 		PhoneRegion:         DefaultRegion,
 		Decoy:               DefaultDecoy(),
+		Registration:        DefaultRegistration(),
 	}
 }
 
@@ -150,6 +154,15 @@ func (c Config) withDefaults() Config {
 	if len(c.Decoy.MethodSets) == 0 {
 		c.Decoy = d.Decoy
 	}
+	if c.Registration.FirstMethod == "" && c.Registration.Methods == nil {
+		c.Registration = d.Registration
+	}
+	if c.Registration.ChangesPerAccount == (Rate{}) {
+		c.Registration.ChangesPerAccount = d.Registration.ChangesPerAccount
+	}
+	if c.Registration.ChangesPerSource == (Rate{}) {
+		c.Registration.ChangesPerSource = d.Registration.ChangesPerSource
+	}
 	return c
 }
 
@@ -193,6 +206,7 @@ func (c Config) Validate() error {
 	es = append(es, config.Under("limits", c.Limits.Validate())...)
 	es = append(es, config.Under("policy.privileged", c.Privileged.Validate())...)
 	es = append(es, config.Under("notices", c.Notices.Validate())...)
+	es = append(es, config.Under("policy.registration", c.Registration.Validate())...)
 	decoy := c.Decoy
 	es = append(es, config.Under("policy.decoy", config.Check(&decoy))...)
 	es = append(es, config.Under("policy", validEmailDomains(c.EmailDomains).Err())...)

@@ -35,6 +35,12 @@ const (
 	// ReasonRateLimited: too many sessions, attempts or messages from one
 	// source, for one account or destination, or in all.
 	ReasonRateLimited Reason = "rate_limited"
+	// ReasonSignInWrong: the login and password of a sign-in do not match
+	// an account (wrong password, unknown or disabled login alike).
+	ReasonSignInWrong Reason = "sign_in_wrong"
+	// ReasonNotAllowed: the policy keeps this change for the helpdesk, or
+	// it would leave the account with too few methods.
+	ReasonNotAllowed Reason = "not_allowed"
 )
 
 // Error is a refusal a person may see: Message is plain words and never

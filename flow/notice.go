@@ -130,6 +130,8 @@ func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to,
 		subject = "flow.subject.admin_reset"
 	case s.unlocked:
 		subject = "flow.subject.unlocked"
+	case s.info:
+		subject = "flow.subject.info"
 	}
 	d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Subject: tr.T(subject), Lang: tr.Lang()}
 	if who == "user" {

@@ -71,6 +71,9 @@ type Session struct {
 	watch      string       // the watch on the last text sent (WatchDelivery)
 	audioToken string       // the one-time audio CAPTCHA link, if one was made
 	memo       passwordMemo // what the password checks found for the last candidate
+
+	info   bool     // the session updates security info instead of a reset (info.go)
+	adding *pending // the new destination being proved, in an info session
 }
 
 // State is what a screen needs to draw the session.
@@ -117,6 +120,9 @@ func (s *Session) State() State {
 		if m.ID == s.method {
 			st.Method = m
 		}
+	}
+	if s.adding != nil {
+		st.Method = Method{ID: s.method, Label: s.method.LabelIn(s.tr), Hint: s.adding.hint()}
 	}
 	if s.method == TOTPApp {
 		st.CodeLength = 6
@@ -198,7 +204,7 @@ func (s *Session) appOpen() bool {
 func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepIdentify {
+	if s.step != StepIdentify || s.info {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	login = Sanitize(login, MaxLoginLen)
@@ -215,24 +221,8 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	if err := s.admitIdentify(ctx); err != nil {
 		return err
 	}
-	if !s.e.cfg.CaptchaDisabled {
-		expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
-		ok := !expired && s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
-		s.newCaptcha() // every CAPTCHA is answered once
-		if expired {
-			// Not counted: the person was away, not guessing.
-			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.expired"))
-		}
-		if !ok {
-			s.captchaFailures++
-			if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
-				s.dropAudio()
-				s.step = StepClosed
-				s.event("identify", "refused", ReasonTooManyAttempts)
-				return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.captcha.too_many"), Ref: s.Ref(), Final: true}
-			}
-			return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
-		}
+	if err := s.checkCaptcha(answer); err != nil {
+		return err
 	}
 	u, err := s.e.deps.Directory.LookupUser(ctx, key)
 	var why string // why the decoy path, for the audit; "" for a real account
@@ -291,6 +281,32 @@ func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	}
 	s.dropAudio()
 	s.step = StepChooseMethod
+	return nil
+}
+
+// checkCaptcha checks the answer to the CAPTCHA and draws a new one: every
+// CAPTCHA is answered once.
+func (s *Session) checkCaptcha(answer string) error {
+	if s.e.cfg.CaptchaDisabled {
+		return nil
+	}
+	expired := s.e.clock.Now().Sub(s.captchaIssued) > captchaTTL
+	ok := !expired && s.captchaMatches(Sanitize(answer, MaxCaptchaLen))
+	s.newCaptcha()
+	if expired {
+		// Not counted: the person was away, not guessing.
+		return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.expired"))
+	}
+	if !ok {
+		s.captchaFailures++
+		if s.captchaFailures > s.e.cfg.CaptchaMaxFailures {
+			s.dropAudio()
+			s.step = StepClosed
+			s.event("identify", "refused", ReasonTooManyAttempts)
+			return &Error{Reason: ReasonTooManyAttempts, Message: s.t("flow.captcha.too_many"), Ref: s.Ref(), Final: true}
+		}
+		return s.refuse(ReasonCaptchaWrong, "", s.t("flow.captcha.wrong"))
+	}
 	return nil
 }
 
@@ -359,7 +375,7 @@ func (s *Session) Back() error {
 	}
 	s.voidChallenge()
 	s.method = ""
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 	return nil
 }
 
@@ -414,10 +430,11 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 }
 
 func (s *Session) storedNumber() string {
+	u := s.subject()
 	if s.method == CallOffice {
-		return s.user.Office
+		return u.Office
 	}
-	return s.user.Mobile
+	return u.Mobile
 }
 
 // destination is where a send goes: always what the directory holds, phone
@@ -425,7 +442,7 @@ func (s *Session) storedNumber() string {
 func (s *Session) destination() string {
 	switch s.method {
 	case EmailAltern:
-		return s.user.Email
+		return s.subject().Email
 	case PushApp:
 		// The login names the person to a push service (Duo's username);
 		// a directory's ID may be a DN.
@@ -531,7 +548,7 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 	if s.known && match {
 		s.code = nil
 		s.clear(ctx, s.method)
-		return s.verifiedNow()
+		return s.verifiedNow(ctx)
 	}
 	return s.wrongCode(ctx, k)
 }
@@ -555,12 +572,16 @@ func (s *Session) closeMethod() {
 	if s.closed == nil {
 		s.closed = map[MethodID]bool{}
 	}
-	s.closed[s.method] = true
+	if s.adding == nil {
+		// A new destination that failed is not one of the account's
+		// methods: nothing of the proof closes with it.
+		s.closed[s.method] = true
+	}
 	if s.method == TextMobile || s.method == EmailAltern || s.method == TOTPApp {
 		s.voidChallenge()
 	}
 	s.method = ""
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 }
 
 // checkTOTP checks an authenticator code: valid now, and not used before
@@ -571,7 +592,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 	if err != nil {
 		return err
 	}
-	secret := s.user.TOTPSecret
+	secret := s.subject().TOTPSecret
 	if !s.known {
 		secret = s.e.decoySecret(s.acct)
 	}
@@ -600,7 +621,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 		}
 	}
 	s.clear(ctx, s.method)
-	return s.verifiedNow()
+	return s.verifiedNow(ctx)
 }
 
 // startApproval opens a pending approval and places the call or the push.
@@ -691,12 +712,12 @@ func (s *Session) Wait(ctx context.Context) error {
 		}
 		s.voidChallenge()
 		s.clear(ctx, s.method)
-		return s.verifiedNow()
+		return s.verifiedNow(ctx)
 	}
 	// The answer is used up whatever happens next.
 	s.voidChallenge()
 	k, cerr := s.count(ctx)
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 	if cerr != nil {
 		s.method = ""
 		return cerr
@@ -759,7 +780,7 @@ func (s *Session) WatchDelivery(ctx context.Context) error {
 		}
 		s.watch = ""
 		s.code = nil
-		s.step = StepChooseMethod
+		s.step = s.listStep()
 		s.e.audit.Warn("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", "the provider could not deliver the text")
 		err = s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
 		s.mu.Unlock()
@@ -767,7 +788,10 @@ func (s *Session) WatchDelivery(ctx context.Context) error {
 	}
 }
 
-func (s *Session) verifiedNow() error {
+func (s *Session) verifiedNow(ctx context.Context) error {
+	if s.adding != nil {
+		return s.saveAdded(ctx)
+	}
 	s.event("verify", "ok", "")
 	// What was proved is the phone, the app or the mailbox, not the way it
 	// was reached: a second verification must use something else.
@@ -783,9 +807,12 @@ func (s *Session) verifiedNow() error {
 	s.verifiedAt = s.e.clock.Now()
 	s.method = ""
 	s.voidChallenge()
-	if s.verified >= s.proof.required {
+	switch {
+	case s.verified >= s.proof.required && s.info:
+		s.step = StepManage
+	case s.verified >= s.proof.required:
 		s.step = StepSetPassword
-	} else {
+	default:
 		s.step = StepChooseMethod
 	}
 	return nil
@@ -810,7 +837,7 @@ func (s *Session) checkLogin() string {
 func (s *Session) SetPassword(ctx context.Context, password, confirm string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepSetPassword || !s.known {
+	if s.step != StepSetPassword || !s.known || s.info {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
