@@ -165,6 +165,7 @@ func (s *Session) SignIn(ctx context.Context, login, password, answer string) er
 			return s.endInfo("sign_in", "flow.info.first_helpdesk")
 		}
 		s.verifiedAt = s.e.clock.Now()
+		s.proof = proof{} // nothing to prove
 		s.step = StepManage
 		return nil
 	}
@@ -511,6 +512,7 @@ func (s *Session) save(ctx context.Context, c Registration, verb string, ch Meth
 	}
 	old := s.user
 	s.user = ch.Apply(s.user)
+	s.saved++
 	s.methods = s.labelled(s.e.userMethods(s.user))
 	attrs := s.eventAttrs("set_methods", "ok", "")
 	attrs = append(attrs, slog.String("contact", string(c)), slog.String("change", verb), slog.String("proved_by", string(method)))

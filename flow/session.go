@@ -74,6 +74,7 @@ type Session struct {
 
 	info   bool     // the session updates security info instead of a reset (info.go)
 	adding *pending // the new destination being proved, in an info session
+	saved  int      // changes of security info saved
 }
 
 // State is what a screen needs to draw the session.
@@ -96,6 +97,11 @@ type State struct {
 	// Unlocked means the session ended by unlocking the account, its
 	// password unchanged.
 	Unlocked bool
+	// Registering means the code or the call proves a new destination in
+	// "Update my security info" (info.go), not one of the account's.
+	Registering bool
+	// Saved counts the changes of security info saved in the session.
+	Saved int
 }
 
 // ID returns the session id (128 random bits, hex).
@@ -112,6 +118,7 @@ func (s *Session) State() State {
 		Step: s.step, SessionID: s.id, Ref: s.Ref(), Login: s.login,
 		Verification: s.verified + 1, MethodsRequired: s.proof.required,
 		Show: s.shown, CodeLength: s.e.cfg.CodeLength, Unlocked: s.unlocked,
+		Registering: s.adding != nil, Saved: s.saved,
 	}
 	if st.Verification > st.MethodsRequired {
 		st.Verification = st.MethodsRequired
@@ -138,13 +145,16 @@ func (s *Session) State() State {
 // the methods this account needs, known once it is identified.
 func (s *Session) Breadcrumb() []string {
 	s.mu.Lock()
-	n := s.proof.required
+	n, last := s.proof.required, "flow.breadcrumb.password"
+	if s.info {
+		last = "flow.breadcrumb.info"
+	}
 	s.mu.Unlock()
 	var b []string
 	for i := 1; i <= n; i++ {
 		b = append(b, s.t("flow.breadcrumb.step", "N", i))
 	}
-	return append(b, s.t("flow.breadcrumb.password"))
+	return append(b, s.t(last))
 }
 
 // Methods returns the methods the person may choose now: what the account
@@ -477,6 +487,11 @@ func (s *Session) issueCode(ctx context.Context) error {
 		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires, Lang: s.tr.Lang(),
 		Text:    s.t("flow.delivery.code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL)),
 		Subject: s.t("flow.subject.code"),
+	}
+	if s.info {
+		// Not a reset: a code the person did not ask for says what it is.
+		d.Text = s.t("flow.delivery.info_code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL))
+		d.Subject = s.t("flow.subject.info_code")
 	}
 	// A text may fail after the provider took it: a watch in the Store
 	// lets the provider say so (see WatchDelivery), from any instance.

@@ -28,6 +28,8 @@ type env struct {
 	tr *i18n.Printer
 	// audioURL makes the link to the spoken CAPTCHA; nil without one.
 	audioURL func(token string) string
+	// info is true in "Update my security info" (NewInfo).
+	info bool
 }
 
 // t words message id in the session's language.
@@ -53,6 +55,12 @@ type result struct {
 	unlockable bool
 	// wait is the generation of the Wait call this result ends, or 0.
 	wait int
+	// contacts are the person's methods on StepManage; secret is a new
+	// authenticator secret to show (Session.AddApp); saved says a change
+	// of them was saved by this call.
+	contacts []flow.Registered
+	secret   string
+	saved    bool
 }
 
 // call runs fn against the session in a command and reports a result.
@@ -74,6 +82,8 @@ func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
 		r.methods = s.Methods()
 	case flow.StepSetPassword:
 		r.unlockable = s.Unlockable()
+	case flow.StepManage:
+		r.contacts = s.Contacts()
 	}
 	if demo != nil {
 		r.inbox = demo.Inbox(s.ID())

@@ -10,10 +10,13 @@ import (
 
 // identify asks who the person is: login and, when on, the CAPTCHA.
 type identify struct {
-	e      *env
-	login  *field
-	answer *field // nil when the CAPTCHA is off
-	form   *form
+	e     *env
+	login *field
+	// password is the current password, in "Update my security info"
+	// only; nil in a reset.
+	password *field
+	answer   *field // nil when the CAPTCHA is off
+	form     *form
 	// picture is the CAPTCHA drawn as text; it is drawn in a command.
 	picture string
 	// drawn counts the drawings asked for: only the latest may land, so a
@@ -36,6 +39,10 @@ type captchaMsg struct {
 func newIdentify(e *env) (*identify, tea.Cmd) {
 	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false)}
 	fields := []*field{s.login}
+	if e.info {
+		s.password = newField(e.t("tui.identify.password"), limitPassword, 40, true)
+		fields = append(fields, s.password)
+	}
 	if e.sess.CaptchaEnabled() {
 		s.answer = newField(e.t("tui.identify.answer"), limitCaptcha, 16, false)
 		fields = append(fields, s.answer)
@@ -84,6 +91,12 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if s.answer != nil {
 			answer = s.answer.value()
 		}
+		if s.password != nil {
+			pw := s.password.value()
+			return s, s.e.call("identify", func(ctx context.Context, sess *flow.Session) error {
+				return sess.SignIn(ctx, login, pw, answer)
+			})
+		}
 		return s, s.e.call("identify", func(ctx context.Context, sess *flow.Session) error {
 			return sess.Identify(ctx, login, answer)
 		})
@@ -95,6 +108,13 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 // answer uses up the picture, so a new one is drawn and the answer cleared;
 // the login stays.
 func (s *identify) refused(r result) tea.Cmd {
+	if s.password != nil && r.op == "identify" {
+		// A password is typed again, never left on the screen.
+		s.password.clear()
+		if flow.ReasonOf(r.err) == flow.ReasonSignInWrong {
+			s.form.move(1)
+		}
+	}
 	if s.answer == nil {
 		return nil
 	}
@@ -105,7 +125,9 @@ func (s *identify) refused(r result) tea.Cmd {
 			return nil
 		}
 		s.answer.clear()
-		s.form.move(1)
+		if flow.ReasonOf(r.err) != flow.ReasonSignInWrong {
+			s.form.move(len(s.form.fields) - 1)
+		}
 	}
 	return s.draw()
 }
@@ -144,14 +166,20 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 		b.add(t.heading.Render(s.e.t("tui.identify.title")))
 	}
 	if intro {
-		if s.answer != nil {
+		switch {
+		case s.password != nil:
+			b.add(s.e.t("tui.identify.intro_info"))
+		case s.answer != nil:
 			b.add(s.e.t("tui.identify.intro_captcha"))
-		} else {
+		default:
 			b.add(s.e.t("tui.identify.intro"))
 		}
 		b.blank()
 	}
 	b.field(t, s.login, s.form.at == 0)
+	if s.password != nil {
+		b.field(t, s.password, s.form.at == 1)
+	}
 	if s.answer == nil {
 		return b
 	}
@@ -171,7 +199,7 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if s.audio != "" {
 		b.add(s.e.t("tui.identify.audio", "URL", s.audio))
 	}
-	b.field(t, s.answer, s.form.at == 1)
+	b.field(t, s.answer, s.form.at == len(s.form.fields)-1)
 	return b
 }
 

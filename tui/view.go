@@ -31,7 +31,7 @@ type hint struct {
 func (w *Wizard) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
-	v.WindowTitle = w.e.t("tui.title")
+	v.WindowTitle = w.title()
 	if w.tooSmall() {
 		v.Content = w.smallView()
 		return v
@@ -92,6 +92,14 @@ func (w *Wizard) View() tea.View {
 	return v
 }
 
+// title is the task's title.
+func (w *Wizard) title() string {
+	if w.e.info {
+		return w.e.t("tui.info.title")
+	}
+	return w.e.t("tui.title")
+}
+
 // smallView asks for a bigger window, fitted to whatever is there.
 func (w *Wizard) smallView() string {
 	s := lipgloss.NewStyle().Width(max(w.width, 1)).Render(w.e.t("tui.enlarge"))
@@ -108,7 +116,7 @@ func (w *Wizard) smallView() string {
 // header is the title (and the demo banner), the breadcrumb and a rule.
 func (w *Wizard) header() []string {
 	t := w.e.theme
-	title, banner := w.e.t("tui.title"), w.e.t("tui.demo_banner")
+	title, banner := w.title(), w.e.t("tui.demo_banner")
 	top := t.title.Render(title)
 	if w.phone != nil {
 		gap := max(columnWidth-2-lipgloss.Width(title)-lipgloss.Width(banner), 1)
@@ -131,7 +139,12 @@ func (w *Wizard) breadcrumb() []string {
 	t := w.e.theme
 	var now int
 	switch w.step {
-	case flow.StepChooseMethod, flow.StepConfirmNumber, flow.StepEnterCode, flow.StepWaiting:
+	case flow.StepEnterCode, flow.StepWaiting:
+		now = w.e.st.Verification - 1
+		if w.e.st.Registering {
+			now = len(w.e.crumbs) - 1
+		}
+	case flow.StepChooseMethod, flow.StepConfirmNumber:
 		now = w.e.st.Verification - 1
 	case flow.StepSetPassword:
 		now = len(w.e.crumbs) - 1

@@ -78,7 +78,14 @@ type notice struct {
 }
 
 // New returns a Wizard with a session begun for opts.Origin.
-func New(eng *flow.Engine, opts Options) *Wizard {
+func New(eng *flow.Engine, opts Options) *Wizard { return newWizard(eng, opts, false) }
+
+// NewInfo returns the Wizard of "Update my security info": sign in with
+// the current password, prove a method, then the person's methods
+// (flow.Engine.BeginInfo).
+func NewInfo(eng *flow.Engine, opts Options) *Wizard { return newWizard(eng, opts, true) }
+
+func newWizard(eng *flow.Engine, opts Options, info bool) *Wizard {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
 	}
@@ -86,7 +93,7 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	ctx, stop := context.WithCancel(context.Background())
 	w := &Wizard{eng: eng, opts: opts, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
 	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
-		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL}
+		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL, info: info}
 	if opts.Demo != nil {
 		w.phone = &phone{e: w.e, demo: opts.Demo} // begin resets it
 	}
@@ -230,7 +237,11 @@ func (w *Wizard) route(msg tea.Msg) tea.Cmd {
 // begin opens a new session on the identify screen, or says why none
 // could be begun.
 func (w *Wizard) begin() tea.Cmd {
-	sess, err := w.eng.Begin(w.ctx, w.opts.Origin)
+	begin := w.eng.Begin
+	if w.e.info {
+		begin = w.eng.BeginInfo
+	}
+	sess, err := begin(w.ctx, w.opts.Origin)
 	w.e.sess, w.e.crumbs, w.e.busy = sess, nil, false
 	w.step = flow.StepIdentify
 	if w.phone != nil {
@@ -283,6 +294,7 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	if r.op != "wait" {
 		w.e.busy = false
 	}
+	r.saved = r.state.Saved > w.e.st.Saved
 	w.e.st, w.e.crumbs = r.state, r.crumbs
 	var cmds []tea.Cmd
 	if w.phone != nil {
@@ -331,6 +343,8 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		return &notice{text: fe.Message, err: true}
 	case r.op == "resend":
 		return &notice{text: w.e.t("tui.resent")}
+	case r.saved:
+		return &notice{text: w.e.t("tui.info.saved")}
 	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && w.step != flow.StepChooseMethod:
 		return &notice{text: w.e.t("tui.step_one_done")}
 	}
@@ -348,7 +362,11 @@ func (w *Wizard) enter(r result) tea.Cmd {
 	case flow.StepConfirmNumber:
 		w.screen = newNumber(w.e, r.state.Method)
 	case flow.StepEnterCode:
-		w.screen = newCode(w.e, r.state.Method)
+		if r.secret != "" {
+			w.screen = newEnroll(w.e, r.secret)
+		} else {
+			w.screen = newCode(w.e, r.state.Method)
+		}
 		cmd = w.watchDelivery() // flow knows whether there is a delivery to watch
 	case flow.StepWaiting:
 		w.screen, cmd = newWaiting(w.e, r.state)
@@ -359,6 +377,8 @@ func (w *Wizard) enter(r result) tea.Cmd {
 		} else {
 			w.screen, cmd = newPassword(w.e)
 		}
+	case flow.StepManage:
+		w.screen = newManage(w.e, r.contacts)
 	case flow.StepDone:
 		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked}
 	default:

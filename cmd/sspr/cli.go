@@ -134,7 +134,7 @@ in-terminal phone, nothing to install.`,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-			return runLocal(cfg, c.stderr)
+			return runLocal(cfg, c.stderr, false)
 		}),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
@@ -150,7 +150,18 @@ in-terminal phone, nothing to install.`,
 			Short: "The reset wizard in this terminal (the default)",
 			Args:  usageArgs(cobra.NoArgs, ""),
 			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
-				return runLocal(cfg, c.stderr)
+				return runLocal(cfg, c.stderr, false)
+			}),
+		},
+		&cobra.Command{
+			Use:   "info",
+			Short: "Update my security info, in this terminal",
+			Long: `Update my security info, in this terminal: sign in with the current
+password, prove a method, then add, change or remove methods (see
+docs/SECURITY-INFO.md).`,
+			Args: usageArgs(cobra.NoArgs, ""),
+			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
+				return runLocal(cfg, c.stderr, true)
 			}),
 		},
 		&cobra.Command{

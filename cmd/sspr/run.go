@@ -14,8 +14,9 @@ import (
 	"github.com/sspr-project/sspr/tui"
 )
 
-// runLocal runs the wizard in this terminal.
-func runLocal(cfg *Config, stderr io.Writer) error {
+// runLocal runs the wizard in this terminal: the reset, or with info
+// "Update my security info".
+func runLocal(cfg *Config, stderr io.Writer, info bool) error {
 	a, err := wire(cfg)
 	if err != nil {
 		return err
@@ -38,7 +39,11 @@ func runLocal(cfg *Config, stderr io.Writer) error {
 		defer cancel()
 		_ = side.stop(ctx)
 	}()
-	w := tui.New(a.engine, tui.Options{
+	newWizard := tui.New
+	if info {
+		newWizard = tui.NewInfo
+	}
+	w := newWizard(a.engine, tui.Options{
 		Origin:      flow.Origin{Channel: flow.Local, Remote: remote, Lang: i18n.Choose(cfg.UI.Lang, i18n.EnvLocale(nil))},
 		Demo:        a.demoPhone(),
 		SignInURL:   cfg.SignInURL,
