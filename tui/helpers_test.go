@@ -203,13 +203,24 @@ func start(t *testing.T, cfg flow.Config, opts Options, demo bool, size ...int) 
 // startEnv is start with the program's environment (TERM, NO_COLOR) set.
 func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, size ...int) *harness {
 	t.Helper()
+	return startWith(t, cfg, opts, demo, environ, false, size...)
+}
+
+// startWith is startEnv, for "Update my security info" (NewInfo over an
+// infoDir) when info is true.
+func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, info bool, size ...int) *harness {
+	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = testKey
 	}
 	dir := newFakeDir()
 	out := &outbox{dir: dir}
+	var d flow.Directory = dir
+	if info {
+		d = infoDir{dir}
+	}
 	eng, err := flow.NewEngine(cfg, flow.Deps{
-		Directory: dir, Store: memstore.New(), TOTP: totp.New(),
+		Directory: d, Store: memstore.New(), TOTP: totp.New(),
 		SMS: out, Voice: out, Email: out, Push: out,
 	})
 	if err != nil {
@@ -219,7 +230,11 @@ func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []
 	if demo {
 		opts.Demo = out
 	}
-	w := New(eng, opts)
+	newWizard := New
+	if info {
+		newWizard = NewInfo
+	}
+	w := newWizard(eng, opts)
 	rec := &recorder{}
 	width, height := 80, 24
 	if len(size) == 2 {
