@@ -1,6 +1,7 @@
 package ldap_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -42,6 +43,18 @@ func TestADSetMethods(t *testing.T) {
 	d, _ := adDirectory(t, cfg)
 	ctx := context.Background()
 	u := adLookup(t, d, granted.Login)
+	// sspr check says what the service account may write.
+	var out1, out2 bytes.Buffer
+	if err := d.Check(ctx, granted.Login, &out1); err != nil {
+		t.Fatalf("Check: %v\n%s", err, out1.String())
+	}
+	if !strings.Contains(out1.String(), "writable: mobile (mobile), email (otherMailbox); not writable: office phone (telephoneNumber)") {
+		t.Errorf("check with the rights:\n%s", out1.String())
+	}
+	_ = d.Check(ctx, other.Login, &out2)
+	if !strings.Contains(out2.String(), "writable: none; not writable: mobile (mobile), office phone (telephoneNumber), email (otherMailbox)") {
+		t.Errorf("check without the rights:\n%s", out2.String())
+	}
 	if err := d.SetMethods(ctx, u, flow.MethodChanges{Mobile: ptr("+12125550177"), Email: ptr("private@example.org")}); err != nil {
 		t.Fatalf("SetMethods with the rights: %v", err)
 	}
