@@ -553,3 +553,49 @@ func (s *Session) notifyChange(ctx context.Context, old, now User, c Registratio
 		}
 	}
 }
+
+// OffersMoreMethods reports whether a finished reset offers "Add another
+// way to reach you": the person has fewer methods than
+// policy.registration.min_methods, may add one here, and is still within
+// Config.ResetWindow of the verification.
+func (s *Session) OffersMoreMethods() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.offersMore()
+}
+
+func (s *Session) offersMore() bool {
+	if s.step != StepDone || s.info || !s.known {
+		return false
+	}
+	if _, ok := s.e.deps.Directory.(MethodWriter); !ok {
+		return false
+	}
+	if contactCount(s.user, s.e.cfg.PhoneRegion) >= s.e.cfg.Registration.MinMethods {
+		return false
+	}
+	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
+		return false
+	}
+	for _, c := range registrations {
+		if s.editable(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddMoreMethods takes a finished reset that OffersMoreMethods to
+// StepManage: the methods the reset just proved are its proof, as for
+// "Update my security info", whose rules then hold.
+func (s *Session) AddMoreMethods() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.offersMore() {
+		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
+	}
+	s.info = true
+	s.step = StepManage
+	s.event("add_more_methods", "ok", "")
+	return nil
+}

@@ -491,3 +491,62 @@ func TestRegistrationValidate(t *testing.T) {
 		}
 	}
 }
+
+// After a reset, a person with fewer methods than min_methods is offered
+// to add one, proved by the reset; one with enough, or after the window,
+// is not; the offer leads to the security info, under its rules.
+func TestInfoOfferAfterReset(t *testing.T) {
+	r, d := infoRig(t)
+	s := r.identified("bob")
+	mustOK(t, s.Choose(bg, flow.TextMobile))
+	mustOK(t, s.ConfirmNumber(bg, bobMobile))
+	mustOK(t, s.SubmitCode(bg, codeIn(t, r.sms.Last(t))))
+	mustReason(t, s.AddMoreMethods(), flow.ReasonOutOfOrder) // not before the password
+	mustOK(t, s.SetPassword(bg, goodPass, goodPass))
+	if !s.OffersMoreMethods() {
+		t.Fatal("bob, with one method, is not offered another")
+	}
+	mustOK(t, s.AddMoreMethods())
+	mustStep(t, s, flow.StepManage)
+	r.clock.Advance(61 * time.Second)
+	mustOK(t, s.AddContact(bg, flow.RegEmail, "bob@example.org", flow.EmailAltern))
+	mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))
+	if lookup(t, d, "bob").Email != "bob@example.org" {
+		t.Fatal("not saved")
+	}
+	mustReason(t, s.SetPassword(bg, goodPass, goodPass), flow.ReasonOutOfOrder)
+
+	// alice has four: no offer. Past the window: none either.
+	r2, _ := infoRig(t, func(c *flow.Config) { c.Password.MinScore = 0 })
+	a := r2.identified("alice")
+	mustOK(t, a.Choose(bg, flow.TOTPApp))
+	mustOK(t, a.SubmitCode(bg, totpCode(t, r2.clock.Now())))
+	r2.clock.Advance(61 * time.Second)
+	mustOK(t, a.Choose(bg, flow.EmailAltern))
+	mustOK(t, a.SubmitCode(bg, codeIn(t, r2.email.Last(t))))
+	mustOK(t, a.SetPassword(bg, goodPass, goodPass))
+	if a.OffersMoreMethods() {
+		t.Error("alice is offered more")
+	}
+	r3, _ := infoRig(t)
+	b := r3.identified("bob")
+	mustOK(t, b.Choose(bg, flow.TextMobile))
+	mustOK(t, b.ConfirmNumber(bg, bobMobile))
+	mustOK(t, b.SubmitCode(bg, codeIn(t, r3.sms.Last(t))))
+	mustOK(t, b.SetPassword(bg, goodPass, goodPass))
+	r3.clock.Advance(11 * time.Minute)
+	if b.OffersMoreMethods() {
+		t.Error("offered after the window")
+	}
+	mustReason(t, b.AddMoreMethods(), flow.ReasonOutOfOrder)
+	// A directory that cannot store methods offers nothing.
+	r4 := newRig(t)
+	f := r4.identified("bob")
+	mustOK(t, f.Choose(bg, flow.TextMobile))
+	mustOK(t, f.ConfirmNumber(bg, "+1 (555) 010-0013"))
+	mustOK(t, f.SubmitCode(bg, codeIn(t, r4.sms.Last(t))))
+	mustOK(t, f.SetPassword(bg, goodPass, goodPass))
+	if f.OffersMoreMethods() {
+		t.Error("offered without a MethodWriter")
+	}
+}

@@ -31,6 +31,9 @@ type RegistrationPolicy struct {
 	// (each new destination proved, each removal), whether they end saved.
 	ChangesPerAccount Rate `yaml:"changes_per_account" doc:"changes of security info begun for one account (a new number, address or app to prove, a removal)"`
 	ChangesPerSource  Rate `yaml:"changes_per_source" doc:"changes of security info begun from one source address (or kiosk name), whatever the account"`
+	// MinMethods is how many methods a person should have: after a reset
+	// with fewer, "Add another way to reach you" is offered.
+	MinMethods int `yaml:"min_methods" range:"0..4" doc:"after a reset, a person with fewer methods than this is offered \"Add another way to reach you\" (skippable); 0: never"`
 }
 
 // DefaultRegistration is what sspr ships with.
@@ -40,6 +43,7 @@ func DefaultRegistration() RegistrationPolicy {
 		Methods:           []Registration{RegMobile, RegEmail, RegApp},
 		ChangesPerAccount: Rate{10, 24 * time.Hour},
 		ChangesPerSource:  Rate{30, 24 * time.Hour},
+		MinMethods:        2,
 	}
 }
 
@@ -62,6 +66,9 @@ func (r RegistrationPolicy) Validate() error {
 			es.Add(fmt.Sprintf("methods[%d]", i), "%q is listed twice", c)
 		}
 		seen[c] = true
+	}
+	if r.MinMethods < 0 || r.MinMethods > 4 {
+		es.Add("min_methods", "%d is out of range (0 to 4)", r.MinMethods)
 	}
 	for key, rate := range map[string]Rate{"changes_per_account": r.ChangesPerAccount, "changes_per_source": r.ChangesPerSource} {
 		if rate.Count < 1 || rate.Count > 10000 || rate.Per < time.Minute || rate.Per > 30*24*time.Hour {

@@ -1,7 +1,11 @@
 package tui
 
 import (
+	"context"
+
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/flow"
 )
 
 // done says the password was reset, or the account unlocked, and where to
@@ -12,6 +16,17 @@ type done struct {
 	// unlocked: the reset ended by unlocking the account, its password
 	// kept (flow.State.Unlocked).
 	unlocked bool
+	// form offers "Add another way to reach you" and "No, thanks" to a
+	// person with fewer methods than the policy asks; nil otherwise.
+	form *form
+}
+
+func newDone(e *env, signInURL string, unlocked, more bool) *done {
+	s := &done{e: e, signInURL: signInURL, unlocked: unlocked}
+	if more {
+		s.form = newForm(nil, e.t("tui.done.add_more"), e.t("tui.done.no_thanks"))
+	}
+	return s
 }
 
 // quitMsg asks the Wizard to end the program.
@@ -20,6 +35,18 @@ type quitMsg struct{}
 func quit() tea.Msg { return quitMsg{} }
 
 func (s *done) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if s.form != nil {
+		if _, ok := msg.(result); ok {
+			return s, nil // refused (the window passed): the notice says why
+		}
+		if s.form.update(msg) == actLink {
+			if s.form.link() == 0 {
+				return s, s.e.call("more", func(_ context.Context, sess *flow.Session) error { return sess.AddMoreMethods() })
+			}
+			return s, quit
+		}
+		return s, nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "enter", "q", "space":
@@ -43,9 +70,18 @@ func (s *done) View(width, _ int) *body {
 	} else {
 		b.add(s.e.t(without))
 	}
+	if s.form != nil {
+		b.blank()
+		b.add(s.e.t("tui.done.more"))
+		b.blank()
+		b.links(s.e, s.form)
+	}
 	return b
 }
 
 func (s *done) Keys() []hint {
+	if s.form != nil {
+		return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.choose"), 1}, {s.e.t("tui.key.tab"), s.e.t("tui.hint.links"), 4}}
+	}
 	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.close"), 1}}
 }

@@ -61,6 +61,8 @@ type result struct {
 	contacts []flow.Registered
 	secret   string
 	saved    bool
+	// more is Session.OffersMoreMethods on StepDone.
+	more bool
 }
 
 // call runs fn against the session in a command and reports a result.
@@ -84,6 +86,8 @@ func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
 		r.unlockable = s.Unlockable()
 	case flow.StepManage:
 		r.contacts = s.Contacts()
+	case flow.StepDone:
+		r.more = s.OffersMoreMethods()
 	}
 	if demo != nil {
 		r.inbox = demo.Inbox(s.ID())

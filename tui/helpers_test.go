@@ -203,12 +203,13 @@ func start(t *testing.T, cfg flow.Config, opts Options, demo bool, size ...int) 
 // startEnv is start with the program's environment (TERM, NO_COLOR) set.
 func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, size ...int) *harness {
 	t.Helper()
-	return startWith(t, cfg, opts, demo, environ, false, size...)
+	return startWith(t, cfg, opts, demo, environ, false, false, size...)
 }
 
-// startWith is startEnv, for "Update my security info" (NewInfo over an
-// infoDir) when info is true.
-func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, info bool, size ...int) *harness {
+// startWith is startEnv over an infoDir (a directory that checks
+// passwords and stores methods) when methods is true, and for "Update my
+// security info" (NewInfo, over an infoDir) when info is true.
+func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, methods, info bool, size ...int) *harness {
 	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = testKey
@@ -216,7 +217,7 @@ func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ [
 	dir := newFakeDir()
 	out := &outbox{dir: dir}
 	var d flow.Directory = dir
-	if info {
+	if methods || info {
 		d = infoDir{dir}
 	}
 	eng, err := flow.NewEngine(cfg, flow.Deps{

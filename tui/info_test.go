@@ -61,12 +61,12 @@ func walkInfo(t *testing.T, lang string, plain bool) {
 	tr := i18n.For(lang)
 	opts := Options{Origin: flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:2200", Lang: lang}, Remote: true, Plain: plain}
 
-	h := startWith(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, opts, true, nil, true)
+	h := startWith(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, opts, true, nil, false, true)
 	h.waitText(tr.T("tui.info.title"), tr.T("tui.identify.login"), tr.T("tui.identify.password"), tr.T("tui.identify.answer"))
 	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
 	h.frame("sign-in with the CAPTCHA", plain)
 
-	h = startWith(t, testConfig(), opts, true, nil, true)
+	h = startWith(t, testConfig(), opts, true, nil, false, true)
 	h.waitText(tr.T("tui.identify.intro_info"))
 	h.typeText("alice")
 	h.enter()
@@ -149,7 +149,7 @@ func walkInfo(t *testing.T, lang string, plain bool) {
 // The last method cannot be removed: the refusal is on the screen and the
 // method stays.
 func TestInfoLastMethodStays(t *testing.T) {
-	h := startWith(t, testConfig(), Options{Origin: flow.Origin{Channel: flow.Local, Remote: "tty1"}}, false, nil, true)
+	h := startWith(t, testConfig(), Options{Origin: flow.Origin{Channel: flow.Local, Remote: "tty1"}}, false, nil, false, true)
 	h.waitText("Who are you?")
 	h.typeText("dave")
 	h.enter()
@@ -171,4 +171,61 @@ func TestInfoLastMethodStays(t *testing.T) {
 	if (infoDir{h.dir}).user("dave").Email == "" {
 		t.Fatal("the last method was removed")
 	}
+}
+
+// After a reset, a person with one method is offered another; the offer
+// leads to the list of their methods, and "No, thanks" ends the program.
+func TestOfferAfterReset(t *testing.T) {
+	for _, lang := range i18n.Languages() {
+		for _, plain := range []bool{false, true} {
+			tr := i18n.For(lang)
+			opts := Options{Origin: flow.Origin{Channel: flow.Local, Remote: "tty1", Lang: lang}, Plain: plain}
+			h := startWith(t, testConfig(), opts, true, nil, true, false)
+			h.waitText(tr.T("tui.identify.title"))
+			h.typeText("dave")
+			h.enter()
+			h.choose(flow.EmailAltern.LabelIn(tr))
+			h.waitText(tr.T("tui.code.field"))
+			code := h.out.code(t)
+			h.typeText(code)
+			h.waitFor("[" + code)
+			h.enter()
+			// dave's account is locked: set a new password.
+			h.waitText(tr.T("tui.unlock.title"))
+			h.press(tea.KeyDown)
+			h.enter()
+			h.setPasswordIn(tr, "Abc-Vrilk-Tosquen-9")
+			h.waitText(tr.T("tui.done.title"), tr.T("tui.done.more"), tr.T("tui.done.add_more"), tr.T("tui.done.no_thanks"))
+			h.frame(lang+" offer", plain)
+			h.enter()
+			h.waitText(tr.T("tui.info.heading"), "d***@example.com")
+			h.frame(lang+" after the offer", plain)
+		}
+	}
+	h := startWith(t, testConfig(), Options{Origin: flow.Origin{Channel: flow.Local, Remote: "tty1"}}, false, nil, true, false)
+	h.waitText("Who are you?")
+	h.typeText("dave")
+	h.enter()
+	h.choose(flow.EmailAltern.Label())
+	h.waitText("Enter your verification code")
+	code := h.out.code(t)
+	h.typeText(code)
+	h.waitFor("[" + code)
+	h.enter()
+	h.waitText(i18n.English().T("tui.unlock.title"))
+	h.enter() // keep the password
+	h.waitText("Your account has been unlocked", "Add another way to reach you")
+	h.press(tea.KeyTab)
+	h.enter()
+	h.final()
+}
+
+// setPasswordIn fills in the password screen in tr's language.
+func (h *harness) setPasswordIn(tr *i18n.Printer, pw string) {
+	h.t.Helper()
+	h.waitText(tr.T("tui.password.new"), tr.T("tui.password.confirm"))
+	h.typeText(pw)
+	h.enter()
+	h.typeText(pw)
+	h.enter()
 }

@@ -380,7 +380,7 @@ func (w *Wizard) enter(r result) tea.Cmd {
 	case flow.StepManage:
 		w.screen = newManage(w.e, r.contacts)
 	case flow.StepDone:
-		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked}
+		w.screen = newDone(w.e, w.opts.SignInURL, r.state.Unlocked, r.more)
 	default:
 		w.screen, cmd = newIdentify(w.e)
 	}
