@@ -176,8 +176,15 @@ func (s *Session) SignIn(ctx context.Context, login, password, answer string) er
 	}
 	s.methods = s.labelled(methods)
 	// One proof; an account with the authenticator app proves the app, so
-	// that nobody replaces it with a phone they hold.
+	// that nobody replaces it with a phone they hold. A privileged account
+	// proves what its reset would (two methods), or goes to the helpdesk.
 	s.proof = proof{required: 1, needApp: u.TOTPSecret != "" && hasApp(methods)}
+	if s.privileged {
+		s.proof = s.e.proofFor(u.TOTPSecret != "", true)
+		if (s.proof.needApp && !hasApp(methods)) || countFactors(u, methods, s.e.cfg.PhoneRegion) < s.proof.required {
+			return s.endInfo("sign_in", "flow.info.helpdesk_only")
+		}
+	}
 	s.step = StepChooseMethod
 	return nil
 }

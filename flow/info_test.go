@@ -550,3 +550,31 @@ func TestInfoOfferAfterReset(t *testing.T) {
 		t.Error("offered without a MethodWriter")
 	}
 }
+
+// A privileged account proves two methods, as its reset would; one that
+// has not two is sent to the helpdesk; one excluded from self-service is
+// too, even with the right password.
+func TestInfoPrivileged(t *testing.T) {
+	r, _ := infoRig(t, func(c *flow.Config) { c.Privileged.Logins = []string{"alice", "bob"} })
+	s := r.beginInfo()
+	fe := mustReason(t, s.SignIn(bg, "bob", oldPass, flow.CaptchaAnswer(s)), flow.ReasonNotAllowed)
+	if !fe.Final {
+		t.Error("not final")
+	}
+	s = r.signedIn("alice")
+	mustOK(t, s.Choose(bg, flow.TOTPApp))
+	mustOK(t, s.SubmitCode(bg, totpCode(t, r.clock.Now())))
+	mustStep(t, s, flow.StepChooseMethod)
+	mustReason(t, s.RemoveContact(bg, flow.RegMobile), flow.ReasonOutOfOrder)
+	r.clock.Advance(61 * time.Second)
+	mustOK(t, s.Choose(bg, flow.EmailAltern))
+	mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))
+	mustStep(t, s, flow.StepManage)
+
+	r, _ = infoRig(t, func(c *flow.Config) {
+		c.Privileged.Logins = []string{"alice"}
+		c.Privileged.Mode = flow.PrivilegedExcluded
+	})
+	s = r.beginInfo()
+	mustReason(t, s.SignIn(bg, "alice", oldPass, flow.CaptchaAnswer(s)), flow.ReasonNotAllowed)
+}
