@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/embedded"
+	"github.com/sspr-project/sspr/providers/memstore"
 	"github.com/sspr-project/sspr/providers/totp"
 )
 
@@ -577,4 +579,60 @@ func TestInfoPrivileged(t *testing.T) {
 	})
 	s = r.beginInfo()
 	mustReason(t, s.SignIn(bg, "alice", oldPass, flow.CaptchaAnswer(s)), flow.ReasonNotAllowed)
+}
+
+// TestSignInTimingSame: a wrong password for a real account (its argon2id
+// hash checked) and any password for an unknown login take the same time,
+// by the test TestIdentifyTimingSame uses.
+func TestSignInTimingSame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	d, err := embedded.Create(filepath.Join(t.TempDir(), "users.yaml"),
+		embedded.WithParams(embedded.Params{Memory: 2 * 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}))
+	mustOK(t, err)
+	mustOK(t, d.AddUser(embedded.UserRecord{Login: "alice", Mobile: aliceMobile}, oldPass))
+	u, err := d.LookupUser(bg, "alice")
+	mustOK(t, err)
+	start := time.Now()
+	if ok, err := d.IsCurrentPassword(bg, u, "wrong-Password-1"); ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	// Without the floor, this is what would tell a real account apart.
+	t.Logf("one hash check: %v", time.Since(start))
+	const n = 80
+	for round := 1; round <= 3; round++ {
+		cfg := baseConfig()
+		cfg.Limits.IdentifyFloor = 40 * time.Millisecond
+		cfg.Limits.IdentifyJitter = 4 * time.Millisecond
+		cfg.Limits.Failures, cfg.MaxFailures = 100, 100
+		eng, err := flow.NewEngine(cfg, flow.Deps{Directory: d, Store: memstore.New(), SMS: &recSender{}})
+		mustOK(t, err)
+		var known, unknown []float64
+		for i := 0; i < n; i++ {
+			order := []string{"alice", "zed"}
+			if cryptoInt(2) == 0 {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, login := range order {
+				s, err := eng.BeginInfo(bg, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:1"})
+				mustOK(t, err)
+				start := time.Now()
+				mustReason(t, s.SignIn(bg, login, "wrong-Password-1", ""), flow.ReasonSignInWrong)
+				ms := float64(time.Since(start)) / float64(time.Millisecond)
+				if login == "alice" {
+					known = append(known, ms)
+				} else {
+					unknown = append(unknown, ms)
+				}
+			}
+		}
+		p := mannWhitney(known, unknown)
+		t.Logf("round %d: known median %.2f ms (max %.2f), unknown median %.2f ms (max %.2f), Mann-Whitney p = %.3f",
+			round, median(known), slices.Max(known), median(unknown), slices.Max(unknown), p)
+		if p >= 0.01 {
+			return
+		}
+	}
+	t.Fatal("a sign-in takes a different time for a real and an unknown login")
 }
