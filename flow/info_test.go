@@ -636,3 +636,34 @@ func TestSignInTimingSame(t *testing.T) {
 	}
 	t.Fatal("a sign-in takes a different time for a real and an unknown login")
 }
+
+// A new mobile may be proved by a call to it instead: the number on the
+// screen keyed in on the call saves it; a wrong one saves nothing.
+func TestInfoAddMobileByCall(t *testing.T) {
+	r, d := infoRig(t)
+	s := r.signedIn("frank")
+	mustOK(t, s.AddContact(bg, flow.RegMobile, newMobile, flow.CallMobile))
+	mustStep(t, s, flow.StepWaiting)
+	call := r.voice.Last(t)
+	if call.To != newMobile || call.Token == "" {
+		t.Fatalf("the call: %+v", call)
+	}
+	mustOK(t, r.eng.Approve(bg, call.Token, otherCode(s.State().Show)))
+	mustReason(t, s.Wait(bg), flow.ReasonApprovalWrong)
+	mustStep(t, s, flow.StepManage)
+	if lookup(t, d, "frank").Mobile != "" {
+		t.Fatal("a wrong answer saved the number")
+	}
+	r.clock.Advance(61 * time.Second)
+	mustOK(t, s.AddContact(bg, flow.RegMobile, newMobile, flow.CallMobile))
+	call = r.voice.Last(t)
+	mustOK(t, r.eng.Approve(bg, call.Token, s.State().Show))
+	mustOK(t, s.Wait(bg))
+	mustStep(t, s, flow.StepManage)
+	if got := lookup(t, d, "frank").Mobile; got != newMobile {
+		t.Fatalf("frank's mobile is %q", got)
+	}
+	if rec := auditRecord(t, r, "set_methods", "ok"); rec["proved_by"] != "call_mobile" || rec["change"] != "added" {
+		t.Errorf("audit: %v", rec)
+	}
+}
