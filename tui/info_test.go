@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/boombuler/barcode/qr"
 
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/i18n"
@@ -134,6 +135,18 @@ func walkInfo(t *testing.T, lang string, plain bool) {
 	h.frame("authenticator app", plain)
 	secret := strings.ReplaceAll(secretRE.FindString(v), " ", "")
 	var err error
+	if !plain {
+		// The code on the screen is the one of this secret's URI.
+		want, err := drawQR("otpauth://totp/sspr:alice?secret="+secret+"&issuer=sspr", qr.L, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, row := range strings.Split(strings.TrimSuffix(want, "\n"), "\n") {
+			if !strings.Contains(v, row) {
+				t.Fatalf("row %d of the QR code of the secret is not on the screen:\n%s", i, v)
+			}
+		}
+	}
 	code, err = totp.Code(secret, time.Now())
 	if err != nil {
 		t.Fatal(err)
