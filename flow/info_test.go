@@ -667,3 +667,35 @@ func TestInfoAddMobileByCall(t *testing.T) {
 		t.Errorf("audit: %v", rec)
 	}
 }
+
+// With office in policy.registration.methods, the office phone is listed
+// as editable and a new one is proved by a call to it.
+func TestInfoOfficeWhenAllowed(t *testing.T) {
+	r, d := infoRig(t, func(c *flow.Config) {
+		c.Registration.Methods = []flow.Registration{flow.RegMobile, flow.RegOffice}
+	})
+	s := r.signedIn("frank")
+	var office *flow.Registered
+	for _, c := range s.Contacts() {
+		if c.Kind == flow.RegOffice {
+			office = &c
+		}
+		if c.Kind == flow.RegEmail || c.Kind == flow.RegApp {
+			t.Errorf("%s is listed though the policy leaves it out", c.Kind)
+		}
+	}
+	if office == nil || !office.Editable {
+		t.Fatalf("the office phone: %+v", office)
+	}
+	mustReason(t, s.AddContact(bg, flow.RegOffice, aliceOffice, flow.TextMobile), flow.ReasonMethodUnknown)
+	mustOK(t, s.AddContact(bg, flow.RegOffice, aliceOffice, flow.CallOffice))
+	call := r.voice.Last(t)
+	if call.To != aliceOffice {
+		t.Fatalf("the call went to %q", call.To)
+	}
+	mustOK(t, r.eng.Approve(bg, call.Token, s.State().Show))
+	mustOK(t, s.Wait(bg))
+	if got := lookup(t, d, "frank").Office; got != aliceOffice {
+		t.Fatalf("frank's office phone is %q", got)
+	}
+}
