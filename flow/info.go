@@ -152,6 +152,7 @@ func (s *Session) SignIn(ctx context.Context, login, password, answer string) er
 		return err
 	}
 	s.known, s.user = true, u
+	s.dropAudio() // the picture is answered: its spoken form ends too
 	s.method = methodPassword
 	s.clear(ctx, methodPassword)
 	s.method = ""

@@ -104,6 +104,9 @@ func TestInfoSignInRefusals(t *testing.T) {
 	if strings.Contains(r.audit.String(), oldPass) || strings.Contains(r.audit.String(), "wrong-Password-1") {
 		t.Error("a password reached the audit")
 	}
+	if rec := auditRecord(t, r, "verify", "refused"); rec["reason"] != "sign_in_wrong" || rec["method"] != "password" || rec["login"] != "carol" {
+		t.Errorf("audit of a wrong sign-in: %v", rec)
+	}
 	s := r.beginInfo()
 	mustReason(t, s.SignIn(bg, "alice", "", flow.CaptchaAnswer(s)), flow.ReasonInvalidInput)
 
