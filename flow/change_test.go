@@ -80,7 +80,7 @@ func TestChangeStepsApart(t *testing.T) {
 	mustReason(t, s.Choose(bg, flow.EmailAltern), flow.ReasonOutOfOrder)
 	mustReason(t, s.SetPassword(bg, goodPass, goodPass), flow.ReasonOutOfOrder)
 	// A directory that cannot change a password does not offer the task.
-	if newRig(t).eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskChange) || r.eng.Offers(flow.TaskInfo) {
+	if newRig(t).eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskInfo) || newRig(t).eng.Offers(flow.TaskInfo) {
 		t.Fatal("Offers")
 	}
 	_, err := newRig(t).eng.BeginTask(bg, flow.Origin{Channel: flow.Local}, flow.TaskChange)
