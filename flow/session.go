@@ -237,6 +237,7 @@ func (s *Session) appOpen() bool {
 // new CAPTCHA and keeps the session on this step. An unknown, disabled or
 // ineligible login goes on exactly like a known one, with decoy methods,
 // and takes as long: every attempt lasts at least Limits.IdentifyFloor.
+// It is the first step of a reset only: the other tasks SignIn.
 func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
