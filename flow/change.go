@@ -56,14 +56,18 @@ var ErrPasswordExpired = errors.New("flow: password expired")
 const currentPassword MethodID = "password"
 
 // Offers reports whether the engine can serve task t: a change needs a
-// directory that is a PasswordChanger; the security info is not served yet.
+// directory that is a PasswordChanger; the security info one that is also
+// a MethodWriter.
 func (e *Engine) Offers(t Task) bool {
+	_, changes := e.deps.Directory.(PasswordChanger)
 	switch t {
 	case TaskReset:
 		return true
 	case TaskChange:
-		_, ok := e.deps.Directory.(PasswordChanger)
-		return ok
+		return changes
+	case TaskInfo:
+		_, writes := e.deps.Directory.(MethodWriter)
+		return changes && writes
 	}
 	return false
 }
@@ -88,16 +92,17 @@ func (s *Session) Task() Task {
 }
 
 // SignIn checks the CAPTCHA, then the login and its current password, for
-// a change. It follows Identify's rules: the same floor and jitter, the
-// same limits per source, and an unknown or disabled login goes the same
-// way as a known one with a wrong password, in the same words. A wrong
-// password is a failed try of the account, counted against the same
-// suspension as the reset's verifications. A right one, even expired,
-// leads to the new password.
+// a change or the security info. It follows Identify's rules: the same
+// floor and jitter, the same limits per source, and an unknown or disabled
+// login goes the same way as a known one with a wrong password, in the
+// same words. A wrong password is a failed try of the account, counted
+// against the same suspension as the reset's verifications. A right one,
+// even expired, leads a change to the new password and the security info
+// to the proof of a method (signedInInfo).
 func (s *Session) SignIn(ctx context.Context, login, password, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepIdentify || s.Task() != TaskChange {
+	if s.step != StepIdentify || (s.Task() != TaskChange && s.Task() != TaskInfo) {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	login = Sanitize(login, MaxLoginLen)
@@ -184,11 +189,15 @@ func (s *Session) SignIn(ctx context.Context, login, password, answer string) er
 		return &Error{Reason: ReasonPasswordWrong, Message: s.t("flow.sign_in.wrong"), Ref: s.Ref()}
 	}
 	s.clear(ctx, currentPassword)
-	s.known, s.user, s.current, s.expired = true, u, password, expired
+	s.known, s.user = true, u
 	s.privileged = s.e.cfg.Privileged.matches(u)
 	s.verifiedAt = s.e.clock.Now()
 	s.event("sign_in", "ok", "")
-	s.dropAudio()
+	s.dropAudio() // the picture is answered: its spoken form ends too
+	if s.Task() == TaskInfo {
+		return s.signedInInfo()
+	}
+	s.current, s.expired = password, expired
 	s.step = StepSetPassword
 	return nil
 }

@@ -79,11 +79,18 @@ func TestChangeStepsApart(t *testing.T) {
 	s := r.changeSession()
 	mustReason(t, s.Choose(bg, flow.EmailAltern), flow.ReasonOutOfOrder)
 	mustReason(t, s.SetPassword(bg, goodPass, goodPass), flow.ReasonOutOfOrder)
+	// Neither a change nor the security info identifies without the
+	// current password.
+	mustReason(t, s.Identify(bg, "alice", ""), flow.ReasonOutOfOrder)
+	i, err := r.eng.BeginTask(bg, flow.Origin{Channel: flow.Local}, flow.TaskInfo)
+	mustOK(t, err)
+	mustReason(t, i.Identify(bg, "alice", ""), flow.ReasonOutOfOrder)
+	mustReason(t, i.Choose(bg, flow.EmailAltern), flow.ReasonOutOfOrder)
 	// A directory that cannot change a password does not offer the task.
-	if newRig(t).eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskChange) || r.eng.Offers(flow.TaskInfo) {
+	if newRig(t).eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskChange) || !r.eng.Offers(flow.TaskInfo) || newRig(t).eng.Offers(flow.TaskInfo) {
 		t.Fatal("Offers")
 	}
-	_, err := newRig(t).eng.BeginTask(bg, flow.Origin{Channel: flow.Local}, flow.TaskChange)
+	_, err = newRig(t).eng.BeginTask(bg, flow.Origin{Channel: flow.Local}, flow.TaskChange)
 	if fe := mustReason(t, err, flow.ReasonUnavailable); !fe.Final {
 		t.Fatal("not final")
 	}

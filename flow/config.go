@@ -80,6 +80,9 @@ type Config struct {
 	Helpdesk HelpdeskPolicy
 	// SSHKey offers the SSH key a person connected with as a method.
 	SSHKey SSHKeySettings
+	// Registration is what people may change of their own security info
+	// (info.go); zero takes DefaultRegistration.
+	Registration RegistrationPolicy
 }
 
 // DefaultConfig returns the rules sspr ships with.
@@ -103,6 +106,7 @@ func DefaultConfig() Config {
 		PhoneRegion:         DefaultRegion,
 		Decoy:               DefaultDecoy(),
 		Helpdesk:            DefaultHelpdesk(),
+		Registration:        DefaultRegistration(),
 	}
 }
 
@@ -167,6 +171,15 @@ func (c Config) withDefaults() Config {
 	if c.Helpdesk.MaxUses == 0 {
 		c.Helpdesk.MaxUses = d.Helpdesk.MaxUses
 	}
+	if c.Registration.FirstMethod == "" && c.Registration.Methods == nil {
+		c.Registration = d.Registration
+	}
+	if c.Registration.ChangesPerAccount == (Rate{}) {
+		c.Registration.ChangesPerAccount = d.Registration.ChangesPerAccount
+	}
+	if c.Registration.ChangesPerSource == (Rate{}) {
+		c.Registration.ChangesPerSource = d.Registration.ChangesPerSource
+	}
 	return c
 }
 
@@ -210,6 +223,7 @@ func (c Config) Validate() error {
 	es = append(es, config.Under("limits", c.Limits.Validate())...)
 	es = append(es, config.Under("policy.privileged", c.Privileged.Validate())...)
 	es = append(es, config.Under("notices", c.Notices.Validate())...)
+	es = append(es, config.Under("policy.registration", c.Registration.Validate())...)
 	decoy := c.Decoy
 	es = append(es, config.Under("policy.decoy", config.Check(&decoy))...)
 	es = append(es, config.Under("policy", validEmailDomains(c.EmailDomains).Err())...)

@@ -28,7 +28,10 @@ type Unlocker interface {
 // is the one an account has now, so that a reset to it is refused with the
 // other password rules (RuleNotCurrent). A directory with a history rule
 // of its own (OpenLDAP's ppolicy, Active Directory) refuses it on the
-// write instead, with DirRuleHistory or DirRuleUnchanged.
+// write instead, with DirRuleHistory or DirRuleUnchanged. It is asked
+// quietly, never as a sign-in: a person who signs in (a change, the
+// security info) is checked by PasswordChanger.CheckPassword, as the
+// person, with the directory's own rules for a wrong password.
 type CurrentPasswordChecker interface {
 	// IsCurrentPassword reports whether pw is u's password now. It may be
 	// slow (a password hash), so flow asks it once per candidate, when

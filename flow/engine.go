@@ -87,6 +87,7 @@ func (e *Engine) begin(ctx context.Context, o Origin, t Task) (*Session, error) 
 		sentAt: map[MethodID]time.Time{},
 		proof:  e.proofFor(false, false),
 		task:   t,
+		info:   t == TaskInfo,
 	}
 	s.newCaptcha()
 	s.event("session", "started", "")

@@ -29,8 +29,10 @@ const (
 	ReasonSessionExpired   Reason = "session_expired"
 	ReasonUnavailable      Reason = "unavailable"
 	ReasonDirectoryRefused Reason = "directory_refused"
-	// ReasonPasswordWrong: the current password of a change is not the
-	// account's (or the login has none): a failed try of the account.
+	// ReasonPasswordWrong: the login and current password of a sign-in
+	// (a change, the security info) do not match an account: a wrong
+	// password, an unknown or a disabled login alike, a failed try of the
+	// account; or the password a change signed in with is no longer right.
 	ReasonPasswordWrong Reason = "password_wrong"
 	// ReasonSuspended: self-service reset is paused for the account after
 	// too many failed verifications; the directory account is untouched.
@@ -38,6 +40,9 @@ const (
 	// ReasonRateLimited: too many sessions, attempts or messages from one
 	// source, for one account or destination, or in all.
 	ReasonRateLimited Reason = "rate_limited"
+	// ReasonNotAllowed: the policy keeps this change for the helpdesk, or
+	// it would leave the account with too few methods.
+	ReasonNotAllowed Reason = "not_allowed"
 )
 
 // Error is a refusal a person may see: Message is plain words and never

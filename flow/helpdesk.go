@@ -199,7 +199,7 @@ func (s *Session) checkHelpdesk(ctx context.Context, typed string) error {
 		return s.wrongCode(ctx, k)
 	}
 	s.clear(ctx, s.method)
-	return s.verifiedNow()
+	return s.verifiedNow(ctx)
 }
 
 // real reports whether the current method can verify: a known account's,

@@ -138,6 +138,8 @@ func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to,
 		subject = "flow.subject.admin_reset"
 	case s.unlocked:
 		subject = "flow.subject.unlocked"
+	case s.info:
+		subject = "flow.subject.info"
 	case change:
 		subject = "flow.subject.changed"
 	}

@@ -81,6 +81,11 @@ type Session struct {
 	current string
 	// expired: the current password of a change has expired.
 	expired bool
+	// info: the session manages the security info (info.go): TaskInfo, or
+	// a finished reset that adds a method.
+	info   bool
+	adding *pending // the new destination being proved, in an info session
+	saved  int      // changes of security info saved
 }
 
 // State is what a screen needs to draw the session.
@@ -108,6 +113,11 @@ type State struct {
 	// Expired means the password a change signed in with has expired
 	// (or must be changed at the next sign-in).
 	Expired bool
+	// Registering means the code or the call proves a new destination in
+	// "Update my security info" (info.go), not one of the account's.
+	Registering bool
+	// Saved counts the changes of security info saved in the session.
+	Saved int
 }
 
 // ID returns the session id (128 random bits, hex).
@@ -125,6 +135,7 @@ func (s *Session) State() State {
 		Verification: s.verified + 1, MethodsRequired: s.proof.required,
 		Show: s.shown, CodeLength: s.e.cfg.CodeLength, Unlocked: s.unlocked,
 		Task: s.Task(), Expired: s.expired,
+		Registering: s.adding != nil, Saved: s.saved,
 	}
 	if st.Verification > st.MethodsRequired {
 		st.Verification = st.MethodsRequired
@@ -133,6 +144,9 @@ func (s *Session) State() State {
 		if m.ID == s.method {
 			st.Method = m
 		}
+	}
+	if s.adding != nil {
+		st.Method = Method{ID: s.method, Label: s.method.LabelIn(s.tr), Hint: s.adding.hint()}
 	}
 	switch s.method {
 	case TOTPApp:
@@ -151,16 +165,19 @@ func (s *Session) State() State {
 // the methods this account needs, known once it is identified.
 func (s *Session) Breadcrumb() []string {
 	s.mu.Lock()
-	n := s.proof.required
+	n, last := s.proof.required, "flow.breadcrumb.password"
 	if s.Task() == TaskChange {
 		n = 0 // the current password is the proof
+	}
+	if s.info {
+		last = "flow.breadcrumb.info"
 	}
 	s.mu.Unlock()
 	var b []string
 	for i := 1; i <= n; i++ {
 		b = append(b, s.t("flow.breadcrumb.step", "N", i))
 	}
-	return append(b, s.t("flow.breadcrumb.password"))
+	return append(b, s.t(last))
 }
 
 // Methods returns the methods the person may choose now: what the account
@@ -220,10 +237,11 @@ func (s *Session) appOpen() bool {
 // new CAPTCHA and keeps the session on this step. An unknown, disabled or
 // ineligible login goes on exactly like a known one, with decoy methods,
 // and takes as long: every attempt lasts at least Limits.IdentifyFloor.
+// It is the first step of a reset only: the other tasks SignIn.
 func (s *Session) Identify(ctx context.Context, login, answer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepIdentify {
+	if s.step != StepIdentify || s.Task() != TaskReset {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	login = Sanitize(login, MaxLoginLen)
@@ -381,7 +399,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 			return err
 		}
 		s.clear(ctx, id)
-		return s.verifiedNow()
+		return s.verifiedNow(ctx)
 	case EmailAltern, PushApp:
 		// A real account talks to a provider here, a decoy does not.
 		defer s.e.padSend(ctx, time.Now())
@@ -423,7 +441,7 @@ func (s *Session) Back() error {
 	}
 	s.voidChallenge()
 	s.method = ""
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 	return nil
 }
 
@@ -478,10 +496,11 @@ func (s *Session) ConfirmNumber(ctx context.Context, typed string) error {
 }
 
 func (s *Session) storedNumber() string {
+	u := s.subject()
 	if s.method == CallOffice {
-		return s.user.Office
+		return u.Office
 	}
-	return s.user.Mobile
+	return u.Mobile
 }
 
 // destination is where a send goes: always what the directory holds, phone
@@ -489,7 +508,7 @@ func (s *Session) storedNumber() string {
 func (s *Session) destination() string {
 	switch s.method {
 	case EmailAltern:
-		return s.user.Email
+		return s.subject().Email
 	case PushApp:
 		// The login names the person to a push service (Duo's username);
 		// a directory's ID may be a DN.
@@ -524,6 +543,11 @@ func (s *Session) issueCode(ctx context.Context) error {
 		SessionID: s.id, Method: s.method, To: s.destination(), Expires: s.codeExpires, Lang: s.tr.Lang(),
 		Text:    s.t("flow.delivery.code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL)),
 		Subject: s.t("flow.subject.code"),
+	}
+	if s.info {
+		// Not a reset: a code the person did not ask for says what it is.
+		d.Text = s.t("flow.delivery.info_code", "Code", code, "TTL", spell(s.tr, s.e.cfg.CodeTTL))
+		d.Subject = s.t("flow.subject.info_code")
 	}
 	// A text may fail after the provider took it: a watch in the Store
 	// lets the provider say so (see WatchDelivery), from any instance.
@@ -601,7 +625,7 @@ func (s *Session) SubmitCode(ctx context.Context, typed string) error {
 	if s.real() && match {
 		s.code = nil
 		s.clear(ctx, s.method)
-		return s.verifiedNow()
+		return s.verifiedNow(ctx)
 	}
 	return s.wrongCode(ctx, k)
 }
@@ -625,12 +649,16 @@ func (s *Session) closeMethod() {
 	if s.closed == nil {
 		s.closed = map[MethodID]bool{}
 	}
-	s.closed[s.method] = true
+	if s.adding == nil {
+		// A new destination that failed is not one of the account's
+		// methods: nothing of the proof closes with it.
+		s.closed[s.method] = true
+	}
 	if s.method == TextMobile || s.method == EmailAltern || s.method == TOTPApp {
 		s.voidChallenge()
 	}
 	s.method = ""
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 }
 
 // checkTOTP checks an authenticator code: valid now, and not used before
@@ -641,7 +669,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 	if err != nil {
 		return err
 	}
-	secret := s.user.TOTPSecret
+	secret := s.subject().TOTPSecret
 	if !s.real() {
 		secret = s.e.decoySecret(s.acct)
 	}
@@ -670,7 +698,7 @@ func (s *Session) checkTOTP(ctx context.Context, code string) error {
 		}
 	}
 	s.clear(ctx, s.method)
-	return s.verifiedNow()
+	return s.verifiedNow(ctx)
 }
 
 // startApproval opens a pending approval and places the call or the push.
@@ -761,12 +789,12 @@ func (s *Session) Wait(ctx context.Context) error {
 		}
 		s.voidChallenge()
 		s.clear(ctx, s.method)
-		return s.verifiedNow()
+		return s.verifiedNow(ctx)
 	}
 	// The answer is used up whatever happens next.
 	s.voidChallenge()
 	k, cerr := s.count(ctx)
-	s.step = StepChooseMethod
+	s.step = s.listStep()
 	if cerr != nil {
 		s.method = ""
 		return cerr
@@ -829,7 +857,7 @@ func (s *Session) WatchDelivery(ctx context.Context) error {
 		}
 		s.watch = ""
 		s.code = nil
-		s.step = StepChooseMethod
+		s.step = s.listStep()
 		s.e.audit.Warn("delivery failed", "sid", s.id, "ref", s.Ref(), "method", string(s.method), "error", "the provider could not deliver the text")
 		err = s.refuse(ReasonUnavailable, s.method, s.t("flow.delivery.failed"))
 		s.mu.Unlock()
@@ -837,7 +865,10 @@ func (s *Session) WatchDelivery(ctx context.Context) error {
 	}
 }
 
-func (s *Session) verifiedNow() error {
+func (s *Session) verifiedNow(ctx context.Context) error {
+	if s.adding != nil {
+		return s.saveAdded(ctx)
+	}
 	s.event("verify", "ok", "")
 	// What was proved is the phone, the app or the mailbox, not the way it
 	// was reached: a second verification must use something else.
@@ -856,9 +887,12 @@ func (s *Session) verifiedNow() error {
 	s.verifiedAt = s.e.clock.Now()
 	s.method = ""
 	s.voidChallenge()
-	if s.verified >= s.proof.required {
+	switch {
+	case s.verified >= s.proof.required && s.info:
+		s.step = StepManage
+	case s.verified >= s.proof.required:
 		s.step = StepSetPassword
-	} else {
+	default:
 		s.step = StepChooseMethod
 	}
 	return nil
@@ -883,7 +917,7 @@ func (s *Session) checkLogin() string {
 func (s *Session) SetPassword(ctx context.Context, password, confirm string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepSetPassword || !s.known {
+	if s.step != StepSetPassword || !s.known || s.info {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
 	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {

@@ -25,17 +25,18 @@ type CaptchaSettings struct {
 
 // PolicySettings is policy.*.
 type PolicySettings struct {
-	MethodsRequired int              `yaml:"methods_required" range:"1..2" doc:"methods to verify (Microsoft's one- and two-gate policies); with 2, two different methods"`
-	Email           bool             `yaml:"email" doc:"offer \"Email my alternate email\" to users with one"`
-	Unlock          bool             `yaml:"unlock" doc:"offer a verified person whose account the directory has locked \"Unlock my account and keep my password\" (LDAP and AD)"`
-	Password        PasswordSettings `yaml:"password"`
-	Code            CodeSettings     `yaml:"code"`
-	Privileged      Privileged       `yaml:"privileged"`
-	Phone           PhoneSettings    `yaml:"phone"`
-	EmailDomains    []string         `yaml:"email_domains" range:"..32" doc:"the organisation's email domains (e.g. example.com): the email hint of a decoy for a login that is not an address shows one of them behind the login's first letter, as real accounts' hints do. Set it unless the directory is the embedded one, whose own domains are used; empty shows example.com"`
-	Decoy           DecoySettings    `yaml:"decoy"`
-	Helpdesk        HelpdeskPolicy   `yaml:"helpdesk"`
-	SSHKey          SSHKeySettings   `yaml:"ssh_key"`
+	MethodsRequired int                `yaml:"methods_required" range:"1..2" doc:"methods to verify (Microsoft's one- and two-gate policies); with 2, two different methods"`
+	Email           bool               `yaml:"email" doc:"offer \"Email my alternate email\" to users with one"`
+	Unlock          bool               `yaml:"unlock" doc:"offer a verified person whose account the directory has locked \"Unlock my account and keep my password\" (LDAP and AD)"`
+	Password        PasswordSettings   `yaml:"password"`
+	Code            CodeSettings       `yaml:"code"`
+	Privileged      Privileged         `yaml:"privileged"`
+	Phone           PhoneSettings      `yaml:"phone"`
+	EmailDomains    []string           `yaml:"email_domains" range:"..32" doc:"the organisation's email domains (e.g. example.com): the email hint of a decoy for a login that is not an address shows one of them behind the login's first letter, as real accounts' hints do. Set it unless the directory is the embedded one, whose own domains are used; empty shows example.com"`
+	Decoy           DecoySettings      `yaml:"decoy"`
+	Helpdesk        HelpdeskPolicy     `yaml:"helpdesk"`
+	SSHKey          SSHKeySettings     `yaml:"ssh_key"`
+	Registration    RegistrationPolicy `yaml:"registration"`
 }
 
 // Validate checks the email domains; paths are relative to the policy
@@ -106,6 +107,7 @@ func DefaultSettings() Settings {
 			Decoy:           d.Decoy,
 			Helpdesk:        d.Helpdesk,
 			SSHKey:          d.SSHKey,
+			Registration:    d.Registration,
 		},
 		Limits:  d.Limits,
 		Notices: d.Notices,
@@ -125,6 +127,7 @@ func (s Settings) Config(secretKey []byte, breached *BreachFile, lang string) Co
 	c.EmailEnabled, c.UnlockDisabled = p.Email, !p.Unlock
 	c.Privileged, c.PhoneRegion = p.Privileged, p.Phone.DefaultRegion
 	c.Decoy, c.EmailDomains, c.Helpdesk, c.SSHKey = p.Decoy, p.EmailDomains, p.Helpdesk, p.SSHKey
+	c.Registration = p.Registration
 	c.Limits, c.Notices = s.Limits, s.Notices
 	c.Notices.Lang = lang
 	c.SecretKey = secretKey

@@ -29,7 +29,7 @@ func (s *Session) failKey(m MethodID) string { return s.e.key("fail", s.acct, st
 
 // seqKey counts failures in a row of the authenticator behind m.
 func (s *Session) seqKey(m MethodID) string {
-	return s.e.key("seq", s.acct, factor(s.user, m, s.e.cfg.PhoneRegion))
+	return s.e.key("seq", s.acct, factor(s.subject(), m, s.e.cfg.PhoneRegion))
 }
 
 // checkSuspended refuses when self-service reset is paused for the account.
@@ -257,7 +257,7 @@ func (s *Session) refund(ctx context.Context, gaps []string) {
 // lower case for an address.
 func (s *Session) destinationKey() string {
 	if s.method == EmailAltern {
-		return "email:" + CanonicalLogin(s.user.Email)
+		return "email:" + CanonicalLogin(s.subject().Email)
 	}
 	return channelOf(s.method) + ":" + s.destination()
 }

@@ -98,9 +98,13 @@ const (
 	StepSetPassword
 	StepDone
 	StepClosed
+	// StepManage is the list of the person's methods in "Update my security
+	// info" (see info.go); a new destination is proved on StepEnterCode or
+	// StepWaiting and the session comes back here.
+	StepManage
 )
 
-var stepNames = [...]string{"identify", "choose_method", "confirm_number", "enter_code", "waiting", "set_password", "done", "closed"}
+var stepNames = [...]string{"identify", "choose_method", "confirm_number", "enter_code", "waiting", "set_password", "done", "closed", "manage"}
 
 func (s Step) String() string {
 	if int(s) < len(stepNames) {

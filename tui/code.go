@@ -18,10 +18,14 @@ type code struct {
 
 func newCode(e *env, m flow.Method) *code {
 	s := &code{e: e, m: m, code: newField(e.t("tui.code.field"), limitCode, 16, false)}
+	other := e.t("tui.number.other")
+	if e.st.Registering {
+		other = e.t("tui.info.back") // a new destination: back to the list of them
+	}
 	if s.canResend() {
-		s.form = newForm([]*field{s.code}, e.t("tui.code.resend"), e.t("tui.number.other"))
+		s.form = newForm([]*field{s.code}, e.t("tui.code.resend"), other)
 	} else {
-		s.form = newForm([]*field{s.code}, e.t("tui.number.other"))
+		s.form = newForm([]*field{s.code}, other)
 	}
 	return s
 }

@@ -1,7 +1,11 @@
 package tui
 
 import (
+	"context"
+
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/flow"
 )
 
 // done says the password was reset, or the account unlocked, and where to
@@ -14,6 +18,17 @@ type done struct {
 	unlocked bool
 	// changed: the person changed a password they knew.
 	changed bool
+	// form offers "Add another way to reach you" and "No, thanks" to a
+	// person with fewer methods than the policy asks; nil otherwise.
+	form *form
+}
+
+func newDone(e *env, signInURL string, unlocked, changed, more bool) *done {
+	s := &done{e: e, signInURL: signInURL, unlocked: unlocked, changed: changed}
+	if more {
+		s.form = newForm(nil, e.t("tui.done.add_more"), e.t("tui.done.no_thanks"))
+	}
+	return s
 }
 
 // quitMsg asks the Wizard to end the program.
@@ -22,6 +37,18 @@ type quitMsg struct{}
 func quit() tea.Msg { return quitMsg{} }
 
 func (s *done) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if s.form != nil {
+		if _, ok := msg.(result); ok {
+			return s, nil // refused (the window passed): the notice says why
+		}
+		if s.form.update(msg) == actLink {
+			if s.form.link() == 0 {
+				return s, s.e.call("more", func(_ context.Context, sess *flow.Session) error { return sess.AddMoreMethods() })
+			}
+			return s, quit
+		}
+		return s, nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "enter", "q", "space":
@@ -47,9 +74,18 @@ func (s *done) View(width, _ int) *body {
 	} else {
 		b.add(s.e.t(without))
 	}
+	if s.form != nil {
+		b.blank()
+		b.add(s.e.t("tui.done.more"))
+		b.blank()
+		b.links(s.e, s.form)
+	}
 	return b
 }
 
 func (s *done) Keys() []hint {
+	if s.form != nil {
+		return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.choose"), 1}, {s.e.t("tui.key.tab"), s.e.t("tui.hint.links"), 4}}
+	}
 	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.close"), 1}}
 }

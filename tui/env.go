@@ -98,6 +98,14 @@ type result struct {
 	unlockable bool
 	// wait is the generation of the Wait call this result ends, or 0.
 	wait int
+	// contacts are the person's methods on StepManage; secret is a new
+	// authenticator secret to show (Session.AddApp); saved says a change
+	// of them was saved by this call.
+	contacts []flow.Registered
+	secret   string
+	saved    bool
+	// more is Session.OffersMoreMethods on StepDone.
+	more bool
 }
 
 // call runs fn against the session in a command and reports a result.
@@ -119,6 +127,10 @@ func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
 		r.methods = s.Methods()
 	case flow.StepSetPassword:
 		r.unlockable = s.Unlockable()
+	case flow.StepManage:
+		r.contacts = s.Contacts()
+	case flow.StepDone:
+		r.more = s.OffersMoreMethods()
 	}
 	if demo != nil {
 		r.inbox = demo.Inbox(s.ID())

@@ -236,13 +236,25 @@ func start(t *testing.T, cfg flow.Config, opts Options, demo bool, size ...int) 
 // startEnv is start with the program's environment (TERM, NO_COLOR) set.
 func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, size ...int) *harness {
 	t.Helper()
+	return startWith(t, cfg, opts, demo, environ, false, false, size...)
+}
+
+// startWith is startEnv over an infoDir (a directory that checks
+// passwords and stores methods) when methods is true, and for "Update my
+// security info" (Options.Task, over an infoDir) when info is true.
+func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, methods, info bool, size ...int) *harness {
+	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = testKey
 	}
 	dir := newFakeDir()
 	out := &outbox{dir: dir}
+	var d flow.Directory = dir
+	if methods || info {
+		d = infoDir{dir}
+	}
 	eng, err := flow.NewEngine(cfg, flow.Deps{
-		Directory: dir, Store: memstore.New(), TOTP: totp.New(),
+		Directory: d, Store: memstore.New(), TOTP: totp.New(),
 		SMS: out, Voice: out, Email: out, Push: out,
 	})
 	if err != nil {
@@ -251,6 +263,9 @@ func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []
 	out.eng = eng
 	if demo {
 		opts.Demo = out
+	}
+	if info {
+		opts.Task = flow.TaskInfo
 	}
 	w := New(eng, opts)
 	rec := &recorder{}

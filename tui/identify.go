@@ -199,6 +199,8 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if intro {
 		id := "tui.identify.intro"
 		switch {
+		case s.e.task == flow.TaskInfo:
+			id = "tui.identify.intro_info"
 		case s.current != nil && s.answer != nil:
 			id = "tui.identify.intro_change_captcha"
 		case s.current != nil:

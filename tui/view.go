@@ -131,7 +131,12 @@ func (w *Wizard) breadcrumb() []string {
 	t := w.e.theme
 	var now int
 	switch w.step {
-	case flow.StepChooseMethod, flow.StepConfirmNumber, flow.StepEnterCode, flow.StepWaiting:
+	case flow.StepEnterCode, flow.StepWaiting:
+		now = w.e.st.Verification - 1
+		if w.e.st.Registering {
+			now = len(w.e.crumbs) - 1
+		}
+	case flow.StepChooseMethod, flow.StepConfirmNumber:
 		now = w.e.st.Verification - 1
 	case flow.StepSetPassword:
 		now = len(w.e.crumbs) - 1

@@ -71,5 +71,8 @@ func (s *waiting) View(width, _ int) *body {
 }
 
 func (s *waiting) Keys() []hint {
+	if s.e.st.Registering {
+		return []hint{{"b", s.e.t("tui.hint.back"), 1}} // back to the list of methods
+	}
 	return []hint{{"b", s.e.t("tui.hint.other_method"), 1}}
 }

@@ -84,7 +84,7 @@ type notice struct {
 	err  bool
 }
 
-// New returns a Wizard with a session begun for opts.Origin.
+// New returns a Wizard with a session of opts.Task begun for opts.Origin.
 func New(eng *flow.Engine, opts Options) *Wizard {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
@@ -299,6 +299,7 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	// A method that verifies at once (the SSH key) moves to the next
 	// verification step without leaving the list: it is drawn anew.
 	nextStep := w.step == flow.StepChooseMethod && r.state.Verification != w.e.st.Verification
+	r.saved = r.state.Saved > w.e.st.Saved
 	w.e.st, w.e.crumbs = r.state, r.crumbs
 	var cmds []tea.Cmd
 	if w.phone != nil {
@@ -349,6 +350,8 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		return &notice{text: w.e.t("tui.password.expired")}
 	case r.op == "resend":
 		return &notice{text: w.e.t("tui.resent")}
+	case r.saved:
+		return &notice{text: w.e.t("tui.info.saved")}
 	case r.state.Step == flow.StepChooseMethod && r.state.Verification > 1 && (w.step != flow.StepChooseMethod || r.op == "choose"):
 		return &notice{text: w.e.t("tui.step_one_done")}
 	}
@@ -366,7 +369,11 @@ func (w *Wizard) enter(r result) tea.Cmd {
 	case flow.StepConfirmNumber:
 		w.screen = newNumber(w.e, r.state.Method)
 	case flow.StepEnterCode:
-		w.screen = newCode(w.e, r.state.Method)
+		if r.secret != "" {
+			w.screen = newEnroll(w.e, r.secret)
+		} else {
+			w.screen = newCode(w.e, r.state.Method)
+		}
 		cmd = w.watchDelivery() // flow knows whether there is a delivery to watch
 	case flow.StepWaiting:
 		w.screen, cmd = newWaiting(w.e, r.state)
@@ -377,8 +384,10 @@ func (w *Wizard) enter(r result) tea.Cmd {
 		} else {
 			w.screen, cmd = newPassword(w.e)
 		}
+	case flow.StepManage:
+		w.screen = newManage(w.e, r.contacts)
 	case flow.StepDone:
-		w.screen = &done{e: w.e, signInURL: w.opts.SignInURL, unlocked: r.state.Unlocked, changed: r.state.Task == flow.TaskChange}
+		w.screen = newDone(w.e, w.opts.SignInURL, r.state.Unlocked, r.state.Task == flow.TaskChange, r.more)
 	default:
 		w.screen, cmd = newIdentify(w.e)
 	}

@@ -13,7 +13,9 @@ import (
 // person knows on the embedded directory, through the real OpenSSH client
 // in tmux: a wrong current password is refused and typed again, the new
 // password must differ, the notice says "changed", and the old password
-// no longer verifies. info@ says it is not offered and links to the rest.
+// no longer verifies. Then info@ signs in with the new password, proves
+// the mobile by its texted code and reaches the list of methods; locally,
+// sspr change and sspr info open the same first screens.
 func TestEndToEndChangeOverOpenSSH(t *testing.T) {
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
@@ -89,13 +91,43 @@ func TestEndToEndChangeOverOpenSSH(t *testing.T) {
 		t.Fatalf("no notice of the change in the outbox (%v):\n%s", err, outbox)
 	}
 
+	// info@ signs in with the new password, proves the mobile by the
+	// texted code, and reaches the list of methods.
 	info := newTmux(t, fmt.Sprintf(ssh, port, "info"))
-	info.waitFor("Not available here")
-	if s := info.screen(); !strings.Contains(s, "[Forgot my password]") || !strings.Contains(s, "[Change my password]") {
+	info.waitFor("Current password")
+	if s := info.screen(); !strings.Contains(s, "Update your security info") || !strings.Contains(s, "[Forgot my password]") ||
+		!strings.Contains(s, "[Change my password]") {
 		t.Fatalf("info@:\n%s", s)
 	}
-	info.keys("Tab", "Enter") // the second link
-	info.waitFor("Current password")
+	info.text("bob")
+	info.keys("Tab")
+	info.text(oldPassword)
+	info.keys("Enter")
+	info.waitFor("The username or password is incorrect.")
+	info.text(newPassword)
+	info.keys("Enter")
+	info.waitFor("Please choose the contact method we should use for verification:")
+	info.keys("Enter")
+	info.waitFor("Enter your phone number")
+	info.text("+1 212 555 0102")
+	info.keys("Enter")
+	info.waitFor("Enter your verification code")
+	info.text(lastCode(t, filepath.Join(dataDir, "outbox.log"), "+12125550102"))
+	info.keys("Enter")
+	info.waitFor("[Remove]") // the demo phone says "security info" too
+	if s := info.screen(); !strings.Contains(s, "Mobile phone") || !strings.Contains(s, "*****02") || !strings.Contains(s, "[Remove]") {
+		t.Fatalf("the list of methods over SSH:\n%s", s)
+	}
+	if h := info.history(); strings.Contains(h, newPassword) || strings.Contains(h, oldPassword) {
+		t.Fatalf("a password is left on the terminal:\n%s", h)
+	}
+	audit, err = os.ReadFile(filepath.Join(dataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(audit), `"task":"info"`) {
+		t.Fatalf("no info session in the audit:\n%s", audit)
+	}
 
 	if err := srv.Stop(15e9); err != nil {
 		t.Fatalf("sspr serve on SIGTERM: %v\n%s", err, srv.Log())
@@ -108,5 +140,8 @@ func TestEndToEndChangeOverOpenSSH(t *testing.T) {
 		t.Fatalf("sspr change:\n%s", s)
 	}
 	local = newTmux(t, fmt.Sprintf("%s --config %s info; sleep 60", bin, cfg))
-	local.waitFor("Not available here")
+	local.waitFor("Current password")
+	if s := local.screen(); !strings.Contains(s, "Update your security info") {
+		t.Fatalf("sspr info:\n%s", s)
+	}
 }

@@ -165,7 +165,10 @@ in-terminal phone, nothing to install.`,
 		&cobra.Command{
 			Use:   "info",
 			Short: "Update your security info (the ways to verify you) in this terminal",
-			Args:  usageArgs(cobra.NoArgs, ""),
+			Long: `Update your security info in this terminal: sign in with the current
+password, prove a method, then add, change or remove methods (see
+docs/SECURITY-INFO.md).`,
+			Args: usageArgs(cobra.NoArgs, ""),
 			RunE: c.withConfig(func(_ *cobra.Command, cfg *Config, _ []string) error {
 				return runLocal(cfg, c.stderr, flow.TaskInfo)
 			}),

@@ -191,7 +191,12 @@ func TestEndToEndTextResetOverOpenSSH(t *testing.T) {
 		t.Fatal("the audit trail holds a secret")
 	}
 
-	// Quitting restores the client's terminal and ends ssh.
+	// Quitting restores the client's terminal and ends ssh. bob has one
+	// method: he is offered another, and says "No, thanks".
+	if !strings.Contains(tm.screen(), "[No, thanks]") {
+		t.Fatalf("bob, with one method, is not offered another:\n%s", tm.screen())
+	}
+	tm.keys("Tab")
 	tm.keys("Enter")
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Contains(tm.screen(), "Your password has been reset") {

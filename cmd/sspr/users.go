@@ -18,6 +18,7 @@ import (
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/embedded"
 	"github.com/sspr-project/sspr/providers/totp"
+	"github.com/sspr-project/sspr/tui"
 )
 
 // embeddedUsers prepares a `sspr users` command (named by what) that acts
@@ -116,7 +117,7 @@ func usersAdd(cfg *Config, path string, opts []embedded.Option, login string, o 
 	audit.record("admin_add", login)
 	fmt.Fprintf(stdout, "added %s to %s\n", login, path)
 	if uri != "" {
-		qr, err := qrText(uri)
+		qr, err := tui.QRText(uri)
 		if err != nil {
 			return fmt.Errorf("users add: QR code: %w", err)
 		}
@@ -400,7 +401,7 @@ func enrolTOTP(ctx context.Context, t totpTarget, login string, stdin io.Reader,
 	if err != nil {
 		return fmt.Errorf("users totp: %w", err)
 	}
-	qr, err := qrText(uri)
+	qr, err := tui.QRText(uri)
 	if err != nil {
 		return fmt.Errorf("users totp: QR code: %w", err)
 	}

@@ -114,27 +114,6 @@ func TestUsersAddTOTPPrintsURIAndQR(t *testing.T) {
 	}
 }
 
-func TestQRTextIsSquareWithQuietZone(t *testing.T) {
-	s, err := qrText("otpauth://totp/sspr:x?secret=JBSWY3DPEHPK3PXP&issuer=sspr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	w := len([]rune(lines[0]))
-	for i, l := range lines {
-		if len([]rune(l)) != w {
-			t.Fatalf("line %d has width %d, want %d", i, len([]rune(l)), w)
-		}
-	}
-	if h := len(lines); h != (w+1)/2 {
-		t.Fatalf("%d rows for %d columns: not square", h, w)
-	}
-	// The first row is the light quiet zone, all ink.
-	if strings.Trim(lines[0], "█") != "" {
-		t.Fatalf("first row is not quiet: %q", lines[0])
-	}
-}
-
 func TestCheck(t *testing.T) {
 	cfg := writeConfig(t, "data_dir: "+t.TempDir()+"\n")
 	if _, _, err := sspr(t, cfg, "Long-Enough-Pass1\n", "users", "add", "ivy"); err != nil {

@@ -344,3 +344,58 @@ func addSSHKeys(have, add []string) []string {
 	}
 	return out
 }
+
+// SetMethods stores what a person changed of their own security info
+// (flow.MethodWriter): a nil field stays, an empty one is removed. The
+// file is rewritten atomically with its mode and owner, as every change
+// is; an authenticator secret is sealed when the Dir has a TOTP key. A new
+// email must not be any other entry's login or email (ErrExists).
+func (d *Dir) SetMethods(ctx context.Context, u flow.User, c flow.MethodChanges) error {
+	if s := c.TOTPSecret; s != nil && *s != "" {
+		if totp.IsSealed(*s) {
+			return fmt.Errorf("set methods of %q: give the base32 secret, not an encrypted one", u.ID)
+		}
+		if err := totp.CheckSecret(*s); err != nil {
+			return fmt.Errorf("set methods of %q: %w", u.ID, err)
+		}
+	}
+	err := d.update(ctx, func(users []record) ([]record, error) {
+		i, err := findLogin(users, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		r := users[i]
+		if r.Disabled {
+			return nil, errors.New("the account is disabled")
+		}
+		for _, f := range []struct{ to, from *string }{{&r.Email, c.Email}, {&r.Mobile, c.Mobile}, {&r.Office, c.Office}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		if s := c.TOTPSecret; s != nil {
+			r.TOTPSecret = *s
+			if d.key != nil && *s != "" {
+				if r.TOTPSecret, err = d.key.Seal(r.Login, *s); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := r.validate(); err != nil {
+			return nil, err
+		}
+		if c.Email != nil && r.Email != "" {
+			for j, o := range users {
+				if j != i && (same(o.Login, r.Email) || same(o.Email, r.Email)) {
+					return nil, fmt.Errorf("the email: %w", ErrExists)
+				}
+			}
+		}
+		users[i] = r
+		return users, nil
+	})
+	if err != nil {
+		return fmt.Errorf("set methods of %q: %w", u.ID, err)
+	}
+	return nil
+}

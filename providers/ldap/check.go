@@ -62,8 +62,8 @@ func (d *Directory) Check(ctx context.Context, login string, w io.Writer) error 
 	line(d.passwordChangeStep(ctx, conn))
 	if login == "" {
 		fmt.Fprintf(w, "skip  lookup (give a login to look one up: sspr check LOGIN)\n")
-	} else {
-		line(d.lookupStep(ctx, login))
+	} else if line(d.lookupStep(ctx, login)) {
+		d.writableStep(ctx, conn, login, w)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("ldap check: %s failed", strings.Join(failed, ", "))
@@ -188,4 +188,55 @@ func (d *Directory) totpState(e *goldap.Entry, attr string) string {
 		return "authenticator app (" + attr + ", sealed with key " + d.TOTPKeyID() + ")"
 	}
 	return "authenticator app (" + attr + ")"
+}
+
+// writableStep says which attributes of the security info (sspr info) the
+// service account may write on login's entry. Active Directory tells it
+// (allowedAttributesEffective); OpenLDAP does not, and is skipped. It is
+// information, not a failure: what must be writable depends on
+// policy.registration.methods.
+func (d *Directory) writableStep(ctx context.Context, c *goldap.Conn, login string, w io.Writer) {
+	if d.cfg.Flavor != FlavorAD {
+		fmt.Fprintf(w, "skip  security info write rights (OpenLDAP does not tell them; see docs/LDAP.md#update-my-security-info)\n")
+		return
+	}
+	entries, err := d.search(ctx, login)
+	if err != nil || len(entries) != 1 {
+		return // the lookup line said why
+	}
+	stop := watch(ctx, c, d.cfg.Timeout)
+	defer stop()
+	res, err := c.Search(goldap.NewSearchRequest(entries[0].DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1,
+		int(d.cfg.Timeout.Seconds()+0.5), false, "(objectClass=*)", []string{"allowedAttributesEffective"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		fmt.Fprintf(w, "skip  security info write rights: allowedAttributesEffective could not be read: %v\n", unwrapNetwork(err))
+		return
+	}
+	allowed := map[string]bool{}
+	for _, a := range res.Entries[0].GetAttributeValues("allowedAttributesEffective") {
+		allowed[strings.ToLower(a)] = true
+	}
+	var yes, no []string
+	a := d.cfg.Attributes
+	for _, f := range []struct{ name, attr string }{
+		{"mobile", a.Mobile}, {"office phone", a.Office}, {"email", a.Email}, {"authenticator app", a.TOTPSecret},
+	} {
+		if f.attr == "" {
+			continue
+		}
+		if allowed[strings.ToLower(f.attr)] {
+			yes = append(yes, f.name+" ("+f.attr+")")
+		} else {
+			no = append(no, f.name+" ("+f.attr+")")
+		}
+	}
+	msg := "security info (sspr info) on " + entries[0].DN + ": writable: " + listOrNone(yes) + "; not writable: " + listOrNone(no)
+	fmt.Fprintf(w, "ok    %s\n", msg)
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }

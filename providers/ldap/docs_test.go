@@ -9,6 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/internal/testenv/slapd"
 )
 
@@ -134,5 +135,49 @@ func TestDocsServiceAccountACL(t *testing.T) {
 	}
 	if _, err := self.PasswordModify(goldap.NewPasswordModifyRequest("", "Docs-ACL-Passw0rd-1", "Docs-ACL-Passw0rd-2")); err != nil {
 		t.Fatalf("a person changing their own password: %v", err)
+	}
+}
+
+// The rule docs/LDAP.md adds for "Update my security info", applied after
+// the service account's rules to a slapd with Debian's defaults, lets it
+// write the mobile and the alternate email, and still no other attribute.
+func TestDocsRegistrationACL(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/LDAP.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(start, end string) string {
+		i := strings.Index(string(doc), start)
+		if i < 0 {
+			t.Fatalf("docs/LDAP.md has no %q", start)
+		}
+		ldif := string(doc[i+len(start):])
+		return ldif[:strings.Index(ldif, end)+1]
+	}
+	srv := slapd.StartWith(t, slapd.Options{ACL: debianACL, ConfigAccess: true})
+	for _, ldif := range []string{
+		block("ldapmodify -Y EXTERNAL -H ldapi:/// <<'EOF'\n", "\nEOF\n"),
+		block("ldapmodify -Y EXTERNAL -H ldapi:/// <<'END'\n", "\nEND\n"),
+	} {
+		cmd := exec.Command("ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", srv.LDAPIURL)
+		cmd.Stdin = strings.NewReader(ldif)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the ldapmodify of docs/LDAP.md: %v\n%s\n%s", err, out, ldif)
+		}
+	}
+	d, _ := slapdDirectory(t, slapdConfig(srv))
+	ctx := context.Background()
+	u := slapdLookup(t, d, "bob")
+	if err := d.SetMethods(ctx, u, flow.MethodChanges{Mobile: ptr("+12125550188"), Email: ptr("bob.private@example.org")}); err != nil {
+		t.Fatalf("SetMethods with the documented rights: %v", err)
+	}
+	if got := slapdLookup(t, d, "bob.private@example.org"); got.Mobile != "+12125550188" {
+		t.Fatalf("after the change: %+v", got)
+	}
+	if err := d.SetMethods(ctx, u, flow.MethodChanges{Office: ptr("+12125550199")}); !goldap.IsErrorWithCode(err, goldap.LDAPResultInsufficientAccessRights) {
+		t.Fatalf("the office phone, not in the rule: %v, want Insufficient Access Rights", err)
+	}
+	if err := d.SetPassword(ctx, u, "Docs-ACL-Passw0rd-1"); err != nil {
+		t.Fatalf("SetPassword with the documented rights: %v", err)
 	}
 }

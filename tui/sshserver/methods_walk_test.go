@@ -409,7 +409,9 @@ func (r *walkRig) walk(tc methodWalk) {
 	r.keys(walkPassword + termEnter)
 	r.keys(walkPassword + termEnter)
 	// The footer is the last line of a frame: the whole screen is drawn.
-	done := r.waitFor("Your password has been reset", "To sign in with your new password, go to https://myapps.example.com", "Enter close")
+	// (Enter closes, or, for a person with one method, chooses between
+	// adding another and not.)
+	done := r.waitFor("Your password has been reset", "To sign in with your new password, go to https://myapps.example.com", "Ctrl+C hang up")
 	r.checkPassword(true)
 
 	wire := r.wire()
@@ -432,7 +434,11 @@ func (r *walkRig) walk(tc methodWalk) {
 		}
 	}
 
-	// Enter closes the last screen and ends the session.
+	// Enter closes the last screen and ends the session; where another
+	// method is offered, on "No, thanks".
+	if strings.Contains(done, "[No, thanks]") {
+		r.keys("\t")
+	}
 	r.keys(termEnter)
 	if status := r.tm.wait(t); status != 0 {
 		t.Errorf("exit status %d after closing, want 0", status)

@@ -1,4 +1,4 @@
-package main
+package tui
 
 import (
 	"strings"
@@ -6,15 +6,19 @@ import (
 	"github.com/boombuler/barcode/qr"
 )
 
-// qrText draws s as a QR code with half blocks: two modules per character
+// QRText draws s as a QR code with half blocks: two modules per character
 // row, light modules as ink, so it scans on a dark or a light terminal
-// alike (the code carries its own light quiet zone).
-func qrText(s string) (string, error) {
-	code, err := qr.Encode(s, qr.M, qr.Auto)
+// alike (the code carries its own light quiet zone of two modules).
+func QRText(s string) (string, error) { return drawQR(s, qr.M, 2) }
+
+// drawQR draws s at error correction level and with a quiet zone of
+// quiet modules: the wizard draws with level L and one module, which fits
+// an authenticator's URI in 18 rows.
+func drawQR(s string, level qr.ErrorCorrectionLevel, quiet int) (string, error) {
+	code, err := qr.Encode(s, level, qr.Auto)
 	if err != nil {
 		return "", err
 	}
-	const quiet = 2
 	n := code.Bounds().Dx()
 	dark := func(x, y int) bool {
 		x, y = x-quiet, y-quiet

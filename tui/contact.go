@@ -1,0 +1,87 @@
+package tui
+
+import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sspr-project/sspr/flow"
+)
+
+// contact takes a new mobile or office number, or a new alternate email,
+// and has flow send a code (or place a call) to it; it is saved only once
+// that is answered.
+type contact struct {
+	e     *env
+	back  *manage
+	c     flow.Registered
+	value *field
+	form  *form
+	hows  []flow.MethodID // what each link before Back sends
+}
+
+func newContact(e *env, back *manage, c flow.Registered) *contact {
+	s := &contact{e: e, back: back, c: c}
+	var links []string
+	switch c.Kind {
+	case flow.RegMobile:
+		s.value = newField(e.t("tui.info.new_number"), limitPhone, 24, false)
+		s.hows, links = []flow.MethodID{flow.TextMobile, flow.CallMobile}, []string{e.t("tui.info.send_text"), e.t("tui.info.call")}
+	case flow.RegOffice:
+		s.value = newField(e.t("tui.info.new_number"), limitPhone, 24, false)
+		s.hows, links = []flow.MethodID{flow.CallOffice}, []string{e.t("tui.info.call")}
+	default:
+		s.value = newField(e.t("tui.info.new_email"), 254, 48, false)
+		s.hows, links = []flow.MethodID{flow.EmailAltern}, []string{e.t("tui.info.send_email")}
+	}
+	s.form = newForm([]*field{s.value}, append(links, e.t("tui.info.back"))...)
+	return s
+}
+
+func (s *contact) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if _, ok := msg.(result); ok {
+		return s, nil // refused: the notice says why, the value stays to mend
+	}
+	switch s.form.update(msg) {
+	case actSubmit:
+		return s, s.send(s.hows[0])
+	case actLink:
+		if l := s.form.link(); l < len(s.hows) {
+			return s, s.send(s.hows[l])
+		}
+		s.clear()
+		return s.back, nil
+	}
+	return s, nil
+}
+
+func (s *contact) send(how flow.MethodID) tea.Cmd {
+	kind, value := s.c.Kind, s.value.value()
+	return s.e.call("add", func(ctx context.Context, sess *flow.Session) error {
+		return sess.AddContact(ctx, kind, value, how)
+	})
+}
+
+func (s *contact) View(width, _ int) *body {
+	t := s.e.theme
+	b := newBody(width)
+	b.add(t.heading.Render(s.c.Label))
+	switch s.c.Kind {
+	case flow.RegEmail:
+		b.add(s.e.t("tui.info.intro_email"))
+	default:
+		b.add(s.e.t("tui.info.intro_phone"))
+	}
+	b.blank()
+	b.field(t, s.value, s.form.at == 0)
+	b.blank()
+	b.links(s.e, s.form)
+	return b
+}
+
+func (s *contact) Keys() []hint {
+	e := s.e
+	return []hint{{e.t("tui.key.enter"), e.t("tui.hint.send"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.links"), 4}}
+}
+
+func (s *contact) clear() { s.form.clear() }
