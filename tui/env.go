@@ -28,15 +28,19 @@ type env struct {
 	tr *i18n.Printer
 	// audioURL makes the link to the spoken CAPTCHA; nil without one.
 	audioURL func(token string) string
+	// keys are the key bindings, worded in the session's language.
+	keys *keyMap
+	// maxPassword is the longest password the policy takes.
+	maxPassword int
 }
 
 // t words message id in the session's language.
 func (e *env) t(id string, kv ...any) string { return e.tr.T(id, kv...) }
 
 // mark is the sign in front of a password rule, in the theme's glyphs or
-// words.
-func (e *env) mark(met bool) string {
-	return e.theme.mark(met, e.t("tui.mark.met"), e.t("tui.mark.unmet"))
+// words: neutral until something is typed.
+func (e *env) mark(typed, met bool) string {
+	return e.theme.mark(typed, met, e.t("tui.mark.met"), e.t("tui.mark.unmet"), e.t("tui.mark.todo"))
 }
 
 // result is the outcome of a flow call, with a snapshot of the session taken

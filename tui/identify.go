@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -37,7 +38,12 @@ func newIdentify(e *env) (*identify, tea.Cmd) {
 	s := &identify{e: e, login: newField(e.t("tui.identify.login"), limitLogin, 60, false)}
 	fields := []*field{s.login}
 	if e.sess.CaptchaEnabled() {
-		s.answer = newField(e.t("tui.identify.answer"), limitCaptcha, 16, false)
+		label := e.t("tui.identify.answer")
+		if e.captchaLen > 0 {
+			label = e.tr.N("tui.identify.answer_n", e.captchaLen)
+		}
+		s.answer = newField(label, limitCaptcha, 16, false)
+		s.answer.slots = e.captchaLen
 		fields = append(fields, s.answer)
 	}
 	s.form = newForm(fields)
@@ -73,7 +79,7 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case result:
 		return s, s.refused(msg)
 	case tea.KeyPressMsg:
-		if msg.String() == "ctrl+r" && s.answer != nil {
+		if key.Matches(msg, s.e.keys.Picture) && s.answer != nil {
 			return s, s.e.call("reload", func(_ context.Context, sess *flow.Session) error {
 				return sess.ReloadCaptcha()
 			})
@@ -151,7 +157,7 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 		}
 		b.blank()
 	}
-	b.field(t, s.login, s.form.at == 0)
+	b.field(s.e, s.login, s.form.at == 0)
 	if s.answer == nil {
 		return b
 	}
@@ -171,17 +177,33 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if s.audio != "" {
 		b.add(s.e.t("tui.identify.audio", "URL", s.audio))
 	}
-	b.field(t, s.answer, s.form.at == 1)
+	b.field(s.e, s.answer, s.form.at == 1)
 	return b
 }
 
-func (s *identify) Keys() []hint {
-	e := s.e
-	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 5}}
-	if s.answer != nil {
-		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_picture"), 2})
+// inline puts a refusal under its field: the login's when the login was
+// refused, else the answer's (the picture was checked, or the tries ran
+// out).
+func (s *identify) inline(op string, fe *flow.Error, text string) bool {
+	if op != "identify" {
+		return false
 	}
-	return h
+	if s.answer == nil || fe.Reason == flow.ReasonInvalidInput {
+		s.login.err = text
+	} else {
+		s.answer.err = text
+	}
+	return true
+}
+
+func (s *identify) typing() bool { return true }
+
+func (s *identify) Keys() []key.Binding {
+	k := s.e.keys
+	if s.answer == nil {
+		return []key.Binding{k.Next}
+	}
+	return []key.Binding{k.Next, k.Picture, k.Field}
 }
 
 func (s *identify) clear() { s.form.clear() }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -16,7 +17,7 @@ type refused struct {
 type retryMsg struct{}
 
 func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
-	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, s.e.keys.Retry) {
 		return s, func() tea.Msg { return retryMsg{} }
 	}
 	return s, nil
@@ -33,6 +34,4 @@ func (s *refused) View(width, _ int) *body {
 	return b
 }
 
-func (s *refused) Keys() []hint {
-	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.try_again"), 1}}
-}
+func (s *refused) Keys() []key.Binding { return []key.Binding{s.e.keys.Retry} }
