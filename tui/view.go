@@ -292,20 +292,22 @@ func (w *Wizard) footer() []string {
 func (w *Wizard) bindings() []key.Binding {
 	k := w.e.keys
 	var out []key.Binding
-	if w.phone != nil && w.phone.focused {
+	phoneKeys := w.phone != nil && w.phone.active()
+	if phoneKeys {
 		out = append(out, w.phone.keys()...)
 		out = append(out, k.PhoneBack)
-		if esc := w.escBinding(); esc != nil {
-			out = append(out, *esc)
-		}
 	} else {
 		out = append(out, w.screen.Keys()...)
-		if esc := w.escBinding(); esc != nil {
-			out = append(out, *esc)
-		}
-		if w.phone != nil {
-			out = append(out, k.Phone)
-		}
+	}
+	if esc := w.escBinding(); esc != nil {
+		out = append(out, *esc)
+	}
+	switch {
+	case w.phone == nil || phoneKeys:
+	case w.phone.focused:
+		out = append(out, k.PhoneBack)
+	default:
+		out = append(out, k.Phone)
 	}
 	switch {
 	case w.opts.Origin.Channel == flow.Kiosk:
