@@ -52,7 +52,7 @@ func init() {
 			if plain {
 				t = buildPlainTheme(dark, ascii || bare)
 			} else {
-				t = buildTheme(dark, ascii || bare, mono)
+				t = buildTheme(dark, ascii || bare, mono, bare)
 			}
 			t.bare = bare
 			return t
@@ -85,7 +85,7 @@ var palette = map[string][2]string{ // role: {light, dark}
 	"grey":   {"241", "248"},
 }
 
-func buildTheme(dark, ascii, mono bool) *theme {
+func buildTheme(dark, ascii, mono, bare bool) *theme {
 	c := func(role string) color.Color {
 		if mono {
 			return lipgloss.NoColor{}
@@ -101,6 +101,9 @@ func buildTheme(dark, ascii, mono bool) *theme {
 	border := lipgloss.RoundedBorder()
 	if ascii {
 		border = lipgloss.NormalBorder() // the console font lacks round corners
+	}
+	if bare {
+		border = lipgloss.ASCIIBorder()
 	}
 	return &theme{
 		dark: dark, ascii: ascii, mono: mono,
@@ -150,6 +153,20 @@ func (t *theme) checkGlyph() string {
 		return "+"
 	}
 	return "✓"
+}
+
+// bareGlyphs are the ASCII stand-ins of the glyphs that come from the
+// catalogues and from Bubbles, for a terminal that is not UTF-8.
+var bareGlyphs = strings.NewReplacer("·", "-", "…", "...", "─", "-", "│", "|", "┃", "|", "╭", "+", "╮", "+", "╰", "+", "╯", "+",
+	"✓", "+", "✗", "x", "↑", "^", "↓", "v", "█", "#", "▀", "\"", "▄", "_", "«", "<<", "»", ">>", "\u00a0", " ")
+
+// ascii makes a frame 7-bit where the theme is bare; other text (the
+// letters of a language) is left as it is.
+func (t *theme) toASCII(s string) string {
+	if !t.bare {
+		return s
+	}
+	return bareGlyphs.Replace(s)
 }
 
 // ruleChar draws the separators; the Linux console has box drawing.

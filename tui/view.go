@@ -128,7 +128,7 @@ func (w *Wizard) View() tea.View {
 	for len(out) < w.height {
 		out = append(out, "")
 	}
-	v.Content = strings.Join(out, "\n")
+	v.Content = t.toASCII(strings.Join(out, "\n"))
 	if cursor != nil {
 		v.Cursor = tea.NewCursor(cursor.X+left, cursor.Y+top)
 		v.Cursor.Blink = false

@@ -528,7 +528,7 @@ func (r *walkRig) confirmNumber(tc methodWalk) {
 			r.t.Fatal("a wrong phone number was texted or called")
 		}
 		r.checkPassword(false)
-		r.keys(termCtrlU) // the number stays to be corrected: clear it
+		r.keys(termCtrlU)              // the number stays to be corrected: clear it
 		r.waitFor("┃ +1 212 555 0100") // the empty field's example
 	}
 	r.keys(tc.number)
