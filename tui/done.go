@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 )
 
 // done says the password was reset, or the account unlocked, and where to
@@ -22,11 +24,8 @@ type quitMsg struct{}
 func quit() tea.Msg { return quitMsg{} }
 
 func (s *done) Update(msg tea.Msg) (screen, tea.Cmd) {
-	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "enter", "q", "space":
-			return s, quit
-		}
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, s.e.keys.Close) {
+		return s, quit
 	}
 	return s, nil
 }
@@ -40,16 +39,25 @@ func (s *done) View(width, _ int) *body {
 	} else if s.changed {
 		title = "tui.done.changed_title"
 	}
-	b.add(t.heading.Render(s.e.t(title)))
-	b.blank()
+	where := s.e.t(without)
 	if s.signInURL != "" {
-		b.add(s.e.t(withURL, "URL", s.signInURL))
-	} else {
-		b.add(s.e.t(without))
+		where = s.e.t(withURL, "URL", s.signInURL)
 	}
+	if t.plain {
+		b.add(s.e.t(title))
+		b.blank()
+		b.add(where)
+		return b
+	}
+	// A success card: a tick and the title in green, where to sign in.
+	inner := width - 2*len(indent) - 4
+	text := t.ok.Render(t.glyph(t.checkGlyph(), "+")+" "+s.e.t(title)) + "\n\n" + lipgloss.NewStyle().Width(inner).Render(where)
+	// Rules above and below, in green; no side borders, so the sentence
+	// reads (and is copied) as one.
+	card := lipgloss.NewStyle().Border(t.border(), true, false).BorderForeground(t.okColor).Padding(1, 2).Width(inner + 4).Render(text)
+	b.blank()
+	b.raw(card)
 	return b
 }
 
-func (s *done) Keys() []hint {
-	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.close"), 1}}
-}
+func (s *done) Keys() []key.Binding { return []key.Binding{s.e.keys.Close} }
