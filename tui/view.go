@@ -311,7 +311,10 @@ func (w *Wizard) footer() []string {
 		out = append(out, left+t.rule.Render(strings.Repeat(rc, fill))+right)
 	}
 	if w.confirm != "" {
-		q := w.e.t("tui.confirm." + w.confirm)
+		q := w.e.t("tui.confirm.start_over")
+		if w.confirm == "back" {
+			q = w.e.t("tui.confirm.back")
+		}
 		if t.plain {
 			return append(out, q)
 		}
