@@ -174,8 +174,10 @@ func (s *identify) View(width, height int) *body {
 	t := s.e.theme
 	// The parts that may go when the window is short, least needed first:
 	// the introduction, the gap above the picture, the heading (the title
-	// above still says where the person is), and last the sentence of
-	// plain mode before the picture.
+	// above still says where the person is), the sentence of plain mode
+	// before the picture, and last the empty error row of the last field
+	// (a refusal of a change's sign-in that wraps under its two fields
+	// needs it when the CAPTCHA fills the window).
 	intro, gap, heading, cue := true, !t.plain, true, t.plain
 	for {
 		b := s.layout(width, intro, gap, heading, cue)
@@ -191,6 +193,9 @@ func (s *identify) View(width, height int) *body {
 		case cue:
 			cue = false
 		default:
+			for b.height() > height && b.lines[len(b.lines)-1] == "" {
+				b.lines = b.lines[:len(b.lines)-1]
+			}
 			return b
 		}
 	}
