@@ -133,8 +133,9 @@ func (a *audioLinks) last() string {
 	return a.tokens[len(a.tokens)-1]
 }
 
-// TestEveryScreenInEveryLanguage walks every screen in every language of
-// the catalogues (English, German, French), styled and plain, at 80x24 with the demo phone below: the texts
+// TestEveryScreenInEveryLanguage walks every screen of every task in every
+// language of the catalogues (English, German, French), styled and plain,
+// at 80x24 with the demo phone below and at 160x48 beside: the texts
 // come from the catalogue of the session's language, and every one wraps
 // to fit, nothing cut.
 func TestEveryScreenInEveryLanguage(t *testing.T) {
@@ -273,6 +274,84 @@ func walkLanguage(t *testing.T, lang string, plain bool, width, height int) {
 	h.enter()
 	h.waitText(tr.T("tui.done.unlocked_title"), tr.T("tui.done.unlocked_signin_url", "URL", "https://myapps.example.com"))
 	h.frame("done (unlocked)", plain)
+
+	// A code from the helpdesk, one of the methods while it is live.
+	hcfg := testConfig()
+	hcfg.Helpdesk.Enabled = true
+	h = startGolden(t, hcfg, opts(), true, width, height)
+	h.gold = g
+	if _, _, err := h.eng.IssueHelpdeskCode(context.Background(), "alice", "agent", time.Hour, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.waitText(tr.T("tui.identify.title"))
+	h.typeText("alice")
+	h.enter()
+	h.choose(label(flow.Helpdesk))
+	h.waitText(tr.T("tui.code.helpdesk"), tr.T("tui.code.field"))
+	h.frame("code (helpdesk)", plain)
+
+	// Change my password: the sign-in with the CAPTCHA and a wrong
+	// picture, then without it a wrong password, the new password and
+	// the success card.
+	change := func() Options { o := opts(); o.Task = flow.TaskChange; return o }
+	h = startGolden(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, change(), true, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.title_change"), tr.T("tui.identify.current"), tr.T("tui.task.reset"), tr.T("tui.task.info"),
+		"https://reset.example.com/captcha/")
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("change: sign in", plain)
+	h.typeText("alice")
+	h.press(tea.KeyTab)
+	h.typeText(alicePass)
+	h.enter()
+	h.typeText("00000")
+	h.enter()
+	h.waitText(tr.T("flow.captcha.wrong"))
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("change: sign in, wrong picture", plain)
+
+	h = startGolden(t, testConfig(), change(), true, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.identify.intro_change"), tr.T("tui.identify.current"))
+	h.frame("change: sign in without CAPTCHA", plain)
+	for range 2 { // to the first link, in the header
+		h.press(tea.KeyTab)
+	}
+	onLink := func(v string) bool {
+		c, lines := h.cursor(), strings.Split(v, "\n")
+		return c != nil && c.Y < len(lines) && strings.Contains(lines[c.Y], "["+tr.T("tui.task.reset")+"]")
+	}
+	h.waitView("the cursor on the first link", onLink)
+	h.waitText(tr.T("tui.hint.choose"))
+	h.frame("change: sign in, a link focused", plain)
+	for range 2 { // round to the login
+		h.press(tea.KeyTab)
+	}
+	h.waitView("the cursor in the login", func(v string) bool { return !onLink(v) && h.cursor() != nil })
+	h.typeText("alice")
+	h.press(tea.KeyTab)
+	h.typeText("Wrong-Pass-1")
+	h.enter()
+	h.waitText(tr.T("flow.sign_in.wrong"))
+	h.frame("change: sign in, wrong password", plain)
+	h.typeText(alicePass)
+	h.enter()
+	h.waitText(tr.T("tui.password.new"), tr.T("flow.rule.differs"))
+	h.settle()
+	h.frame("change: new password", plain)
+	h.typeText("Brand-New-Horse-42")
+	h.enter()
+	h.typeText("Brand-New-Horse-42")
+	h.enter()
+	h.waitText(tr.T("tui.done.changed_title"), tr.T("tui.done.signin_url", "URL", "https://myapps.example.com"))
+	h.frame("change: done", plain)
+
+	// The security info is not offered here: it says so and links to the
+	// other tasks.
+	h = startGolden(t, testConfig(), func() Options { o := opts(); o.Task = flow.TaskInfo; return o }(), false, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.refused.not_offered"), tr.T("flow.task.unavailable"), tr.T("tui.task.reset"), tr.T("tui.task.change"))
+	h.frame("security info: not available here", plain)
 
 	// No session: the refusal, in the language of the origin.
 	cfg := testConfig()
