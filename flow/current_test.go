@@ -47,7 +47,7 @@ func TestResetToCurrentPasswordRefused(t *testing.T) {
 	r, d := embeddedRig(t)
 	s := r.verified()
 	fe := mustReason(t, s.SetPassword(bg, oldPass, oldPass), flow.ReasonPolicy)
-	if len(fe.Rules) != 1 || fe.Rules[0].ID != flow.RuleNotCurrent || fe.Rules[0].Text != "Not your current password" {
+	if len(fe.Rules) != 1 || fe.Rules[0].ID != flow.RuleNotCurrent || fe.Rules[0].Text != "Different from your current password" {
 		t.Fatalf("refusal %+v", fe.Rules)
 	}
 	mustStep(t, s, flow.StepSetPassword)
@@ -73,7 +73,7 @@ func TestResetToCurrentPasswordRefused(t *testing.T) {
 
 // The rule is worded in the session's language.
 func TestNotCurrentInSessionLanguage(t *testing.T) {
-	for lang, want := range map[string]string{"de": "Nicht Ihr aktuelles Kennwort", "fr": "Différent de votre mot de passe actuel"} {
+	for lang, want := range map[string]string{"de": "Anders als Ihr aktuelles Kennwort", "fr": "Différent de votre mot de passe actuel"} {
 		r, _ := embeddedRig(t)
 		r.clock.Advance(61e9)
 		s := mustBegin(t, r.eng, flow.Origin{Channel: flow.SSH, Remote: "192.0.2.7:50022", Lang: lang})

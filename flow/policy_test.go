@@ -198,7 +198,7 @@ func TestPersonalData(t *testing.T) {
 			if r.Met == tc.bad {
 				t.Fatalf("%q for %+v: met %v", tc.pw, tc.who, r.Met)
 			}
-			if r.Text != "Does not contain your name or username" {
+			if r.Text != "Free of your name and username" {
 				t.Fatalf("text %q", r.Text)
 			}
 		})
@@ -216,7 +216,7 @@ func TestCommonPasswords(t *testing.T) {
 		if r.Met {
 			t.Errorf("%q passes as uncommon", pw)
 		}
-		if r.Text != "Not a commonly used password" {
+		if r.Text != "An uncommon password" {
 			t.Errorf("text %q", r.Text)
 		}
 	}

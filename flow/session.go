@@ -377,7 +377,7 @@ func (s *Session) Choose(ctx context.Context, id MethodID) error {
 		return s.refuse(ReasonMethodUnknown, id, s.t("flow.choose.unknown"))
 	}
 	if wait := s.sendWait(id); wait > 0 {
-		return s.refuse(ReasonCooldown, id, s.tr.N("flow.cooldown.method", seconds(wait)))
+		return s.refuseFor(wait, ReasonCooldown, id, s.tr.N("flow.cooldown.method", seconds(wait)))
 	}
 	s.method = id
 	s.event("choose", "ok", "")
@@ -583,7 +583,7 @@ func (s *Session) Resend(ctx context.Context) error {
 		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.resend.nothing"))
 	}
 	if wait := s.sendWait(s.method); wait > 0 {
-		return s.refuse(ReasonCooldown, s.method, s.tr.N("flow.cooldown.code", seconds(wait)))
+		return s.refuseFor(wait, ReasonCooldown, s.method, s.tr.N("flow.cooldown.code", seconds(wait)))
 	}
 	defer s.e.padSend(ctx, time.Now())
 	return s.issueCode(ctx)
@@ -1024,6 +1024,14 @@ func (s *Session) refuse(reason Reason, m MethodID, msg string) error {
 	s.e.audit.Info(s.step.String(), "sid", s.id, "ref", s.Ref(), "remote", s.origin.Remote, "channel", string(s.origin.Channel),
 		"login", s.login, "method", string(m), "step", s.step.String(), "result", "refused", "reason", string(reason))
 	return &Error{Reason: reason, Message: msg, Ref: s.Ref()}
+}
+
+// refuseFor is refuse with how long until the step may work again, so a
+// screen can count it down.
+func (s *Session) refuseFor(wait time.Duration, reason Reason, m MethodID, msg string) error {
+	err := s.refuse(reason, m, msg)
+	err.(*Error).RetryAfter = wait
+	return err
 }
 
 func (s *Session) refuseLocked(reason Reason, msg string) error {

@@ -188,8 +188,8 @@ func TestCodeRules(t *testing.T) {
 		{"resend refused at 30 s, allowed at 61 s", func(t *testing.T, r *rig, s *flow.Session, code string) {
 			r.clock.Advance(30 * time.Second)
 			fe := mustReason(t, s.Resend(bg), flow.ReasonCooldown)
-			if !strings.Contains(fe.Message, "30 seconds") {
-				t.Errorf("message %q", fe.Message)
+			if !strings.Contains(fe.Message, "30 seconds") || fe.RetryAfter != 30*time.Second {
+				t.Errorf("message %q, retry after %v", fe.Message, fe.RetryAfter)
 			}
 			if r.email.Len() != 1 {
 				t.Fatal("sent during cooldown")
@@ -234,7 +234,9 @@ func TestCodeRules(t *testing.T) {
 			mustOK(t, s.Back())
 			mustStep(t, s, flow.StepChooseMethod)
 			r.clock.Advance(10 * time.Second)
-			mustReason(t, s.Choose(bg, flow.EmailAltern), flow.ReasonCooldown)
+			if fe := mustReason(t, s.Choose(bg, flow.EmailAltern), flow.ReasonCooldown); fe.RetryAfter != 50*time.Second {
+				t.Errorf("retry after %v, want 50s", fe.RetryAfter)
+			}
 			if r.email.Len() != 1 {
 				t.Fatalf("Back and Choose sent %d codes inside the cooldown", r.email.Len())
 			}

@@ -38,17 +38,48 @@ func (b *body) raw(s string) {
 
 func (b *body) blank() { b.lines = append(b.lines, "") }
 
-// field appends a label and its field; the focused one gets a marker and
-// the cursor.
-func (b *body) field(t *theme, f *field, focused bool) {
-	b.add(f.label)
-	box, col := f.render()
-	if focused {
-		b.cursor = &tea.Position{X: 2 + col, Y: len(b.lines)}
-		b.lines = append(b.lines, t.focus.Render("> ")+box)
+// field appends a field the way huh draws one: its title, its value, and a
+// row for its error, reserved so nothing moves when one appears. The
+// focused field has a coloured bar on its left and the cursor; the others
+// are dim. Plain mode keeps the bracketed field with a marker.
+func (b *body) field(e *env, f *field, focused bool) {
+	t := e.theme
+	if t.plain {
+		b.add(f.label)
+		box, col := f.render()
+		if focused {
+			b.cursor = &tea.Position{X: 2 + col, Y: len(b.lines)}
+			b.lines = append(b.lines, "> "+box)
+		} else {
+			b.lines = append(b.lines, indent+box)
+		}
+		// A screen reader reads on: no row is kept for an error to come.
+		if f.err != "" {
+			b.add(e.t("tui.plain.error", "Text", f.err))
+		}
 		return
 	}
-	b.lines = append(b.lines, indent+box)
+	value, col := f.line(t)
+	if focused {
+		bar := lipgloss.NewStyle().Foreground(t.accent).Render(t.bar()) + " "
+		b.lines = append(b.lines, bar+t.focus.Render(f.label))
+		b.cursor = &tea.Position{X: 2 + col, Y: len(b.lines)}
+		b.lines = append(b.lines, bar+value)
+	} else {
+		b.lines = append(b.lines, indent+t.dim.Render(f.label))
+		if f.value() == "" {
+			value = ""
+			if f.slots > 0 || f.placeholder != "" {
+				value, _ = f.line(t)
+			}
+		}
+		b.lines = append(b.lines, indent+value)
+	}
+	if f.err == "" {
+		b.blank()
+		return
+	}
+	b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + e.t("tui.plain.error", "Text", f.err)))
 }
 
 // links appends the links of a form on one line, or one a line when they
@@ -61,6 +92,14 @@ func (b *body) links(e *env, fm *form) {
 	for i, l := range fm.links {
 		text := "[" + l + "]"
 		switch {
+		case fm.off[i] && fm.link() == i && t.plain:
+			text = e.t("tui.plain.selected", "Text", e.t("tui.plain.unavailable", "Text", text))
+		case fm.off[i] && t.plain:
+			text = e.t("tui.plain.unavailable", "Text", text)
+		case fm.off[i] && fm.link() == i:
+			text = t.dim.Reverse(true).Render(text)
+		case fm.off[i]:
+			text = t.dim.Render(text)
 		case fm.link() == i && t.plain:
 			// Reverse video is the only sign of the focus otherwise.
 			text = e.t("tui.plain.selected", "Text", text)

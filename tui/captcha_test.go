@@ -142,7 +142,7 @@ func TestIdentifyFitsAt80x24(t *testing.T) {
 						if last-first+1 > captchaRows || last-first+1 < captchaRows/2 {
 							t.Fatalf("%s: the picture spans lines %d to %d:\n%s", name, first, last, v)
 						}
-						if !strings.Contains(strings.Join(lines[last+1:], "\n"), tr.T("tui.identify.answer")) {
+						if !strings.Contains(strings.Join(lines[last+1:], "\n"), tr.N("tui.identify.answer_n", 5)) {
 							t.Fatalf("%s: no answer field below the picture:\n%s", name, v)
 						}
 					}
@@ -156,5 +156,33 @@ func TestIdentifyFitsAt80x24(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestNotUTF8DrawsASCII: a terminal whose locale is not UTF-8 gets every
+// screen in 7-bit ASCII with the same meaning, the CAPTCHA included.
+func TestNotUTF8DrawsASCII(t *testing.T) {
+	for _, lang := range []string{"C", "de_DE.ISO-8859-1", "en_US"} {
+		t.Run(lang, func(t *testing.T) {
+			h := startEnv(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, Options{}, true,
+				[]string{"TERM=xterm-256color", "LANG=" + lang})
+			v := h.waitView("the ASCII picture", func(v string) bool { return strings.Count(v, "#") > 20 })
+			h.typeText("alice")
+			h.enter()
+			h.typeText("00000")
+			h.enter()
+			v = h.waitFor("x Error: The digits didn't match.", "Step 1 of 3 - Who are you")
+			for i, r := range h.rawView() {
+				if r > 0x7e && r != 0x1b {
+					t.Fatalf("%U at byte %d of a frame for a terminal that is not UTF-8:\n%s", r, i, v)
+				}
+			}
+			if strings.Count(v, "#") < 20 {
+				t.Fatalf("no picture:\n%s", v)
+			}
+		})
+	}
+	if !utf8Locale("") || !utf8Locale("de_DE.UTF-8") || !utf8Locale("en_US.utf8") || !utf8Locale("C.UTF-8") || utf8Locale("POSIX") {
+		t.Fatal("utf8Locale")
 	}
 }

@@ -25,15 +25,18 @@ func TestChangeWizard(t *testing.T) {
 	h.typeText("alice")
 	h.press(tea.KeyTab)
 	h.typeText("Wrong-Pass-1")
-	h.waitFor("[alice", "[************")
+	h.waitFor("alice", "┃ ************")
 	h.enter()
-	h.waitFor("The username or password is incorrect.")
+	v = h.waitFor("The username or password is incorrect.")
+	if !strings.Contains(v, "✗ Error: The username or password is incorrect.") {
+		t.Fatalf("the refusal is not on the error row under the fields:\n%s", v)
+	}
 	if strings.Contains(h.view(), "*****") {
 		t.Fatalf("the wrong password is still in its field:\n%s", h.view())
 	}
 	// The focus is back on the password, the login kept.
 	h.typeText(alicePass)
-	h.waitFor("[" + strings.Repeat("*", len(alicePass)))
+	h.waitFor("┃ " + strings.Repeat("*", len(alicePass)))
 	h.enter()
 	h.waitFor("Enter new password", "Differs from your current password")
 	h.setPassword("Brand-New-Horse-42")

@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -41,7 +43,7 @@ func (s *code) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.form.move(0)
 		return s, nil
 	case tea.KeyPressMsg:
-		if msg.String() == "ctrl+r" && s.canResend() {
+		if key.Matches(msg, s.e.keys.Resend) && s.canResend() {
 			return s, s.resend()
 		}
 	}
@@ -79,19 +81,51 @@ func (s *code) View(width, _ int) *body {
 		b.add(s.e.t("tui.code.totp"))
 	}
 	b.blank()
-	b.field(t, s.code, s.form.at == 0)
-	b.blank()
+	b.field(s.e, s.code, s.form.at == 0)
+	if s.canResend() {
+		// The resend link is dim, with its countdown, until it may be used.
+		if left := s.resendIn(); left > 0 {
+			s.form.links[0], s.form.off[0] = s.e.tr.N("tui.code.resend_in", left), true
+		} else {
+			s.form.links[0], s.form.off[0] = s.e.t("tui.code.resend"), false
+		}
+	}
 	b.links(s.e, s.form)
 	return b
 }
 
-func (s *code) Keys() []hint {
-	e := s.e
-	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.verify"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.links"), 4}}
-	if s.canResend() {
-		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_code"), 2})
+// resendIn is how many seconds are left before a new code may be sent.
+func (s *code) resendIn() int {
+	at := s.e.st.ResendAt
+	if at.IsZero() {
+		return 0
 	}
-	return h
+	d := time.Until(at)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+func (s *code) countingDown() bool { return s.canResend() && s.resendIn() > 0 }
+
+// inline puts a wrong or expired code under the field.
+func (s *code) inline(op string, _ *flow.Error, text string) bool {
+	if op != "submit" {
+		return false
+	}
+	s.code.err = text
+	return true
+}
+
+func (s *code) typing() bool { return s.form.focused() != nil }
+
+func (s *code) Keys() []key.Binding {
+	k := s.e.keys
+	if s.canResend() {
+		return []key.Binding{k.Verify, k.Resend, k.Links}
+	}
+	return []key.Binding{k.Verify, k.Links}
 }
 
 func (s *code) clear() { s.form.clear() }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -73,15 +74,23 @@ func (s *contact) View(width, _ int) *body {
 		b.add(s.e.t("tui.info.intro_phone"))
 	}
 	b.blank()
-	b.field(t, s.value, s.form.at == 0)
+	b.field(s.e, s.value, s.form.at == 0)
 	b.blank()
 	b.links(s.e, s.form)
 	return b
 }
 
-func (s *contact) Keys() []hint {
-	e := s.e
-	return []hint{{e.t("tui.key.enter"), e.t("tui.hint.send"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.links"), 4}}
-}
+func (s *contact) Keys() []key.Binding { return []key.Binding{s.e.keys.Send, s.e.keys.Links} }
 
 func (s *contact) clear() { s.form.clear() }
+
+// inline puts a refusal of the new number or address under its field.
+func (s *contact) inline(op string, _ *flow.Error, text string) bool {
+	if op != "add" {
+		return false
+	}
+	s.value.err = text
+	return true
+}
+
+func (s *contact) typing() bool { return s.form.focused() != nil }

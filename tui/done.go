@@ -3,7 +3,9 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/sspr-project/sspr/flow"
 )
@@ -49,11 +51,8 @@ func (s *done) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		return s, nil
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "enter", "q", "space":
-			return s, quit
-		}
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, s.e.keys.Close) {
+		return s, quit
 	}
 	return s, nil
 }
@@ -67,25 +66,42 @@ func (s *done) View(width, _ int) *body {
 	} else if s.changed {
 		title = "tui.done.changed_title"
 	}
-	b.add(t.heading.Render(s.e.t(title)))
-	b.blank()
+	where := s.e.t(without)
 	if s.signInURL != "" {
-		b.add(s.e.t(withURL, "URL", s.signInURL))
-	} else {
-		b.add(s.e.t(without))
+		where = s.e.t(withURL, "URL", s.signInURL)
 	}
+	if t.plain {
+		b.add(s.e.t(title))
+		b.blank()
+		b.add(where)
+		s.more(b)
+		return b
+	}
+	// A success card: a tick and the title in green, where to sign in.
+	inner := width - 2*len(indent) - 4
+	text := t.ok.Render(t.glyph(t.checkGlyph(), "+")+" "+s.e.t(title)) + "\n\n" + lipgloss.NewStyle().Width(inner).Render(where)
+	// Rules above and below, in green; no side borders, so the sentence
+	// reads (and is copied) as one.
+	card := lipgloss.NewStyle().Border(t.border(), true, false).BorderForeground(t.okColor).Padding(1, 2).Width(inner + 4).Render(text)
+	b.blank()
+	b.raw(card)
+	s.more(b)
+	return b
+}
+
+// more draws the offer to add another method, when there is one.
+func (s *done) more(b *body) {
 	if s.form != nil {
 		b.blank()
 		b.add(s.e.t("tui.done.more"))
 		b.blank()
 		b.links(s.e, s.form)
 	}
-	return b
 }
 
-func (s *done) Keys() []hint {
+func (s *done) Keys() []key.Binding {
 	if s.form != nil {
-		return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.choose"), 1}, {s.e.t("tui.key.tab"), s.e.t("tui.hint.links"), 4}}
+		return []key.Binding{s.e.keys.Open, s.e.keys.Links}
 	}
-	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.close"), 1}}
+	return []key.Binding{s.e.keys.Close}
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/boombuler/barcode/qr"
 
@@ -86,7 +87,7 @@ func (s *enroll) View(width, _ int) *body {
 	b.blank()
 	b.add(t.heading.Render(grouped(s.secret)))
 	b.blank()
-	b.field(t, s.code, s.form.at == 0)
+	b.field(s.e, s.code, s.form.at == 0)
 	b.blank()
 	b.links(s.e, s.form)
 	if qrText == "" {
@@ -112,9 +113,17 @@ func (s *enroll) View(width, _ int) *body {
 	return out
 }
 
-func (s *enroll) Keys() []hint {
-	e := s.e
-	return []hint{{e.t("tui.key.enter"), e.t("tui.hint.verify"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.links"), 4}}
-}
+func (s *enroll) Keys() []key.Binding { return []key.Binding{s.e.keys.Verify, s.e.keys.Links} }
 
 func (s *enroll) clear() { s.form.clear() }
+
+// inline puts a refusal of the app's code under its field.
+func (s *enroll) inline(op string, _ *flow.Error, text string) bool {
+	if op != "submit" {
+		return false
+	}
+	s.code.err = text
+	return true
+}
+
+func (s *enroll) typing() bool { return s.form.focused() != nil }

@@ -31,6 +31,10 @@ type env struct {
 	// task is the task of the session (or of the one that could not
 	// begin).
 	task flow.Task
+	// keys are the key bindings, worded in the session's language.
+	keys *keyMap
+	// maxPassword is the longest password the policy takes.
+	maxPassword int
 }
 
 // taskMsg asks the Wizard to begin a session of another task (a link on
@@ -79,9 +83,9 @@ func (e *env) title() string {
 func (e *env) t(id string, kv ...any) string { return e.tr.T(id, kv...) }
 
 // mark is the sign in front of a password rule, in the theme's glyphs or
-// words.
-func (e *env) mark(met bool) string {
-	return e.theme.mark(met, e.t("tui.mark.met"), e.t("tui.mark.unmet"))
+// words: neutral until something is typed.
+func (e *env) mark(typed, met bool) string {
+	return e.theme.mark(typed, met, e.t("tui.mark.met"), e.t("tui.mark.unmet"), e.t("tui.mark.todo"))
 }
 
 // result is the outcome of a flow call, with a snapshot of the session taken

@@ -19,15 +19,25 @@ const (
 	limitPassword = 256
 )
 
-// field is one line of text input. Bubbles' textinput does the editing;
-// the field draws itself, so it knows exactly where the terminal cursor goes
+// field is one line of text input with a title above it and a row below
+// it reserved for its error. Bubbles' textinput does the editing; the
+// field draws itself, so it knows exactly where the terminal cursor goes
 // (textinput's own cursor position is off once its text scrolls).
 type field struct {
-	in     textinput.Model
-	label  string
-	width  int // visible cells between the brackets
-	off    int // first visible rune
-	secret bool
+	in    textinput.Model
+	label string
+	// placeholder is shown dim in an empty field, e.g. "+1 212 555 0100".
+	placeholder string
+	width       int // visible cells of the value
+	off         int // first visible rune
+	secret      bool
+	// reveal shows a secret field's text (the show-password key).
+	reveal bool
+	// slots > 0 draws one slot per character, as for the CAPTCHA's digits.
+	slots int
+	// err is the message on the row under the field; the next edit
+	// clears it.
+	err string
 }
 
 func newField(label string, limit, width int, secret bool) *field {
@@ -50,14 +60,18 @@ func (f *field) focus() { f.in.Focus() }
 
 func (f *field) blur() { f.in.Blur() }
 
-// clear empties the field; codes and passwords must not outlive their screen.
+// clear empties the field and its error; codes and passwords must not
+// outlive their screen.
 func (f *field) clear() {
 	f.in.Reset()
 	f.off = 0
+	f.err = ""
+	f.reveal = false
 }
 
 // update edits the field. Pasted text and typed text are stripped of control
 // characters and escape sequences, and a paste is cut to the room left.
+// An edit that changes the text clears the error under the field.
 func (f *field) update(msg tea.Msg) {
 	switch m := msg.(type) {
 	case tea.PasteMsg:
@@ -75,7 +89,11 @@ func (f *field) update(msg tea.Msg) {
 			msg = m
 		}
 	}
+	before := f.in.Value()
 	f.in, _ = f.in.Update(msg)
+	if f.in.Value() != before {
+		f.err = ""
+	}
 	f.scroll()
 }
 
@@ -92,7 +110,7 @@ func cleanPaste(s string, room int) string {
 // shown is what the field displays for its value.
 func (f *field) shown() []rune {
 	v := []rune(f.in.Value())
-	if f.secret {
+	if f.secret && !f.reveal {
 		return []rune(strings.Repeat("*", len(v)))
 	}
 	return v
@@ -108,9 +126,9 @@ func (f *field) scroll() {
 	}
 }
 
-// render draws the field between brackets and returns the cell of the
-// cursor, counted from the opening bracket.
-func (f *field) render() (string, int) {
+// visible is the part of the value in view and the cell of the cursor
+// from its start.
+func (f *field) visible() (string, int) {
 	r := f.shown()
 	var b strings.Builder
 	w := 0
@@ -123,19 +141,53 @@ func (f *field) render() (string, int) {
 		w += cw
 	}
 	pos := min(max(f.in.Position(), f.off), len(r))
-	col := 1 + ansi.StringWidth(string(r[min(f.off, pos):pos]))
-	return "[" + b.String() + strings.Repeat(" ", f.width-w) + "]", col
+	return b.String(), ansi.StringWidth(string(r[min(f.off, pos):pos]))
+}
+
+// render draws the field between brackets, as plain mode shows it, and
+// returns the cell of the cursor, counted from the opening bracket.
+func (f *field) render() (string, int) {
+	text, col := f.visible()
+	return "[" + text + strings.Repeat(" ", max(f.width-ansi.StringWidth(text), 0)) + "]", 1 + col
+}
+
+// line draws the value for the styled themes: the text, one slot per
+// character, or the placeholder dim; and the cell of the cursor.
+func (f *field) line(t *theme) (string, int) {
+	if f.slots > 0 {
+		r := f.shown()
+		parts := make([]string, f.slots)
+		for i := range parts {
+			if i < len(r) {
+				parts[i] = string(r[i])
+			} else {
+				parts[i] = t.dim.Render("_")
+			}
+		}
+		out := strings.Join(parts, " ")
+		if len(r) > f.slots { // more typed than asked for: show it all
+			out += " " + string(r[f.slots:])
+		}
+		return out, 2*min(f.in.Position(), f.slots) + max(f.in.Position()-f.slots, 0)
+	}
+	text, col := f.visible()
+	if text == "" && f.placeholder != "" {
+		return t.dim.Render(f.placeholder), 0
+	}
+	return text, col
 }
 
 // form is the fields and links of a screen in Tab order.
 type form struct {
 	fields []*field
 	links  []string
-	at     int
+	// off marks links that cannot be used yet: drawn dim, Enter ignored.
+	off []bool
+	at  int
 }
 
 func newForm(fields []*field, links ...string) *form {
-	f := &form{fields: fields, links: links}
+	f := &form{fields: fields, links: links, off: make([]bool, len(links))}
 	f.move(0)
 	return f
 }
@@ -196,6 +248,8 @@ func (f *form) update(msg tea.Msg) action {
 			return actNone
 		case "enter":
 			switch {
+			case f.link() >= 0 && f.off[f.link()]:
+				return actNone
 			case f.link() >= 0:
 				return actLink
 			case f.at < len(f.fields)-1:

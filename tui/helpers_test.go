@@ -3,13 +3,16 @@ package tui
 import (
 	"context"
 	"errors"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
@@ -223,6 +226,10 @@ type harness struct {
 	w   *Wizard
 	tm  *teatest.TestModel
 	rec *recorder
+	// size is the window's, when not 80x24; gold collects the frames
+	// checked, for a golden file.
+	size [2]int
+	gold *golden
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -243,6 +250,14 @@ func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []
 // passwords and stores methods) when methods is true, and for "Update my
 // security info" (Options.Task, over an infoDir) when info is true.
 func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, methods, info bool, size ...int) *harness {
+	t.Helper()
+	return startFull(t, cfg, opts, demo, environ, colorprofile.Unknown, methods, info, size...)
+}
+
+// startFull is startWith with the colour profile forced (Unknown: as
+// detected). The environment always names a UTF-8 locale unless environ
+// sets one, so the screens do not change with the machine's LANG.
+func startFull(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, profile colorprofile.Profile, methods, info bool, size ...int) *harness {
 	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = testKey
@@ -274,11 +289,22 @@ func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ [
 		width, height = size[0], size[1]
 	}
 	topts := []teatest.TestOption{teatest.WithInitialTermSize(width, height)}
-	if environ != nil {
-		topts = append(topts, teatest.WithProgramOptions(tea.WithEnvironment(environ)))
+	locale := func(kv string) bool {
+		return strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LC_ALL=") || strings.HasPrefix(kv, "LC_CTYPE=")
 	}
+	if environ == nil {
+		environ = slices.DeleteFunc(os.Environ(), locale)
+	}
+	if !slices.ContainsFunc(environ, locale) {
+		environ = append(environ[:len(environ):len(environ)], "LANG=C.UTF-8")
+	}
+	popts := []tea.ProgramOption{tea.WithEnvironment(environ)}
+	if profile != colorprofile.Unknown {
+		popts = append(popts, tea.WithColorProfile(profile))
+	}
+	topts = append(topts, teatest.WithProgramOptions(popts...))
 	tm := teatest.NewTestModel(t, probe{w: w, rec: rec}, topts...)
-	h := &harness{t: t, eng: eng, dir: dir, out: out, w: w, tm: tm, rec: rec}
+	h := &harness{t: t, eng: eng, dir: dir, out: out, w: w, tm: tm, rec: rec, size: [2]int{width, height}}
 	t.Cleanup(func() {
 		_ = tm.Quit()
 		tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
@@ -373,7 +399,7 @@ func (h *harness) identify(login string) {
 	h.t.Helper()
 	h.waitFor("Who are you?")
 	h.typeText(login)
-	h.waitFor("[" + login)
+	h.waitValue(login)
 	h.enter()
 	h.waitFor("Please choose the contact method we should use for verification:")
 }
@@ -442,3 +468,44 @@ func testConfig() flow.Config {
 // same time, only shorter.
 var quickLimits = flow.Limits{SendGap: time.Minute, IdentifyFloor: time.Millisecond, IdentifyJitter: time.Millisecond,
 	SendFloor: time.Millisecond, SendJitter: time.Millisecond}
+
+// hasValue reports whether a field on the screen v shows a value starting
+// with s: the line under a field's title, "┃ alice" when focused (">" on
+// the console), "  alice" when not, "> [alice" in plain mode.
+func hasValue(v, s string) bool {
+	for _, l := range strings.Split(v, "\n") {
+		l = strings.TrimLeft(l, " ")
+		for _, p := range []string{"┃ ", "> [", "> ", "["} {
+			if strings.HasPrefix(l, p+s) {
+				return true
+			}
+		}
+		if strings.HasPrefix(l, s) && s != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// waitValue waits until a field shows a value starting with s.
+func (h *harness) waitValue(s string) string {
+	h.t.Helper()
+	return h.waitView("a field showing "+s, func(v string) bool { return hasValue(v, s) })
+}
+
+// settle waits until the frame has not changed for a while: the answers
+// of commands still running (password hints) have landed.
+func (h *harness) settle() {
+	h.t.Helper()
+	last, since := mask(h.rawView()), time.Now()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Since(since) < 200*time.Millisecond {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the screen never settled")
+		}
+		time.Sleep(10 * time.Millisecond)
+		if v := mask(h.rawView()); v != last {
+			last, since = v, time.Now()
+		}
+	}
+}

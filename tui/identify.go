@@ -4,15 +4,16 @@ import (
 	"context"
 	"strings"
 
-	"github.com/charmbracelet/x/ansi"
-
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sspr-project/sspr/flow"
 )
 
 // identify asks who the person is: login, the current password for a
-// change, and, when on, the CAPTCHA. Links below lead to the other tasks.
+// change, and, when on, the CAPTCHA. Links in the header lead to the other
+// tasks.
 type identify struct {
 	e       *env
 	login   *field
@@ -31,8 +32,8 @@ type identify struct {
 	audio string
 }
 
-// The two fields of a change share a line: each takes pairColumn cells,
-// the marker, the brackets and one space included.
+// The two fields of a change stand side by side: each takes pairColumn
+// cells, the bar or marker, the brackets and one space included.
 const (
 	pairColumn = 39
 	pairField  = pairColumn - len(indent) - 3
@@ -51,12 +52,18 @@ func newIdentify(e *env) (*identify, tea.Cmd) {
 	fields := []*field{s.login}
 	if e.sess.Task() != flow.TaskReset {
 		// Every task but the reset signs in with the current password.
-		s.login = newField(e.t("tui.identify.login"), limitLogin, pairField, false)
-		s.current = newField(e.t("tui.identify.current"), limitPassword, pairField, true)
+		label := func(id string) string { return ansi.Truncate(e.t(id), pairColumn-2*len(indent), "…") }
+		s.login = newField(label("tui.identify.login"), limitLogin, pairField, false)
+		s.current = newField(label("tui.identify.current"), limitPassword, pairField, true)
 		fields = []*field{s.login, s.current}
 	}
 	if e.sess.CaptchaEnabled() {
-		s.answer = newField(e.t("tui.identify.answer"), limitCaptcha, 16, false)
+		label := e.t("tui.identify.answer")
+		if e.captchaLen > 0 {
+			label = e.tr.N("tui.identify.answer_n", e.captchaLen)
+		}
+		s.answer = newField(label, limitCaptcha, 16, false)
+		s.answer.slots = e.captchaLen
 		fields = append(fields, s.answer)
 	}
 	s.form = newForm(fields, e.taskLinks(s.tasks)...)
@@ -92,7 +99,7 @@ func (s *identify) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case result:
 		return s, s.refused(msg)
 	case tea.KeyPressMsg:
-		if msg.String() == "ctrl+r" && s.answer != nil {
+		if key.Matches(msg, s.e.keys.Picture) && s.answer != nil {
 			return s, s.e.call("reload", func(_ context.Context, sess *flow.Session) error {
 				return sess.ReloadCaptcha()
 			})
@@ -167,8 +174,10 @@ func (s *identify) View(width, height int) *body {
 	t := s.e.theme
 	// The parts that may go when the window is short, least needed first:
 	// the introduction, the gap above the picture, the heading (the title
-	// above still says where the person is), and last the sentence of
-	// plain mode before the picture.
+	// above still says where the person is), the sentence of plain mode
+	// before the picture, and last the empty error row of the last field
+	// (a refusal of a change's sign-in that wraps under its two fields
+	// needs it when the CAPTCHA fills the window).
 	intro, gap, heading, cue := true, !t.plain, true, t.plain
 	for {
 		b := s.layout(width, intro, gap, heading, cue)
@@ -184,6 +193,9 @@ func (s *identify) View(width, height int) *body {
 		case cue:
 			cue = false
 		default:
+			for b.height() > height && b.lines[len(b.lines)-1] == "" {
+				b.lines = b.lines[:len(b.lines)-1]
+			}
 			return b
 		}
 	}
@@ -214,7 +226,7 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if s.current != nil {
 		s.pair(b)
 	} else {
-		b.field(t, s.login, s.form.at == 0)
+		b.field(s.e, s.login, s.form.at == 0)
 	}
 	if s.answer == nil {
 		return b
@@ -235,45 +247,90 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	if s.audio != "" {
 		b.add(s.e.t("tui.identify.audio", "URL", s.audio))
 	}
-	b.field(t, s.answer, s.form.at == s.index(s.answer))
+	b.field(s.e, s.answer, s.form.at == s.index(s.answer))
 	return b
 }
 
 // headerLinks implements headerLinker: the links to the other tasks.
 func (s *identify) headerLinks() *form { return s.form }
 
-// pair draws the login and the current password of a change side by side,
-// each label above its field, so that the change fits where the reset's
-// one field does.
+// pair draws the login and the current password of a change side by
+// side, each a field with its title, so that the change fits where the
+// reset's one field does. The row under them is their error row: a
+// sign-in is refused for one of them at a time.
 func (s *identify) pair(b *body) {
 	t := s.e.theme
-	fields := []*field{s.login, s.current}
-	var labels, boxes strings.Builder
-	for i, f := range fields {
-		x := i * pairColumn
-		label := ansi.Truncate(f.label, pairColumn-len(indent)-1, "…")
-		labels.WriteString(strings.Repeat(" ", max(x+len(indent)-ansi.StringWidth(labels.String()), 0)) + label)
-		box, col := f.render()
-		mark := indent
-		if s.form.at == i {
-			mark = t.focus.Render("> ")
-			b.cursor = &tea.Position{X: x + len(indent) + col, Y: len(b.lines) + 1}
+	var cols [2][]string
+	var msg string
+	for i, f := range []*field{s.login, s.current} {
+		fb := newBody(pairColumn)
+		err := f.err
+		f.err = "" // drawn below, across both columns
+		fb.field(s.e, f, s.form.at == i)
+		f.err = err
+		if err != "" {
+			msg = err
 		}
-		boxes.WriteString(mark + box + " ")
+		cols[i] = fb.lines[:2] // the title and the value
+		if fb.cursor != nil {
+			b.cursor = &tea.Position{X: i*pairColumn + fb.cursor.X, Y: len(b.lines) + fb.cursor.Y}
+		}
 	}
-	b.lines = append(b.lines, labels.String(), strings.TrimRight(boxes.String(), " "))
+	for r := range 2 {
+		l := cols[0][r]
+		l += strings.Repeat(" ", max(pairColumn-ansi.StringWidth(l), 1))
+		b.lines = append(b.lines, strings.TrimRight(l+cols[1][r], " "))
+	}
+	switch {
+	case msg != "" && t.plain:
+		b.add(s.e.t("tui.plain.error", "Text", msg))
+	case msg != "":
+		b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + s.e.t("tui.plain.error", "Text", msg)))
+	case !t.plain:
+		b.blank()
+	}
 }
 
-func (s *identify) Keys() []hint {
-	e := s.e
-	h := []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 5}}
+// inline puts a refusal under its field: the login's when the login was
+// refused, the current password's when it was missing or wrong (or the
+// sign-in suspended), else the answer's (the picture was checked, or the
+// tries ran out).
+func (s *identify) inline(op string, fe *flow.Error, text string) bool {
+	if op != "identify" {
+		return false
+	}
+	switch {
+	case fe.Reason == flow.ReasonInvalidInput && (s.current == nil || s.login.value() == ""):
+		s.login.err = text
+	case s.current != nil && fe.Reason != flow.ReasonCaptchaWrong:
+		s.current.err = text
+	case s.answer == nil || fe.Reason == flow.ReasonInvalidInput:
+		s.login.err = text
+	default:
+		s.answer.err = text
+	}
+	return true
+}
+
+func (s *identify) typing() bool { return true }
+
+func (s *identify) Keys() []key.Binding {
+	k := s.e.keys
+	next := k.Next
 	if s.form.link() >= 0 {
-		h[0].what = e.t("tui.hint.choose")
+		next = k.Open
 	}
+	out := []key.Binding{next}
 	if s.answer != nil {
-		h = append(h, hint{e.t("tui.key.ctrl_r"), e.t("tui.hint.new_picture"), 2})
+		out = append(out, k.Picture)
 	}
-	return h
+	if len(s.form.links) > 0 {
+		return append(out, k.Links)
+	}
+	if len(s.form.fields) > 1 {
+		out = append(out, k.Field)
+	}
+	return out
 }
 
 func (s *identify) clear() { s.form.clear() }

@@ -25,7 +25,7 @@ func TestKioskIdleStartsOver(t *testing.T) {
 		t.Fatalf("not a fresh start:\n%s", v)
 	}
 	h.typeText("bob")
-	h.waitFor("[bob")
+	h.waitValue("bob")
 	w := h.stop()
 	if w.AdminExit() {
 		t.Fatal("an admin exit nobody typed")
@@ -40,7 +40,7 @@ func TestKioskAdminExit(t *testing.T) {
 	h.press('k', tea.ModCtrl)
 	h.press('x', tea.ModCtrl)
 	h.typeText("z")
-	h.waitFor("[z")
+	h.waitValue("z")
 	h.press('x', tea.ModCtrl)
 	h.press('x', tea.ModCtrl)
 	h.press('k', tea.ModCtrl)

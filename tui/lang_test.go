@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sspr-project/sspr/flow"
@@ -21,15 +23,44 @@ func flatText(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u00a0", " ")), " ")
 }
 
+// splitPhone cuts a line at the demo phone's box beside the card: its
+// left edge is the first border at column 82 or more.
+func splitPhone(l string) (card, phone string, ok bool) {
+	r := []rune(l)
+	for i := 82; i < len(r); i++ {
+		if strings.ContainsRune("│╭╰|+", r[i]) && r[i-1] == ' ' {
+			return string(r[:i]), strings.Trim(string(r[i:]), "│╭╮╰╯─|+ "), true
+		}
+	}
+	return l, "", false
+}
+
+// columns splits a view with the phone beside the card into the card's
+// text and the phone's, each flattened, so a wrapped sentence is found in
+// either.
+func columns(v string) []string {
+	var left, right []string
+	for _, l := range strings.Split(v, "\n") {
+		card, phone, _ := splitPhone(l)
+		left, right = append(left, card), append(right, phone)
+	}
+	boxless := strings.NewReplacer("│", " ", "|", " ").Replace // the done card's box
+	return []string{flatText(v), flatText(boxless(strings.Join(left, "\n"))), flatText(strings.Join(right, "\n")), flatText(boxless(v))}
+}
+
 // waitText waits until the view holds every string, wrapped or not.
 func (h *harness) waitText(want ...string) string {
 	h.t.Helper()
 	return h.waitView(strings.Join(want, " + "), func(v string) bool {
-		flat := flatText(v)
+		cols := columns(v)
+	next:
 		for _, s := range want {
-			if !strings.Contains(flat, flatText(s)) {
-				return false
+			for _, c := range cols {
+				if strings.Contains(c, flatText(s)) {
+					continue next
+				}
 			}
+			return false
 		}
 		return true
 	})
@@ -46,16 +77,23 @@ func (h *harness) cut() string {
 // mode no escape sequence and no box drawing.
 func (h *harness) frame(name string, plain bool) {
 	h.t.Helper()
+	width, height := 80, 24
+	if h.size != [2]int{} {
+		width, height = h.size[0], h.size[1]
+	}
+	if h.gold != nil {
+		h.settle() // what still runs (hints, a late frame) has landed
+	}
 	if c := h.cut(); c != "" {
 		h.t.Errorf("%s: the frame was cut to fit: %s\n%s", name, c, h.view())
 	}
 	raw := h.rawView()
 	lines := strings.Split(raw, "\n")
-	if (!plain && len(lines) != 24) || len(lines) > 24 {
+	if (!plain && len(lines) != height) || len(lines) > height {
 		h.t.Errorf("%s: %d lines", name, len(lines))
 	}
 	for i, l := range lines {
-		if w := ansi.StringWidth(l); w > 80 {
+		if w := ansi.StringWidth(l); w > width {
 			h.t.Errorf("%s: line %d is %d columns", name, i, w)
 		}
 	}
@@ -68,6 +106,9 @@ func (h *harness) frame(name string, plain bool) {
 		}
 	}
 	h.t.Logf("%s:\n%s", name, h.view())
+	if h.gold != nil {
+		h.gold.add(name, raw)
+	}
 }
 
 // audioLinks is a fake CaptchaAudioURL that records the tokens it is given.
@@ -92,8 +133,9 @@ func (a *audioLinks) last() string {
 	return a.tokens[len(a.tokens)-1]
 }
 
-// TestEveryScreenInEveryLanguage walks every screen in every language of
-// the catalogues (English, German, French), styled and plain, at 80x24 with the demo phone below: the texts
+// TestEveryScreenInEveryLanguage walks every screen of every task in every
+// language of the catalogues (English, German, French), styled and plain,
+// at 80x24 with the demo phone below and at 160x48 beside: the texts
 // come from the catalogue of the session's language, and every one wraps
 // to fit, nothing cut.
 func TestEveryScreenInEveryLanguage(t *testing.T) {
@@ -107,12 +149,16 @@ func TestEveryScreenInEveryLanguage(t *testing.T) {
 			if plain {
 				name += " plain"
 			}
-			t.Run(name, func(t *testing.T) { walkLanguage(t, lang, plain) })
+			for _, size := range [][2]int{{80, 24}, {160, 48}} {
+				t.Run(fmt.Sprintf("%s %dx%d", name, size[0], size[1]), func(t *testing.T) { walkLanguage(t, lang, plain, size[0], size[1]) })
+			}
 		}
 	}
 }
 
-func walkLanguage(t *testing.T, lang string, plain bool) {
+func walkLanguage(t *testing.T, lang string, plain bool, width, height int) {
+	name := strings.SplitN(lang, "_", 2)[0] + map[bool]string{true: "-plain", false: "-styled"}[plain] + fmt.Sprintf("-%dx%d", width, height)
+	g := newGolden(t, name)
 	tr := i18n.For(lang)
 	opts := func() Options {
 		links := &audioLinks{}
@@ -123,8 +169,9 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 
 	// The first screen with the CAPTCHA and its audio link, then with the
 	// longest notice under it.
-	h := start(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, opts(), true)
-	h.waitText(tr.T("tui.title"), tr.T("tui.identify.login"), tr.T("tui.identify.answer"), tr.T("tui.demo_banner"),
+	h := startGolden(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, opts(), true, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.title"), tr.T("tui.identify.login"), tr.N("tui.identify.answer_n", 5), tr.T("tui.demo_banner"),
 		"https://reset.example.com/captcha/")
 	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
 	h.frame("identify", plain)
@@ -136,18 +183,19 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
 	h.frame("identify, wrong picture", plain)
 
-	h = start(t, testConfig(), opts(), true)
+	h = startGolden(t, testConfig(), opts(), true, width, height)
+	h.gold = g
 	h.waitText(tr.T("tui.identify.title"), tr.T("tui.identify.intro"), tr.T("tui.key.enter"))
 	h.frame("identify without CAPTCHA", plain)
 	h.typeText("alice")
-	h.waitFor("[alice")
+	h.waitValue("alice")
 	h.enter()
 	h.waitText(tr.T("tui.methods.prompt"), label(flow.TextMobile), label(flow.EmailAltern), tr.T("tui.support_code", "Ref", ""))
 	h.frame("methods", plain)
 	h.choose(label(flow.TextMobile))
 	h.waitText(tr.T("tui.number.intro_text", "Hint", "*****80"), tr.T("tui.number.field"), "["+tr.T("tui.number.other")+"]")
 	h.typeText("4155550180")
-	h.waitFor("[4155550180 ")
+	h.waitValue("4155550180")
 	h.frame("number", plain)
 	h.enter()
 	h.waitText(tr.T("tui.code.sent_text"), tr.T("tui.code.field"), tr.T("tui.phone.text_to", "To", "+14155550180"))
@@ -155,9 +203,12 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	if d, _ := h.out.last(); d.Lang != tr.Lang() || !strings.Contains(flatText(h.view()), flatText(d.Text[:20])) {
 		t.Errorf("the text %+v is not in %s or not on the phone", d, tr.Lang())
 	}
-	h.press(tea.KeyTab)
-	h.press(tea.KeyTab)
-	h.waitView("the focus on the second link", func(string) bool { return h.cursor() != nil && h.cursor().X > 2 || h.cursor().Y > 12 })
+	// Tab to the first link, then to the second.
+	for range 2 {
+		c0 := *h.cursor()
+		h.press(tea.KeyTab)
+		h.waitView("the focus to move", func(string) bool { c := h.cursor(); return c != nil && (c.X != c0.X || c.Y != c0.Y) })
+	}
 	h.enter()
 	h.waitText(tr.T("tui.methods.prompt"))
 	h.choose(label(flow.CallMobile))
@@ -172,6 +223,16 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	h.waitText(tr.T("tui.password.new"), tr.T("tui.password.confirm"), tr.T("tui.password.needs"))
 	h.typeText("Abc")
 	h.waitText(tr.T("flow.rule.upper"), tr.N("flow.rule.min_length", 14))
+	h.waitView("three characters typed", func(v string) bool {
+		for _, l := range strings.Split(v, "\n") {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "┃ *** ") || l == "┃ ***" || strings.HasPrefix(l, "> [*** ") {
+				return true
+			}
+		}
+		return false
+	})
+	h.settle() // the hints of the last key have landed
 	h.frame("password", plain)
 	h.typeText("-Vrilk-Tosquen-9")
 	h.enter()
@@ -184,7 +245,8 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	h.waitText(tr.T("tui.done.title"), tr.T("tui.done.signin_url", "URL", "https://myapps.example.com"))
 	h.frame("done", plain)
 
-	h = start(t, testConfig(), opts(), true)
+	h = startGolden(t, testConfig(), opts(), true, width, height)
+	h.gold = g
 	h.waitText(tr.T("tui.identify.title"))
 	h.typeText("carol")
 	h.enter()
@@ -198,7 +260,8 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	h.frame("code (authenticator)", plain)
 
 	// A locked account: unlock it and keep the password.
-	h = start(t, testConfig(), opts(), true)
+	h = startGolden(t, testConfig(), opts(), true, width, height)
+	h.gold = g
 	h.waitText(tr.T("tui.identify.title"))
 	h.typeText("dave")
 	h.enter()
@@ -212,10 +275,89 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 	h.waitText(tr.T("tui.done.unlocked_title"), tr.T("tui.done.unlocked_signin_url", "URL", "https://myapps.example.com"))
 	h.frame("done (unlocked)", plain)
 
+	// A code from the helpdesk, one of the methods while it is live.
+	hcfg := testConfig()
+	hcfg.Helpdesk.Enabled = true
+	h = startGolden(t, hcfg, opts(), true, width, height)
+	h.gold = g
+	if _, _, err := h.eng.IssueHelpdeskCode(context.Background(), "alice", "agent", time.Hour, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.waitText(tr.T("tui.identify.title"))
+	h.typeText("alice")
+	h.enter()
+	h.choose(label(flow.Helpdesk))
+	h.waitText(tr.T("tui.code.helpdesk"), tr.T("tui.code.field"))
+	h.frame("code (helpdesk)", plain)
+
+	// Change my password: the sign-in with the CAPTCHA and a wrong
+	// picture, then without it a wrong password, the new password and
+	// the success card.
+	change := func() Options { o := opts(); o.Task = flow.TaskChange; return o }
+	h = startGolden(t, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, change(), true, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.title_change"), tr.T("tui.identify.current"), tr.T("tui.task.reset"), tr.T("tui.task.info"),
+		"https://reset.example.com/captcha/")
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("change: sign in", plain)
+	h.typeText("alice")
+	h.press(tea.KeyTab)
+	h.typeText(alicePass)
+	h.enter()
+	h.typeText("00000")
+	h.enter()
+	h.waitText(tr.T("flow.captcha.wrong"))
+	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
+	h.frame("change: sign in, wrong picture", plain)
+
+	h = startGolden(t, testConfig(), change(), true, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.identify.intro_change"), tr.T("tui.identify.current"))
+	h.frame("change: sign in without CAPTCHA", plain)
+	for range 2 { // to the first link, in the header
+		h.press(tea.KeyTab)
+	}
+	onLink := func(v string) bool {
+		c, lines := h.cursor(), strings.Split(v, "\n")
+		return c != nil && c.Y < len(lines) && strings.Contains(lines[c.Y], "["+tr.T("tui.task.reset")+"]")
+	}
+	h.waitView("the cursor on the first link", onLink)
+	h.waitText(tr.T("tui.hint.choose"))
+	h.frame("change: sign in, a link focused", plain)
+	for range 2 { // round to the login
+		h.press(tea.KeyTab)
+	}
+	h.waitView("the cursor in the login", func(v string) bool { return !onLink(v) && h.cursor() != nil })
+	h.typeText("alice")
+	h.press(tea.KeyTab)
+	h.typeText("Wrong-Pass-1")
+	h.enter()
+	h.waitText(tr.T("flow.sign_in.wrong"))
+	h.frame("change: sign in, wrong password", plain)
+	h.typeText(alicePass)
+	h.enter()
+	h.waitText(tr.T("tui.password.new"), tr.T("flow.rule.differs"))
+	h.settle()
+	h.frame("change: new password", plain)
+	h.typeText("Brand-New-Horse-42")
+	h.enter()
+	h.typeText("Brand-New-Horse-42")
+	h.enter()
+	h.waitText(tr.T("tui.done.changed_title"), tr.T("tui.done.signin_url", "URL", "https://myapps.example.com"))
+	h.frame("change: done", plain)
+
+	// The security info is not offered here: it says so and links to the
+	// other tasks.
+	h = startGolden(t, testConfig(), func() Options { o := opts(); o.Task = flow.TaskInfo; return o }(), false, width, height)
+	h.gold = g
+	h.waitText(tr.T("tui.refused.not_offered"), tr.T("flow.task.unavailable"), tr.T("tui.task.reset"), tr.T("tui.task.change"))
+	h.frame("security info: not available here", plain)
+
 	// No session: the refusal, in the language of the origin.
 	cfg := testConfig()
 	cfg.Limits.SessionsPerSource = flow.Rate{Count: 1, Per: time.Hour}
-	h = start(t, cfg, opts(), false)
+	h = startGolden(t, cfg, opts(), false, width, height)
+	h.gold = g
 	h.waitText(tr.T("tui.identify.title"))
 	h.press(tea.KeyEscape)
 	h.waitText(tr.T("tui.refused.title"), tr.T("tui.refused.retry"), tr.T("flow.sessions.too_many", "When", tr.N("flow.when.minutes", 60)))
@@ -223,6 +365,14 @@ func walkLanguage(t *testing.T, lang string, plain bool) {
 
 	h = start(t, testConfig(), opts(), false, 60, 10)
 	h.waitText(tr.T("tui.enlarge"))
+	g.add("too small at 60x10", h.rawView())
+}
+
+// startGolden starts a walk whose frames go to golden files: the terminal
+// is fixed (xterm with 256 colours, UTF-8, dark), whatever runs the test.
+func startGolden(t *testing.T, cfg flow.Config, opts Options, demo bool, width, height int) *harness {
+	t.Helper()
+	return startFull(t, cfg, opts, demo, []string{"TERM=xterm-256color", "LANG=C.UTF-8"}, colorprofile.ANSI256, false, false, width, height)
 }
 
 // langShownNumber reads the number of the waiting screen in any language.
@@ -244,6 +394,7 @@ func (h *harness) langShownNumber(tr *i18n.Printer, plain bool) string {
 func (h *harness) shownNumber2() string {
 	h.t.Helper()
 	for _, l := range strings.Split(h.view(), "\n") {
+		l, _, _ = splitPhone(l) // not the phone beside the card
 		f := strings.Fields(strings.Trim(strings.TrimSpace(l), "│|"))
 		if len(f) == 1 && len(f[0]) == 2 && f[0][0] >= '1' && f[0][0] <= '9' {
 			return f[0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -154,4 +155,4 @@ func (s *manage) View(width, _ int) *body {
 	return b
 }
 
-func (s *manage) Keys() []hint { return radioKeys(s.e) }
+func (s *manage) Keys() []key.Binding { return radioKeys(s.e) }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -29,7 +30,9 @@ func (s *methods) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.at = (s.at + len(s.list) - 1) % len(s.list)
 	case "down", "j", "tab", "right":
 		s.at = (s.at + 1) % len(s.list)
-	case "enter", "space":
+	}
+	switch {
+	case key.Matches(k, s.e.keys.Continue):
 		id := s.list[s.at].ID
 		return s, s.e.call("choose", func(ctx context.Context, sess *flow.Session) error {
 			return sess.Choose(ctx, id)
@@ -64,15 +67,9 @@ func (s *methods) View(width, _ int) *body {
 	return b
 }
 
-func (s *methods) Keys() []hint {
-	return radioKeys(s.e)
-}
+func (s *methods) Keys() []key.Binding { return radioKeys(s.e) }
 
 // radioKeys are the keys of a radio list.
-func radioKeys(e *env) []hint {
-	arrows := "↑/↓"
-	if e.theme.ascii || e.theme.plain {
-		arrows = e.t("tui.key.up_down") // words for a screen reader, glyphs the console has
-	}
-	return []hint{{arrows, e.t("tui.hint.choose"), 2}, {e.t("tui.key.enter"), e.t("tui.hint.continue"), 1}}
+func radioKeys(e *env) []key.Binding {
+	return []key.Binding{e.keys.Continue, e.keys.Choose}
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -18,6 +19,7 @@ type number struct {
 
 func newNumber(e *env, m flow.Method) *number {
 	s := &number{e: e, m: m, phone: newField(e.t("tui.number.field"), limitPhone, 24, false)}
+	s.phone.placeholder = e.t("tui.number.placeholder")
 	s.form = newForm([]*field{s.phone}, e.t("tui.number.other"))
 	return s
 }
@@ -57,19 +59,29 @@ func (s *number) View(width, _ int) *body {
 	b.add(t.heading.Render(s.m.Label))
 	b.add(s.e.t(intro, "Hint", s.m.Hint))
 	b.blank()
-	b.field(t, s.phone, s.form.at == 0)
-	b.blank()
+	b.field(s.e, s.phone, s.form.at == 0)
 	b.links(s.e, s.form)
 	return b
 }
 
-func (s *number) Keys() []hint {
-	e := s.e
-	verb := e.t("tui.hint.send_text")
+func (s *number) Keys() []key.Binding {
+	k := s.e.keys
+	verb := k.SendText
 	if s.m.ID != flow.TextMobile {
-		verb = e.t("tui.hint.call")
+		verb = k.Call
 	}
-	return []hint{{e.t("tui.key.enter"), verb, 1}, {e.t("tui.key.tab"), e.t("tui.hint.other_method"), 2}}
+	return []key.Binding{verb, k.Other}
 }
+
+// inline puts a refused number under the field, where it is corrected.
+func (s *number) inline(op string, _ *flow.Error, text string) bool {
+	if op != "confirm" {
+		return false
+	}
+	s.phone.err = text
+	return true
+}
+
+func (s *number) typing() bool { return s.form.focused() != nil }
 
 func (s *number) clear() { s.form.clear() }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -63,6 +64,14 @@ func (s *password) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.form.move(0)
 		}
 		return s, s.check()
+	case tea.KeyPressMsg:
+		if key.Matches(msg, s.e.keys.Reveal) {
+			s.pw.reveal = !s.pw.reveal
+			s.confirm.reveal = s.pw.reveal
+			s.pw.scroll()
+			s.confirm.scroll()
+			return s, nil
+		}
 	}
 	before, at := s.pw.value()+"\x00"+s.confirm.value(), s.form.at
 	if s.form.update(msg) == actSubmit {
@@ -97,23 +106,74 @@ func (s *password) View(width, height int) *body {
 func (s *password) layout(width int, gap, intro bool) *body {
 	t := s.e.theme
 	b := newBody(width)
-	b.field(t, s.pw, s.form.at == 0)
-	b.field(t, s.confirm, s.form.at == 1)
+	b.field(s.e, s.pw, s.form.at == 0)
+	b.field(s.e, s.confirm, s.form.at == 1)
 	if gap {
 		b.blank()
 	}
 	if intro {
 		b.add(s.e.t("tui.password.needs"))
 	}
-	for _, r := range s.rules {
-		b.add(s.e.mark(r.Met) + " " + r.Text)
+	pw, confirm := s.pw.value(), s.confirm.value()
+	for _, r := range s.shownRules(len([]rune(pw))) {
+		typed := pw != ""
+		if r.ID == flow.RuleConfirm {
+			typed = confirm != ""
+		}
+		text := r.Text // what is still to do stands out; the rest is dim
+		if !typed || r.Met {
+			text = t.hint.Render(text)
+		}
+		b.add(s.e.mark(typed, r.Met) + " " + text)
 	}
 	return b
 }
 
-func (s *password) Keys() []hint {
-	e := s.e
-	return []hint{{e.t("tui.key.enter"), e.t("tui.hint.next"), 1}, {e.t("tui.key.tab"), e.t("tui.hint.field"), 4}}
+// shownRules leaves out what would only be noise: a limit far away (the
+// longest length until the password comes near it), and the strength
+// verdict while the password is a common one (one verdict for "common").
+func (s *password) shownRules(n int) []flow.Rule {
+	common := false
+	for _, r := range s.rules {
+		if r.ID == flow.RuleCommon && !r.Met && n > 0 {
+			common = true
+		}
+	}
+	out := make([]flow.Rule, 0, len(s.rules))
+	for _, r := range s.rules {
+		switch {
+		case r.ID == flow.RuleMaxLength && r.Met && n < s.e.maxPassword-16:
+		case r.ID == flow.RuleStrength && common:
+		default:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// inline puts a refusal under its field: a mismatch under the
+// confirmation, any other under the new password.
+func (s *password) inline(op string, fe *flow.Error, text string) bool {
+	if op != "set_password" {
+		return false
+	}
+	if fe.Reason == flow.ReasonConfirmMismatch {
+		s.confirm.err = text
+	} else {
+		s.pw.err = text
+	}
+	return true
+}
+
+func (s *password) typing() bool { return true }
+
+func (s *password) Keys() []key.Binding {
+	k := s.e.keys
+	reveal := k.Reveal
+	if s.pw.reveal {
+		reveal = k.Hide
+	}
+	return []key.Binding{k.Next, reveal, k.Field}
 }
 
 func (s *password) clear() { s.form.clear() }

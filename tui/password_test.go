@@ -89,15 +89,23 @@ func TestBreachedPasswordRefused(t *testing.T) {
 // The strength rule says why while the person types.
 func TestStrengthHint(t *testing.T) {
 	h := toPassword(t)
-	h.waitFor("✗ Hard to guess (strength 3 of 4 or more)")
+	// Neutral until something is typed.
+	h.waitFor("· Hard to guess (strength 3 of 4 or more)", "· An uncommon password")
+	// A common password gets one verdict: common, not also "weak because
+	// common".
 	h.typeText("Password12345678")
-	h.waitFor("✗ Not a commonly used password", "✗ Hard to guess (strength 3 of 4 or more): a common password")
+	v := h.waitFor("✗ An uncommon password")
+	if strings.Contains(v, "Hard to guess") {
+		t.Fatalf("two verdicts for a common password:\n%s", v)
+	}
+	h.typeText("x")
+	h.waitFor("✓ An uncommon password", "Hard to guess (strength 3 of 4 or more)")
 }
 
 // With the list and the demo phone, every rule still shows at 80x24.
 func TestPasswordScreenFits(t *testing.T) {
 	h := toPasswordWith(t, breachConfig(t), true)
 	h.typeText("Abc")
-	h.waitFor("✓ An upper case letter", "Not found in known data breaches", "✗ Both passwords match", "Demo phone (F2)")
+	h.waitFor("✓ An upper case letter", "Not found in known data breaches", "· Both passwords match", "Demo phone")
 	h.capture("password with a breached-password list", 80, 24)
 }

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -151,6 +153,18 @@ func (p *phone) Update(msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// keys are the phone's keys for the footer while it has the focus.
+func (p *phone) keys() []key.Binding {
+	d, ringing := p.ringing()
+	switch {
+	case !ringing:
+		return nil
+	case d.Method == flow.PushApp:
+		return []key.Binding{p.e.keys.Tap}
+	}
+	return []key.Binding{p.e.keys.Keypad, p.e.keys.Send}
+}
+
 // answer keys the digits or taps the number, in a command.
 func (p *phone) answer(token, answer string) tea.Cmd {
 	p.answered[token] = true
@@ -198,12 +212,12 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 		}
 	case has && d.Kind == flow.KindNotice:
 		head = wrap(deliveryTitle(e, d))
-		text = wrap(flow.Sanitize(d.Text, 1000))
+		text = wrap(boldCodes(t, flow.Sanitize(d.Text, 1000)))
 	case has && d.Method.Answered() && d.Token != "":
 		head = wrap(callEnded(e, d, p.status))
 	case has && p.e.st.Step == flow.StepEnterCode && p.e.st.Method.ID == d.Method:
 		head = wrap(deliveryTitle(e, d))
-		text = wrap(flow.Sanitize(d.Text, 1000))
+		text = wrap(boldCodes(t, flow.Sanitize(d.Text, 1000)))
 	case has:
 		// The code is shown only while it is asked for.
 		head = wrap(e.t("tui.phone.no_new"))
@@ -219,6 +233,14 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 		out, cursor = out[:height], nil
 	}
 	return out, cursor
+}
+
+// phoneCode finds a code in a message: a run of 4 to 10 digits.
+var phoneCode = regexp.MustCompile(`\b\d{4,10}\b`)
+
+// boldCodes draws the codes of a message in bold, the part to type.
+func boldCodes(t *theme, s string) string {
+	return phoneCode.ReplaceAllStringFunc(s, func(c string) string { return t.heading.Render(c) })
 }
 
 func callEnded(e *env, d flow.Delivery, status string) string {

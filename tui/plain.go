@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"strings"
-
 	"charm.land/lipgloss/v2"
 )
 
@@ -21,6 +19,8 @@ func buildPlainTheme(dark, ascii bool) *theme {
 		title: s(), crumb: s(), crumbNow: s(), heading: s(), hint: s(),
 		errText: s(), info: s(), met: s(), unmet: s(), key: s(), rule: s(),
 		focus: s(), link: s(), linkFocus: s(), big: s(),
+		dim: s(), ok: s(), wait: s(),
+		accent: lipgloss.NoColor{}, grey: lipgloss.NoColor{}, okColor: lipgloss.NoColor{},
 	}
 }
 
@@ -31,15 +31,6 @@ func announce(e *env, text string, err bool) string {
 		return e.t("tui.plain.error", "Text", text)
 	}
 	return e.t("tui.plain.note", "Text", text)
-}
-
-// plainKeys lists footer keys as "Enter: next, Esc: start over".
-func plainKeys(e *env, parts []hint) string {
-	out := make([]string, len(parts))
-	for i, h := range parts {
-		out[i] = e.t("tui.plain.key", "Key", h.key, "What", h.what)
-	}
-	return strings.Join(out, ", ")
 }
 
 // captchaIntro is the sentence before the CAPTCHA in plain mode: a screen

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -38,7 +39,7 @@ func (s *refused) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		return s, nil
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, s.e.keys.Retry) {
 		return s, func() tea.Msg { return retryMsg{} }
 	}
 	return s, nil
@@ -63,9 +64,9 @@ func (s *refused) View(width, _ int) *body {
 	return b
 }
 
-func (s *refused) Keys() []hint {
+func (s *refused) Keys() []key.Binding {
 	if s.form != nil {
-		return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.choose"), 1}, {s.e.t("tui.key.tab"), s.e.t("tui.hint.field"), 5}}
+		return []key.Binding{s.e.keys.Open, s.e.keys.Links}
 	}
-	return []hint{{s.e.t("tui.key.enter"), s.e.t("tui.hint.try_again"), 1}}
+	return []key.Binding{s.e.keys.Retry}
 }

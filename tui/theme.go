@@ -8,109 +8,208 @@ import (
 	"charm.land/lipgloss/v2"
 )
 
-// theme holds the styles and glyphs of one terminal. Colours are the 16
-// ANSI ones, which every terminal maps to something readable on its own
-// background; nothing relies on colour alone.
+// theme holds the styles and glyphs of one terminal. Text colours reach a
+// contrast of 4.5:1 (WCAG AA) on the default palettes of xterm and of the
+// Linux console (see TestThemeContrast); red is for errors only, and
+// nothing relies on colour alone: every mark has a glyph or a word.
 type theme struct {
 	dark bool
 	// ascii is for the Linux console: no check marks and other symbols
-	// its fonts lack (the CAPTCHA's half blocks they have).
+	// its fonts lack (the CAPTCHA's half blocks and box drawing it has).
 	ascii bool
+	// bare is for a terminal that is not UTF-8: every glyph, border and
+	// the CAPTCHA are drawn in 7-bit ASCII.
+	bare bool
 	// mono is for NO_COLOR and terminals without colour.
 	mono bool
 	// plain is for screen readers: no styling at all (not even bold), no
 	// box drawing, and words wherever the normal theme uses a glyph.
 	plain bool
 
+	// fg are the colours of text, by role, for the contrast test.
+	fg map[string]color.Color
+
 	title, crumb, crumbNow, heading, hint lipgloss.Style
 	errText, info, met, unmet, key, rule  lipgloss.Style
 	focus, link, linkFocus, big           lipgloss.Style
+	// dim is placeholders, unfocused fields and what cannot be used yet;
+	// ok is success; wait is a countdown (never the error red).
+	dim, ok, wait lipgloss.Style
+	// accent is the colour of the focus: the field border, the lit phone.
+	accent, grey, okColor color.Color
 }
 
-// themes holds one theme per combination of dark, ascii, mono and plain,
-// built on first use. A theme is never changed once built, so every session
-// shares it.
-var themes [16]func() *theme
+// themes holds one theme per combination of dark, ascii, mono, plain and
+// bare, built on first use. A theme is never changed once built, so every
+// session shares it.
+var themes [32]func() *theme
 
 func init() {
 	for i := range themes {
-		dark, ascii, mono, plain := i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0
+		dark, ascii, mono, plain, bare := i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0, i&16 != 0
 		themes[i] = sync.OnceValue(func() *theme {
+			var t *theme
 			if plain {
-				return buildPlainTheme(dark, ascii)
+				t = buildPlainTheme(dark, ascii || bare)
+			} else {
+				t = buildTheme(dark, ascii || bare, mono, bare)
 			}
-			return buildTheme(dark, ascii, mono)
+			t.bare = bare
+			return t
 		})
 	}
 }
 
 // newTheme returns the shared, read-only theme for these settings.
 func newTheme(dark, ascii, mono, plain bool) *theme {
+	return newThemeBare(dark, ascii, mono, plain, false)
+}
+
+func newThemeBare(dark, ascii, mono, plain, bare bool) *theme {
 	i := 0
-	if dark {
-		i |= 1
-	}
-	if ascii {
-		i |= 2
-	}
-	if mono {
-		i |= 4
-	}
-	if plain {
-		i |= 8
+	for bit, on := range []bool{dark, ascii, mono, plain, bare} {
+		if on {
+			i |= 1 << bit
+		}
 	}
 	return themes[i]()
 }
 
-func buildTheme(dark, ascii, mono bool) *theme {
-	ld := lipgloss.LightDark(dark)
-	c := func(light, dark string) color.Color {
+// The colours by role, for a dark and for a light background. The basic
+// 16 are used where they pass on both palettes; greys and the light green
+// are from the 256 (the Linux console gets their nearest basic colour).
+var palette = map[string][2]string{ // role: {light, dark}
+	"accent": {"4", "14"},
+	"error":  {"1", "9"},
+	"ok":     {"22", "10"},
+	"grey":   {"241", "248"},
+}
+
+func buildTheme(dark, ascii, mono, bare bool) *theme {
+	c := func(role string) color.Color {
 		if mono {
 			return lipgloss.NoColor{}
 		}
-		return ld(lipgloss.Color(light), lipgloss.Color(dark))
+		p := palette[role]
+		if dark {
+			return lipgloss.Color(p[1])
+		}
+		return lipgloss.Color(p[0])
 	}
-	accent, red, green, grey := c("4", "12"), c("1", "9"), c("2", "10"), c("8", "7")
+	accent, red, green, grey := c("accent"), c("error"), c("ok"), c("grey")
 	s := lipgloss.NewStyle
 	border := lipgloss.RoundedBorder()
 	if ascii {
 		border = lipgloss.NormalBorder() // the console font lacks round corners
 	}
+	if bare {
+		border = lipgloss.ASCIIBorder()
+	}
 	return &theme{
 		dark: dark, ascii: ascii, mono: mono,
+		fg:     map[string]color.Color{"accent": accent, "error": red, "ok": green, "grey": grey},
+		accent: accent, grey: grey, okColor: green,
 		title:     s().Bold(true).Foreground(accent),
 		crumb:     s().Foreground(grey),
-		crumbNow:  s().Bold(true).Underline(true),
+		crumbNow:  s().Bold(true),
 		heading:   s().Bold(true),
 		hint:      s().Foreground(grey),
 		errText:   s().Bold(true).Foreground(red),
 		info:      s().Foreground(accent),
 		met:       s().Foreground(green),
-		unmet:     s().Foreground(red),
+		unmet:     s(),
 		key:       s().Bold(true),
 		rule:      s().Foreground(grey),
 		focus:     s().Bold(true).Foreground(accent),
 		link:      s().Underline(true).Foreground(accent),
 		linkFocus: s().Reverse(true).Bold(true),
-		big:       s().Bold(true).Foreground(accent).Border(border).Padding(0, 2),
+		big:       s().Bold(true).Border(border).Padding(0, 2),
+		dim:       s().Foreground(grey),
+		ok:        s().Bold(true).Foreground(green),
+		wait:      s().Bold(true),
 	}
 }
 
-// mark is the sign in front of a password rule: a tick and a cross where
-// the font has them, the words metWord and unmetWord (padded to one width,
-// so the rules line up) on the Linux console and in plain mode.
-func (t *theme) mark(met bool, metWord, unmetWord string) string {
-	w := max(lipgloss.Width(metWord), lipgloss.Width(unmetWord))
+// Glyphs, with their ASCII stand-ins for a terminal that is not UTF-8.
+func (t *theme) glyph(unicode, ascii string) string {
+	if t.bare {
+		return ascii
+	}
+	return unicode
+}
+
+// errGlyph is the cross in front of an error: the Linux console's font
+// lacks it.
+func (t *theme) errGlyph() string {
+	if t.ascii {
+		return "x"
+	}
+	return "✗"
+}
+
+// checkGlyph is the tick of success; the Linux console's font lacks it.
+func (t *theme) checkGlyph() string {
+	if t.ascii {
+		return "+"
+	}
+	return "✓"
+}
+
+// bareGlyphs are the ASCII stand-ins of the glyphs that come from the
+// catalogues and from Bubbles, for a terminal that is not UTF-8.
+var bareGlyphs = strings.NewReplacer("·", "-", "…", "...", "─", "-", "│", "|", "┃", "|", "╭", "+", "╮", "+", "╰", "+", "╯", "+",
+	"✓", "+", "✗", "x", "↑", "^", "↓", "v", "█", "#", "▀", "\"", "▄", "_", "«", "<<", "»", ">>", "\u00a0", " ")
+
+// ascii makes a frame 7-bit where the theme is bare; other text (the
+// letters of a language) is left as it is.
+func (t *theme) toASCII(s string) string {
+	if !t.bare {
+		return s
+	}
+	return bareGlyphs.Replace(s)
+}
+
+// ruleChar draws the separators; the Linux console has box drawing.
+func (t *theme) ruleChar() string { return t.glyph("─", "-") }
+
+// bar is the left border of the focused field.
+func (t *theme) bar() string {
+	if t.ascii || t.bare {
+		return ">"
+	}
+	return "┃"
+}
+
+// border is the box of a card or of the phone.
+func (t *theme) border() lipgloss.Border {
+	switch {
+	case t.bare:
+		return lipgloss.ASCIIBorder()
+	case t.ascii:
+		return lipgloss.NormalBorder()
+	}
+	return lipgloss.RoundedBorder()
+}
+
+// mark is the sign in front of a password rule: neutral until something is
+// typed (typed false), then a tick when it is met. Where the font lacks
+// the tick, words (padded to one width, so the rules line up).
+func (t *theme) mark(typed, met bool, metWord, unmetWord, todoWord string) string {
+	w := max(lipgloss.Width(metWord), lipgloss.Width(unmetWord), lipgloss.Width(todoWord))
 	pad := func(s string) string { return s + strings.Repeat(" ", w-lipgloss.Width(s)) }
 	switch {
+	case (t.ascii || t.plain) && !typed:
+		return t.dim.Render(pad(todoWord))
 	case (t.ascii || t.plain) && met:
 		return t.met.Render(pad(metWord))
 	case t.ascii || t.plain:
 		return t.unmet.Render(pad(unmetWord))
+	case !typed:
+		return t.dim.Render("·")
 	case met:
 		return t.met.Render("✓")
 	default:
-		return t.unmet.Render("✗")
+		return t.unmet.Render("✗") // not yet: not an error, so not red
 	}
 }
 
@@ -121,6 +220,3 @@ func (t *theme) radio(on bool) string {
 	}
 	return "( )"
 }
-
-// ruleChar draws the separators; the Linux console has box drawing.
-const ruleChar = "─"

@@ -161,7 +161,7 @@ func BenchmarkView(b *testing.B) {
 
 	// identify with its CAPTCHA, as served by default.
 	d := newDriver(b, flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits})
-	d.waitFor("Who are you?", "Enter the characters in the picture", "█")
+	d.waitFor("Who are you?", "Type the 5 digits", "█")
 	screens["identify"] = d.w
 
 	// methods, number, code, password and done on one walk (CAPTCHA off).
@@ -179,7 +179,7 @@ func BenchmarkView(b *testing.B) {
 	d.choose("Text my mobile phone")
 	d.waitFor("Enter your phone number")
 	d.typeText("4155550180")
-	d.waitFor("[4155550180 ")
+	d.waitFor("4155550180")
 	screens["number"] = d.w
 	d = walk()
 	d.choose("Text my mobile phone")

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sspr-project/sspr/flow"
@@ -29,7 +30,8 @@ func (s *unlock) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch k.String() {
 	case "up", "k", "shift+tab", "left", "down", "j", "tab", "right":
 		s.at = 1 - s.at
-	case "enter", "space":
+	}
+	if key.Matches(k, s.e.keys.Continue) {
 		if s.at == 1 {
 			return s, func() tea.Msg { return newPasswordMsg{} }
 		}
@@ -58,4 +60,4 @@ func (s *unlock) View(width, _ int) *body {
 	return b
 }
 
-func (s *unlock) Keys() []hint { return radioKeys(s.e) }
+func (s *unlock) Keys() []key.Binding { return radioKeys(s.e) }

@@ -2,9 +2,10 @@ package tui
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -12,22 +13,19 @@ import (
 	"github.com/sspr-project/sspr/flow"
 )
 
-// The wizard is laid out in a column of 80 cells; the demo phone goes
-// beside it from sideBySide columns, below it otherwise.
+// The wizard is a card of columnWidth cells and at most cardHeight lines,
+// centred in the window; the demo phone goes beside it from sideBySide
+// columns, below it otherwise.
 const (
 	columnWidth = 80
+	cardHeight  = 30
 	sideBySide  = 110
 	phoneWidth  = 40
 )
 
-// hint is one key of the footer; lower prio numbers stay when room is short.
-type hint struct {
-	key, what string
-	prio      int
-}
-
-// View draws the frame: header, the screen, the demo phone, the notice and
-// the footer, and places the real terminal cursor in the focused field.
+// View draws the frame: the card (header, the screen, its notice, the
+// footer) centred in the window with the demo phone beside or below it,
+// and places the real terminal cursor in the focused field.
 func (w *Wizard) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
@@ -36,18 +34,34 @@ func (w *Wizard) View() tea.View {
 		v.Content = w.smallView()
 		return v
 	}
-	// Plain mode keeps the phone below: a box beside the form would
-	// interleave the two in every line a screen reader reads.
-	side := w.phone != nil && w.width >= sideBySide && !w.e.theme.plain
+	t := w.e.theme
+	// Plain mode keeps the phone below, and the card top left: a box
+	// beside the form would interleave the two in every line a screen
+	// reader reads.
+	side := w.phone != nil && w.width >= sideBySide && !t.plain
 	below := w.phone != nil && !side
+	height := min(w.height, cardHeight)
+	if t.plain {
+		height = w.height
+	}
 	w.cut, w.headCursor = "", nil
 	header, footer := w.header(), w.footer()
-	room := w.height - len(header) - len(footer)
+	note := w.noticeLines()
+	room := height - len(header) - len(footer)
+	screenRoom := room
+	if len(note) > 0 {
+		screenRoom = max(room-len(note)-1, 0)
+	}
 	// The screen comes first; the phone below gets the lines it leaves.
-	b := w.screen.View(columnWidth, room)
+	b := w.screen.View(columnWidth, screenRoom)
 	bl := b.lines[:min(len(b.lines), room)]
 	if len(b.lines) > room && w.cut == "" {
 		w.cut = fmt.Sprintf("%d lines of the screen past the bottom", len(b.lines)-room)
+	}
+	if len(note) > 0 && len(bl)+1+len(note) <= room {
+		bl = append(append(append([]string{}, bl...), ""), note...)
+	} else if len(note) > 0 && w.cut == "" {
+		w.cut = "a notice past the bottom"
 	}
 	cursor := w.headCursor
 	if b.cursor != nil && b.cursor.Y < len(bl) {
@@ -59,7 +73,7 @@ func (w *Wizard) View() tea.View {
 		pl, pc = w.phoneBelow(min(room-len(bl), 1+w.phoneLines()))
 	}
 	lines := append(append([]string{}, header...), bl...)
-	for len(lines) < w.height-len(footer)-len(pl) {
+	for len(lines) < height-len(footer)-len(pl) {
 		lines = append(lines, "")
 	}
 	if pc != nil {
@@ -72,11 +86,13 @@ func (w *Wizard) View() tea.View {
 		}
 		lines[i] = ansi.Truncate(l, columnWidth, "")
 	}
-	content := strings.Join(lines, "\n")
+	total := columnWidth
+	var box []string
 	if side {
-		var box string
-		box, pc = w.phoneBeside(w.height)
-		content = lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(columnWidth+2).Render(content), box)
+		var s string
+		s, pc = w.phoneBeside(height)
+		box = strings.Split(s, "\n")
+		total = columnWidth + 2 + lipgloss.Width(s)
 		if pc != nil {
 			pc = &tea.Position{X: columnWidth + 2 + pc.X, Y: pc.Y}
 		}
@@ -84,9 +100,37 @@ func (w *Wizard) View() tea.View {
 	if w.phone != nil && w.phone.active() {
 		cursor = pc
 	}
-	v.Content = content
+	// Centre the card (and the phone) in the window.
+	left, top := 0, 0
+	if !t.plain {
+		left, top = max((w.width-total)/2, 0), max((w.height-height)/2, 0)
+	}
+	out := make([]string, 0, w.height)
+	for range top {
+		out = append(out, "")
+	}
+	pad := strings.Repeat(" ", left)
+	for i, l := range lines {
+		if box != nil {
+			l += strings.Repeat(" ", columnWidth+2-ansi.StringWidth(l))
+			if i < len(box) {
+				l += box[i]
+			}
+		}
+		if left > 0 {
+			l = pad + l
+		}
+		if box == nil {
+			l = strings.TrimRight(l, " ")
+		}
+		out = append(out, l)
+	}
+	for len(out) < w.height {
+		out = append(out, "")
+	}
+	v.Content = t.toASCII(strings.Join(out, "\n"))
 	if cursor != nil {
-		v.Cursor = tea.NewCursor(cursor.X, cursor.Y)
+		v.Cursor = tea.NewCursor(cursor.X+left, cursor.Y+top)
 		v.Cursor.Blink = false
 	}
 	return v
@@ -114,186 +158,220 @@ func (w *Wizard) header() []string {
 		gap := max(columnWidth-2-lipgloss.Width(title)-lipgloss.Width(banner), 1)
 		top += strings.Repeat(" ", gap) + t.info.Render(banner)
 	}
-	out := []string{" " + top}
-	for _, l := range w.breadcrumb() {
-		out = append(out, " "+l)
-	}
+	out := append([]string{" " + top}, w.crumbLine()...)
 	if t.plain {
 		return append(out, "")
 	}
-	return append(out, t.rule.Render(strings.Repeat(ruleChar, columnWidth)))
+	return append(out, t.rule.Render(strings.Repeat(t.ruleChar(), columnWidth)))
 }
 
-// breadcrumb shows the trail on the verification and password screens, the
-// current step in bold and underlined, wrapped between steps when it is
-// too long for one line. It is one empty line on the other screens.
-func (w *Wizard) breadcrumb() []string {
-	t := w.e.theme
-	var now int
-	switch w.step {
-	case flow.StepEnterCode, flow.StepWaiting:
-		now = w.e.st.Verification - 1
-		if w.e.st.Registering {
-			now = len(w.e.crumbs) - 1
-		}
-	case flow.StepChooseMethod, flow.StepConfirmNumber:
-		now = w.e.st.Verification - 1
-	case flow.StepSetPassword:
-		now = len(w.e.crumbs) - 1
-	default:
-		return w.headerLinks()
-	}
-	parts := make([]string, len(w.e.crumbs))
-	for i, c := range w.e.crumbs {
-		if i == now && t.plain {
-			parts[i] = w.e.t("tui.plain.current", "Text", c)
-		} else if i == now {
-			parts[i] = t.crumbNow.Render(c)
-		} else {
-			parts[i] = t.crumb.Render(c)
-		}
-	}
-	sep := t.crumb.Render(" > ")
-	lines := []string{""}
-	for i, p := range parts {
-		last := &lines[len(lines)-1]
-		switch {
-		case i == 0:
-			*last = p
-		case lipgloss.Width(*last+sep+p) > columnWidth-1:
-			*last += t.crumb.Render(" >")
-			lines = append(lines, p)
-		default:
-			*last += sep + p
-		}
-	}
-	return lines
-}
-
-// headerLinker is a first screen whose links to the other tasks go in the
-// header, in the line the breadcrumb takes on the later screens: the first
-// screens have no line to spare for them below the CAPTCHA.
-type headerLinker interface{ headerLinks() *form }
-
-// headerLinks draws the links of a first screen where the breadcrumb goes,
-// and places the cursor on the focused one; one empty line otherwise.
-func (w *Wizard) headerLinks() []string {
+// crumbLine is the breadcrumb's line of the header. A first screen's
+// links to the other tasks go there too, right of the breadcrumb, or in
+// its place when both do not fit: the first screens have no line to spare
+// for them below the CAPTCHA. The cursor goes on the focused link.
+func (w *Wizard) crumbLine() []string {
+	crumb := w.breadcrumb()
 	hl, ok := w.screen.(headerLinker)
 	if !ok || hl.headerLinks() == nil {
-		return []string{""}
+		return []string{" " + crumb}
 	}
 	lb := newBody(columnWidth)
 	lb.links(w.e, hl.headerLinks())
+	const gap = "   "
+	if len(lb.lines) == 1 && crumb != "" {
+		links := strings.TrimPrefix(lb.lines[0], indent)
+		if 1+lipgloss.Width(crumb)+len(gap)+lipgloss.Width(links) <= columnWidth {
+			if lb.cursor != nil {
+				x := 1 + lipgloss.Width(crumb) + len(gap) + lb.cursor.X - len(indent)
+				w.headCursor = &tea.Position{X: x, Y: 1} // below the title
+			}
+			return []string{" " + crumb + gap + links}
+		}
+	}
 	out := make([]string, len(lb.lines))
 	for i, l := range lb.lines {
-		out[i] = strings.TrimPrefix(l, " ") // header() puts it back
+		out[i] = " " + strings.TrimPrefix(l, indent)
 	}
 	if lb.cursor != nil {
-		w.headCursor = &tea.Position{X: lb.cursor.X, Y: lb.cursor.Y + 1} // below the title
+		w.headCursor = &tea.Position{X: lb.cursor.X - 1, Y: lb.cursor.Y + 1}
 	}
 	return out
 }
 
-// maxNoticeLines is the room of the notice above the footer's rule.
-const maxNoticeLines = 2
+// headerLinker is a first screen whose links to the other tasks go in the
+// header (crumbLine).
+type headerLinker interface{ headerLinks() *form }
 
-// noticeLines is how many lines n takes once wrapped, as footer draws it.
-func (w *Wizard) noticeLines(n *notice) int {
-	text := n.text
-	if w.e.theme.plain {
-		text = announce(w.e, text, n.err)
+// breadcrumb says where the person is: "Step 2 of 4 · Verify by text".
+// The steps are who you are, each verification, the new password.
+func (w *Wizard) breadcrumb() string {
+	t, e, st := w.e.theme, w.e, w.e.st
+	required := max(st.MethodsRequired, 1)
+	if e.task == flow.TaskChange {
+		required = 0 // the current password is the proof
 	}
-	return len(strings.Split(lipgloss.NewStyle().Width(columnWidth-2).Render(text), "\n"))
+	total := 2 + required
+	n, name := 1, e.t("tui.crumb.identify")
+	switch w.step {
+	case flow.StepChooseMethod:
+		n, name = 1+max(st.Verification, 1), e.t("tui.crumb.choose")
+	case flow.StepConfirmNumber, flow.StepEnterCode, flow.StepWaiting:
+		n, name = 1+max(st.Verification, 1), crumbMethod(e, st.Method.ID)
+		if st.Registering {
+			// A new number or address answering its code: still the
+			// security info, the person proved themselves before.
+			n, name = total, e.t("tui.crumb.manage")
+		}
+	case flow.StepSetPassword:
+		n, name = total, e.t("tui.crumb.password")
+		if _, ok := w.screen.(*unlock); ok {
+			name = e.t("tui.crumb.unlock")
+		}
+	case flow.StepManage:
+		n, name = total, e.t("tui.crumb.manage")
+	case flow.StepDone:
+		return t.ok.Render(t.glyph(t.checkGlyph(), "+") + " " + e.t("tui.crumb.done"))
+	}
+	if _, ok := w.screen.(*refused); ok {
+		return ""
+	}
+	text := e.t("tui.crumb.step", "N", n, "Total", total, "Name", name)
+	if i := strings.LastIndex(text, name); i >= 0 && !t.plain {
+		return t.crumb.Render(text[:i]) + t.crumbNow.Render(name) + t.crumb.Render(text[i+len(name):])
+	}
+	return t.crumb.Render(text)
 }
 
-// footer is the notice, a rule carrying the support code, and the keys.
+// crumbMethod names the verification under way.
+func crumbMethod(e *env, id flow.MethodID) string {
+	switch id {
+	case flow.TextMobile:
+		return e.t("tui.crumb.verify_text")
+	case flow.CallMobile, flow.CallOffice:
+		return e.t("tui.crumb.verify_call")
+	case flow.EmailAltern:
+		return e.t("tui.crumb.verify_email")
+	case flow.TOTPApp:
+		return e.t("tui.crumb.verify_app_code")
+	case flow.PushApp:
+		return e.t("tui.crumb.verify_app")
+	case flow.Helpdesk:
+		return e.t("tui.crumb.verify_helpdesk")
+	}
+	return e.t("tui.crumb.verify")
+}
+
+// noticeLines is the notice under the screen, wrapped: an error with its
+// glyph and word, a countdown that counts down, or a note.
+func (w *Wizard) noticeLines() []string {
+	n := w.notice
+	if n == nil {
+		return nil
+	}
+	t := w.e.theme
+	text := n.text
+	if !n.until.IsZero() {
+		left := int((time.Until(n.until) + time.Second - 1) / time.Second)
+		text = w.e.tr.N(n.countID, max(left, 1))
+	}
+	switch {
+	case t.plain && n.err:
+		text = announce(w.e, text, true)
+	case t.plain:
+		text = announce(w.e, text, false)
+	case n.err:
+		text = t.errText.Render(t.errGlyph() + " " + w.e.t("tui.plain.error", "Text", text))
+	case !n.until.IsZero():
+		text = t.wait.Render(text)
+	default:
+		text = t.info.Render(text)
+	}
+	out := strings.Split(lipgloss.NewStyle().Width(columnWidth-len(indent)).Render(text), "\n")
+	for i := range out {
+		out[i] = strings.TrimRight(indent+out[i], " ")
+	}
+	return out
+}
+
+// footer is a rule carrying the "one moment" while a step runs and the
+// support code, then the keys (or the question Esc asked).
 func (w *Wizard) footer() []string {
 	t := w.e.theme
-	var n string
-	switch {
-	case w.notice != nil && t.plain:
-		n = announce(w.e, w.notice.text, w.notice.err)
-	case w.e.busy && t.plain:
-		n = announce(w.e, w.e.t("tui.busy"), false)
-	case w.notice != nil:
-		n = w.notice.text
-		if w.notice.err {
-			n = t.errText.Render(n)
-		} else {
-			n = t.info.Render(n)
-		}
-	case w.e.busy:
+	ref := w.e.t("tui.support_code", "Ref", w.e.st.Ref)
+	busy := ""
+	if w.e.busy {
 		// A step can take a second (the same time for every login): say so.
-		n = t.info.Render(w.e.t("tui.busy"))
+		busy = w.e.t("tui.busy")
 	}
-	note := strings.Split(lipgloss.NewStyle().Width(columnWidth-2).Render(n), "\n")
-	for i := range note {
-		note[i] = " " + note[i]
-	}
-	if len(note) > maxNoticeLines {
-		w.cut = fmt.Sprintf("a notice of %d lines", len(note))
-		note = note[:maxNoticeLines]
-	}
-	ref := " " + w.e.t("tui.support_code", "Ref", w.e.st.Ref) + " "
+	var out []string
 	if t.plain {
-		for i := range note {
-			note[i] = strings.TrimRight(note[i], " ")
+		if busy != "" {
+			out = append(out, announce(w.e, busy, false))
 		}
-		return append(note, strings.TrimRight(ref, " "), " "+w.keys())
+		out = append(out, ref)
+	} else {
+		rc := t.ruleChar()
+		left := t.rule.Render(rc + rc)
+		if busy != "" {
+			left += " " + t.info.Render(busy) + " "
+		}
+		right := " " + ref + " " + t.rule.Render(rc+rc)
+		fill := max(columnWidth-lipgloss.Width(left)-lipgloss.Width(right), 0)
+		out = append(out, left+t.rule.Render(strings.Repeat(rc, fill))+right)
 	}
-	rule := t.rule.Render(strings.Repeat(ruleChar, columnWidth-lipgloss.Width(ref)-2)) + ref + t.rule.Render(ruleChar+ruleChar)
-	return append(note, rule, " "+w.keys())
+	if w.confirm != "" {
+		q := w.e.t("tui.confirm.start_over")
+		if w.confirm == "back" {
+			q = w.e.t("tui.confirm.back")
+		}
+		if t.plain {
+			return append(out, q)
+		}
+		return append(out, " "+t.wait.Render(q))
+	}
+	keys := helpView(w.e, w.bindings(), columnWidth-2, w.fullHelp)
+	for _, l := range strings.Split(keys, "\n") {
+		if !t.plain {
+			l = " " + l
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
-// keys lists the footer keys that fit, most important first kept.
-func (w *Wizard) keys() string {
-	t := w.e.theme
-	hs := append([]hint{}, w.screen.Keys()...)
-	e := w.e
-	hs = append(hs, hint{e.t("tui.key.esc"), e.t("tui.hint.start_over"), 2})
+// bindings are the keys the footer shows: the phone's while it has the
+// focus, else the screen's, then Esc, Ctrl+C, F2 and the help key.
+func (w *Wizard) bindings() []key.Binding {
+	k := w.e.keys
+	var out []key.Binding
+	phoneKeys := w.phone != nil && w.phone.active()
+	if phoneKeys {
+		out = append(out, w.phone.keys()...)
+		out = append(out, k.PhoneBack)
+	} else {
+		out = append(out, w.screen.Keys()...)
+	}
+	if esc := w.escBinding(); esc != nil {
+		out = append(out, *esc)
+	}
+	switch {
+	case w.phone == nil || phoneKeys:
+	case w.phone.focused:
+		out = append(out, k.PhoneBack)
+	default:
+		out = append(out, k.Phone)
+	}
 	switch {
 	case w.opts.Origin.Channel == flow.Kiosk:
 	case w.opts.Remote:
-		hs = append(hs, hint{e.t("tui.key.ctrl_c"), e.t("tui.hint.hang_up"), 3})
+		out = append(out, k.HangUp)
 	default:
-		hs = append(hs, hint{e.t("tui.key.ctrl_c"), e.t("tui.hint.quit"), 3})
+		out = append(out, k.Quit)
 	}
-	if w.phone != nil {
-		hs = append(hs, hint{"F2", e.t("tui.hint.phone"), 1})
+	if !w.e.theme.plain {
+		out = append(out, k.Help)
 	}
-	order := make([]int, len(hs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return hs[order[a]].prio < hs[order[b]].prio })
-	// A key is "Enter next" between " · ", or "Enter: next" between ", "
-	// in plain mode.
-	shown, sep := func(h hint) string { return h.key + " " + h.what }, 3
-	if t.plain {
-		shown, sep = func(h hint) string { return w.e.t("tui.plain.key", "Key", h.key, "What", h.what) }, 2
-	}
-	keep := map[int]bool{}
-	width := 0
-	for _, i := range order {
-		wd := lipgloss.Width(shown(hs[i])) + sep
-		if width+wd > columnWidth-2+sep {
-			continue
-		}
-		width += wd
-		keep[i] = true
-	}
-	var parts []string
-	var kept []hint
-	for i, h := range hs {
-		if keep[i] {
-			parts = append(parts, t.key.Render(h.key)+" "+h.what)
-			kept = append(kept, h)
-		}
-	}
-	if t.plain {
-		return plainKeys(w.e, kept)
-	}
-	return strings.Join(parts, t.hint.Render(" · "))
+	return out
 }
 
 // phoneLines is how many lines the phone would like below the wizard.
@@ -303,17 +381,19 @@ func (w *Wizard) phoneLines() int {
 }
 
 // phoneBelow draws the phone under the wizard in height lines: a titled
-// rule, then its content.
+// rule, lit while it has the focus, then its content.
 func (w *Wizard) phoneBelow(height int) ([]string, *tea.Position) {
 	if height <= 0 {
 		return nil, nil
 	}
 	t := w.e.theme
-	name := " " + w.e.t("tui.phone.name_f2") + " "
-	if w.phone.active() {
-		name = " " + w.e.t("tui.phone.name_back") + " "
+	name := " " + w.e.t("tui.phone.name") + " "
+	rc := t.ruleChar()
+	rule := t.rule
+	if w.phone.focused {
+		rule = lipgloss.NewStyle().Foreground(t.accent)
 	}
-	head := t.rule.Render(ruleChar+ruleChar) + t.heading.Render(name) + t.rule.Render(strings.Repeat(ruleChar, columnWidth-2-lipgloss.Width(name)))
+	head := rule.Render(rc+rc) + t.heading.Render(name) + rule.Render(strings.Repeat(rc, columnWidth-2-lipgloss.Width(name)))
 	if t.plain {
 		head = w.e.t("tui.phone.heading", "Name", strings.TrimSpace(name))
 	}
@@ -328,21 +408,19 @@ func (w *Wizard) phoneBelow(height int) ([]string, *tea.Position) {
 	return out, cur
 }
 
-// phoneBeside draws the phone as a box right of the wizard.
+// phoneBeside draws the phone as a rounded box right of the wizard, lit
+// while it has the focus, at the height of the card.
 func (w *Wizard) phoneBeside(height int) (string, *tea.Position) {
 	t := w.e.theme
 	width := min(phoneWidth, w.width-columnWidth-2)
-	name := w.e.t("tui.phone.name_f2")
-	if w.phone.active() {
-		name = w.e.t("tui.phone.name_back")
-	}
+	name := w.e.t("tui.phone.name")
 	content, cur := w.phone.lines(width-4, height-4)
 	inner := append([]string{t.heading.Render(name), ""}, content...)
-	border := lipgloss.RoundedBorder()
-	if t.ascii {
-		border = lipgloss.NormalBorder()
+	edge := t.grey
+	if w.phone.focused {
+		edge = t.accent
 	}
-	box := lipgloss.NewStyle().Border(border).BorderForeground(t.rule.GetForeground()).Padding(0, 1).Width(width).Render(strings.Join(inner, "\n"))
+	box := lipgloss.NewStyle().Border(t.border()).BorderForeground(edge).Padding(0, 1).Width(width).Height(height).Render(strings.Join(inner, "\n"))
 	if cur != nil {
 		cur = &tea.Position{X: cur.X + 2, Y: cur.Y + 3}
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -39,8 +40,7 @@ func (s *waiting) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.spin, cmd = s.spin.Update(msg)
 		return s, cmd
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "b", "backspace", "left":
+		if key.Matches(msg, s.e.keys.BackB) {
 			return s, back(s.e)
 		}
 	}
@@ -70,9 +70,5 @@ func (s *waiting) View(width, _ int) *body {
 	return b
 }
 
-func (s *waiting) Keys() []hint {
-	if s.e.st.Registering {
-		return []hint{{"b", s.e.t("tui.hint.back"), 1}} // back to the list of methods
-	}
-	return []hint{{"b", s.e.t("tui.hint.other_method"), 1}}
-}
+// Keys: Esc is the Wizard's (back one step), shown by it.
+func (s *waiting) Keys() []key.Binding { return nil }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 
@@ -52,7 +53,16 @@ type Wizard struct {
 	// every language. The tests read it.
 	cut string
 
+	// confirm is the question Esc asked ("start_over" or "back"), "" when
+	// none: y answers it, any other key takes it back.
+	confirm string
+	// fullHelp shows every key in the footer (the help key toggles it).
+	fullHelp bool
+	// ticking: a one-second timer runs for a countdown on the screen.
+	ticking bool
+
 	term     string
+	locale   string
 	noColor  bool
 	profile  colorprofile.Profile
 	dark     bool
@@ -64,7 +74,9 @@ type screen interface {
 	Update(tea.Msg) (screen, tea.Cmd)
 	// View lays the screen out in width cells and, where it can, height lines.
 	View(width, height int) *body
-	Keys() []hint
+	// Keys are the screen's keys, for the footer; Esc and the keys of
+	// every screen are the Wizard's.
+	Keys() []key.Binding
 }
 
 // clearer is a screen holding typed text that must go when the screen does.
@@ -78,11 +90,17 @@ type idleMsg struct{}
 // and the timer would make that minutes for every session.
 type armIdleMsg struct{}
 
-// notice is the message under the screen: a refusal or a confirmation.
+// notice is the message under the screen: a refusal, a confirmation, or
+// a wait that counts down to until (worded by the plural countID).
 type notice struct {
-	text string
-	err  bool
+	text    string
+	err     bool
+	until   time.Time
+	countID string
 }
+
+// secondMsg redraws a countdown once a second.
+type secondMsg struct{}
 
 // New returns a Wizard with a session of opts.Task begun for opts.Origin.
 func New(eng *flow.Engine, opts Options) *Wizard {
@@ -96,7 +114,8 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	ctx, stop := context.WithCancel(context.Background())
 	w := &Wizard{eng: eng, opts: opts, task: opts.Task, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
 	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
-		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL}
+		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL, maxPassword: eng.Config().Password.MaxLength}
+	w.e.keys = newKeyMap(w.e)
 	if opts.Demo != nil {
 		w.phone = &phone{e: w.e, demo: opts.Demo} // begin resets it
 	}
@@ -129,7 +148,41 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if w.finished {
 		return w, nil // what arrives after the end must not start anything
 	}
+	m, cmd := w.update(msg)
+	if tick := w.tick(); tick != nil {
+		cmd = tea.Batch(cmd, tick)
+	}
+	return m, cmd
+}
+
+// tick starts the one-second timer while something on the screen counts
+// down, and lets it end when nothing does: an idle screen costs nothing.
+func (w *Wizard) tick() tea.Cmd {
+	if w.ticking || w.finished || !w.countingDown() {
+		return nil
+	}
+	w.ticking = true
+	return after(w.ctx, time.Second, secondMsg{})
+}
+
+// countingDown reports a countdown on the screen: a cooldown notice or a
+// link that cannot be used yet.
+func (w *Wizard) countingDown() bool {
+	if w.notice != nil && !w.notice.until.IsZero() {
+		return true
+	}
+	c, ok := w.screen.(interface{ countingDown() bool })
+	return ok && c.countingDown()
+}
+
+func (w *Wizard) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case secondMsg:
+		w.ticking = false
+		if n := w.notice; n != nil && !n.until.IsZero() && !time.Now().Before(n.until) {
+			w.notice = nil // the wait is over
+		}
+		return w, nil
 	case tea.WindowSizeMsg:
 		w.width, w.height = msg.Width, msg.Height
 		if w.width == 0 {
@@ -145,6 +198,7 @@ func (w *Wizard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return w, nil
 	case tea.EnvMsg:
 		w.term, w.noColor = msg.Getenv("TERM"), msg.Getenv("NO_COLOR") != ""
+		w.locale = ctypeLocale(msg.Getenv)
 		w.applyTheme()
 		return w, nil
 	case tea.ColorProfileMsg:
@@ -202,8 +256,8 @@ func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
 		w.Close()
 		return tea.Quit
 	}
-	switch k.String() {
-	case "ctrl+c":
+	keys := w.e.keys
+	if k.String() == "ctrl+c" {
 		if w.opts.Origin.Channel == flow.Kiosk {
 			return nil // a kiosk stays on its wizard
 		}
@@ -212,19 +266,101 @@ func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
 	if w.tooSmall() {
 		return nil
 	}
-	switch k.String() {
-	case "esc":
-		if w.opts.Origin.Channel == flow.Kiosk {
-			return w.scrub()
+	if w.confirm != "" {
+		// The question Esc asked: y answers it, anything else takes it back.
+		what := w.confirm
+		w.confirm = ""
+		if !key.Matches(k, keys.Yes) {
+			return nil
 		}
-		return w.restart(nil)
-	case "f2", "ctrl+p":
+		if what == "back" {
+			return back(w.e)
+		}
+		return w.startOver()
+	}
+	switch {
+	case k.String() == "esc":
+		return w.esc()
+	case key.Matches(k, keys.Help) && (k.String() != "?" || !w.typing()):
+		w.fullHelp = !w.fullHelp
+		return nil
+	case key.Matches(k, keys.Phone):
 		if w.phone != nil {
 			w.phone.focused, w.phone.auto = !w.phone.focused, false
 			return nil
 		}
 	}
 	return w.route(k)
+}
+
+// typing reports whether keys go into a text field: "?" is then typed.
+func (w *Wizard) typing() bool {
+	if w.phone != nil && w.phone.active() {
+		return true
+	}
+	t, ok := w.screen.(interface{ typing() bool })
+	return ok && t.typing()
+}
+
+// escAction is what Esc does on the screen shown.
+type escAction int
+
+const (
+	escNone       escAction = iota
+	escRestart              // nothing to lose: begin again at once
+	escBack                 // one step back, nothing lost
+	escAskBack              // one step back, asked first: the code sent stops working
+	escAskRestart           // no step back: "Start over? y/N"
+)
+
+func (w *Wizard) escAction() escAction {
+	switch w.screen.(type) {
+	case *identify, *refused, *done:
+		return escRestart
+	case *number, *waiting:
+		return escBack
+	case *code:
+		return escAskBack
+	}
+	return escAskRestart
+}
+
+// escBinding is Esc as the footer shows it on this screen.
+func (w *Wizard) escBinding() *key.Binding {
+	k := w.e.keys
+	switch w.escAction() {
+	case escBack, escAskBack:
+		return &k.Back
+	case escRestart:
+		if _, ok := w.screen.(*identify); ok {
+			return nil // already the start
+		}
+	}
+	return &k.StartOver
+}
+
+// esc goes back one step where it can, and asks before it throws away
+// what cannot be got back.
+func (w *Wizard) esc() tea.Cmd {
+	switch w.escAction() {
+	case escRestart:
+		return w.startOver() // on the first screen: a fresh one, fields emptied
+	case escBack:
+		return back(w.e)
+	case escAskBack:
+		w.confirm = "back"
+	default:
+		w.confirm = "start_over"
+	}
+	return nil
+}
+
+// startOver begins again; a kiosk also wipes the screen.
+func (w *Wizard) startOver() tea.Cmd {
+	if w.opts.Origin.Channel == flow.Kiosk {
+		return w.scrub()
+	}
+	return w.restart(nil)
 }
 
 // route hands typing to the demo phone when it has the focus and wants it,
@@ -245,6 +381,7 @@ func (w *Wizard) route(msg tea.Msg) tea.Cmd {
 func (w *Wizard) begin() tea.Cmd {
 	sess, err := w.eng.BeginTask(w.ctx, w.opts.Origin, w.task)
 	w.e.sess, w.e.crumbs, w.e.busy, w.e.task = sess, nil, false, w.task
+	w.confirm, w.fullHelp = "", false
 	w.step = flow.StepIdentify
 	if w.phone != nil {
 		w.phone.reset()
@@ -317,12 +454,21 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	if r.state.Step != w.step || nextStep {
 		return tea.Batch(append(cmds, w.enter(r))...)
 	}
+
 	if r.op == "wait" {
 		// Wait ended without moving on (the store failed): back to the list.
 		return tea.Batch(append(cmds, back(w.e))...)
 	}
 	var cmd tea.Cmd
 	w.screen, cmd = w.screen.Update(r)
+	if fe != nil && w.notice != nil && w.notice.err {
+		// A refusal goes under the field it is about, where there is one.
+		if in, ok := w.screen.(interface {
+			inline(op string, fe *flow.Error, text string) bool
+		}); ok && in.inline(r.op, fe, w.notice.text) {
+			w.notice = nil
+		}
+	}
 	return tea.Batch(append(cmds, cmd)...)
 }
 
@@ -334,16 +480,19 @@ func (w *Wizard) noticeFor(r result, fe *flow.Error) *notice {
 		for _, rule := range fe.Rules {
 			names = append(names, rule.Text)
 		}
-		// As many of the rules as the notice holds, then how many more:
-		// they are all marked on the screen above.
-		n := &notice{text: w.e.t("tui.not_met", "Message", fe.Message, "Rules", strings.Join(names, "; ")), err: true}
-		for k := len(names) - 1; k > 0 && w.noticeLines(n) > maxNoticeLines; k-- {
-			n.text = w.e.tr.N("tui.not_met_more", len(names)-k, "Message", fe.Message, "Rules", strings.Join(names[:k], "; "))
+		// Two of the rules, then how many more: they are all marked on
+		// the screen, under the field.
+		if len(names) > 2 {
+			return &notice{text: w.e.tr.N("tui.not_met_more", len(names)-2, "Message", fe.Message, "Rules", strings.Join(names[:2], "; ")), err: true}
 		}
-		if w.noticeLines(n) > maxNoticeLines {
-			n.text = fe.Message
+		return &notice{text: w.e.t("tui.not_met", "Message", fe.Message, "Rules", strings.Join(names, "; ")), err: true}
+	case fe != nil && fe.Reason == flow.ReasonCooldown && fe.RetryAfter > 0:
+		// Not an error: a wait, counted down live.
+		id := "flow.cooldown.method"
+		if r.op == "resend" {
+			id = "flow.cooldown.code"
 		}
-		return n
+		return &notice{text: fe.Message, until: time.Now().Add(fe.RetryAfter), countID: id}
 	case fe != nil:
 		return &notice{text: fe.Message, err: true}
 	case r.state.Step == flow.StepSetPassword && r.state.Expired && w.step != flow.StepSetPassword:
@@ -461,7 +610,39 @@ func (w *Wizard) armIdle() tea.Cmd {
 func (w *Wizard) applyTheme() {
 	ascii := asciiTerm(w.term)
 	mono := w.noColor || (w.profile != colorprofile.Unknown && w.profile <= colorprofile.ASCII)
-	w.e.theme = newTheme(w.dark, ascii, mono, w.opts.Plain)
+	w.e.theme = newThemeBare(w.dark, ascii, mono, w.opts.Plain, !utf8Locale(w.locale))
+	w.e.keys = newKeyMap(w.e)
+}
+
+// ctypeLocale is the locale of the character set: LC_ALL, LC_CTYPE, LANG.
+func ctypeLocale(getenv func(string) string) string {
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// utf8Locale reports whether a locale (LC_ALL, LC_CTYPE or LANG) is UTF-8;
+// an unset one is taken to be, as on every current system.
+func utf8Locale(locale string) bool {
+	if locale == "" || locale == "C.UTF-8" {
+		return true
+	}
+	l := strings.ToLower(locale)
+	if l == "c" || l == "posix" {
+		return false
+	}
+	if i := strings.IndexByte(l, '.'); i >= 0 {
+		cs := strings.ReplaceAll(strings.ReplaceAll(l[i+1:], "-", ""), "_", "")
+		if j := strings.IndexByte(cs, '@'); j >= 0 {
+			cs = cs[:j]
+		}
+		return cs == "utf8"
+	}
+	// A bare language (de_DE) is Latin-1 by the old convention.
+	return false
 }
 
 // asciiTerm reports terminals whose fonts lack check marks and other

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ const goodPassword = "Correct-Horse-42x"
 func TestTextMethodFullReset(t *testing.T) {
 	h := start(t, testConfig(), Options{SignInURL: "https://myapps.example.com"}, false)
 	h.identify("alice")
-	h.waitFor("(*) Text my mobile phone", "*****80", "Email my alternate email", "verification step 1 > choose a new password")
+	h.waitFor("(*) Text my mobile phone", "*****80", "Email my alternate email", "Step 2 of 3 · Choose how to verify")
 	h.choose("Text my mobile phone")
 	h.waitFor("In order to protect your account, we need you to enter your complete mobile phone number (*****80) below.")
 	h.typeText("(415) 555-0180")
@@ -62,7 +63,7 @@ func TestTextUndelivered(t *testing.T) {
 
 func TestCallAnsweredOnDemoPhone(t *testing.T) {
 	h := start(t, testConfig(), Options{}, true)
-	h.waitFor("Demo mode: no real messages are sent", "Demo phone (F2)", "No messages yet.")
+	h.waitFor("Demo mode: no real messages are sent", "Demo phone", "F2 phone", "No messages yet.")
 	h.identify("alice")
 	h.choose("Call my mobile phone")
 	h.waitFor("complete mobile phone number (*****80)")
@@ -73,7 +74,7 @@ func TestCallAnsweredOnDemoPhone(t *testing.T) {
 	// The ringing phone has the focus: the digits go to its keypad.
 	h.typeText(n)
 	h.enter()
-	h.waitFor("Enter new password", "verification step 1 > choose a new password")
+	h.waitFor("Enter new password", "Step 3 of 3 · New password")
 }
 
 func TestPushApprovedByToken(t *testing.T) {
@@ -152,7 +153,7 @@ func TestTwoGatePolicy(t *testing.T) {
 	cfg.MethodsRequired = 2
 	h := start(t, cfg, Options{}, false)
 	h.identify("carol")
-	h.waitFor("verification step 1 > verification step 2 > choose a new password", "Verification step 1")
+	h.waitFor("Step 2 of 4 · Choose how to verify", "Verification step 1")
 	h.choose("Email my alternate email")
 	h.waitFor("Enter your verification code")
 	h.typeText(h.out.code(t))
@@ -166,15 +167,26 @@ func TestTwoGatePolicy(t *testing.T) {
 	c, _ := totp.Code(totpSecret, time.Now())
 	h.typeText(c)
 	h.enter()
-	h.waitFor("Enter new password", "verification step 1 > verification step 2 > choose a new password")
+	h.waitFor("Enter new password", "Step 4 of 4 · New password")
 }
 
+// Esc where no step back exists asks first; any key but y takes it back,
+// y starts over with every field empty.
 func TestEscStartsOver(t *testing.T) {
 	h := start(t, testConfig(), Options{}, false)
 	h.identify("alice")
 	first := h.view()
 	h.press(tea.KeyEscape)
-	v := h.waitFor("Who are you?")
+	h.waitFor("Start over? What you did so far is lost. y/N")
+	h.press('n')
+	v := h.waitFor("Enter continue")
+	if ref(v) != ref(first) || !strings.Contains(v, "Please choose the contact method") {
+		t.Fatalf("n did not keep the session:\n%s", v)
+	}
+	h.press(tea.KeyEscape)
+	h.waitFor("Start over? What you did so far is lost. y/N")
+	h.press('y')
+	v = h.waitFor("Who are you?")
 	if strings.Contains(v, "alice") {
 		t.Fatalf("the login survived Esc:\n%s", v)
 	}
@@ -202,7 +214,63 @@ func TestWrongNumber(t *testing.T) {
 	h.waitFor("Enter your phone number")
 	h.typeText("4155550199")
 	h.enter()
-	h.waitFor("That number doesn't match the one we have. Check it and try again.", "[4155550199")
+	v := h.waitFor("That number doesn't match the one we have. Check it and try again.")
+	// The error is on the row under the field, with a glyph and a word,
+	// and the next edit clears it.
+	under(t, v, "┃ 4155550199", "✗ Error: That number doesn't match the one we have.")
+	h.press(tea.KeyBackspace)
+	h.waitView("the error cleared by the edit", func(v string) bool {
+		return !strings.Contains(v, "doesn't match") && strings.Contains(v, "┃ 415555019\n")
+	})
+}
+
+// under checks that the line after the one holding value starts with want
+// (after the indent).
+func under(t *testing.T, v, value, want string) {
+	t.Helper()
+	lines := strings.Split(v, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, value) && i+1 < len(lines) {
+			if got := strings.TrimSpace(lines[i+1]); !strings.HasPrefix(got, want) {
+				t.Fatalf("under %q: %q, want %q:\n%s", value, got, want, v)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %q on the screen:\n%s", value, v)
+}
+
+// Esc on the number screen goes back one step, the session kept.
+func TestEscBackFromNumber(t *testing.T) {
+	h := start(t, testConfig(), Options{}, false)
+	h.identify("alice")
+	first := ref(h.view())
+	h.choose("Text my mobile phone")
+	h.waitFor("Enter your phone number", "Esc back")
+	h.press(tea.KeyEscape)
+	v := h.waitFor("Please choose the contact method", "Step 2 of 3 · Choose how to verify")
+	if ref(v) != first {
+		t.Fatal("Esc lost the session")
+	}
+}
+
+// Esc on the code screen asks before the code sent stops working.
+func TestEscOnCodeAsks(t *testing.T) {
+	h := start(t, testConfig(), Options{}, false)
+	h.identify("alice")
+	first := ref(h.view())
+	h.choose("Email my alternate email")
+	h.waitFor("Enter your verification code")
+	h.press(tea.KeyEscape)
+	h.waitFor("Back to the methods? The code we sent stops working. y/N")
+	h.press(tea.KeyEscape) // not y: stays
+	h.waitFor("Enter verify")
+	h.typeText(h.out.code(t))
+	h.enter()
+	v := h.waitFor("Enter new password")
+	if ref(v) != first {
+		t.Fatal("the session changed")
+	}
 }
 
 func TestWrongCode(t *testing.T) {
@@ -230,18 +298,50 @@ func TestResendCooldown(t *testing.T) {
 	h.waitFor("Enter your phone number")
 	h.typeText("4155550180")
 	h.enter()
-	h.waitFor("[Send a new code]")
+	// The link is dim with its countdown until a new code may be sent.
+	v := h.waitFor("[Send a new code (in ")
 	h.press('r', tea.ModCtrl)
-	h.waitFor("You can ask for a new code in")
+	v = h.waitFor("You can ask for a new code in")
+	red := newTheme(true, false, false, false).errText.Render("X")
+	red = red[:strings.Index(red, "X")]
+	if strings.Contains(h.rawView(), red) || strings.Contains(v, "Error:") {
+		t.Logf("red is %q", red)
+		t.Fatalf("a wait drawn as an error:\n%s", v)
+	}
+	// It counts down live.
+	n := seconds(t, v, "You can ask for a new code in ")
+	h.waitView("the countdown to move", func(v string) bool {
+		return strings.Contains(v, "You can ask for a new code in ") && seconds(t, v, "You can ask for a new code in ") < n
+	})
+}
+
+// seconds reads the number after prefix on the screen.
+func seconds(t *testing.T, v, prefix string) int {
+	t.Helper()
+	flat := strings.Join(strings.Fields(v), " ")
+	i := strings.Index(flat, prefix)
+	if i < 0 {
+		t.Fatalf("no %q:\n%s", prefix, v)
+	}
+	var n int
+	fmt.Sscanf(flat[i+len(prefix):], "%d", &n)
+	return n
 }
 
 func TestPasswordHintsTick(t *testing.T) {
 	h := toPassword(t)
-	h.waitFor("✗ At least 14 characters", "✗ An upper case letter", "✗ A digit", "✗ Both passwords match")
+	// Neutral until something is typed; the longest length is far away.
+	v := h.waitFor("· At least 14 characters", "· An upper case letter", "· A digit", "· Both passwords match")
+	if strings.Contains(v, "✗") || strings.Contains(v, "At most") {
+		t.Fatalf("a verdict before anything was typed:\n%s", v)
+	}
 	h.typeText("Abc")
-	h.waitFor("✗ At least 14 characters", "✓ An upper case letter", "✓ A lower case letter", "✗ A digit")
+	h.waitFor("✗ At least 14 characters", "✓ An upper case letter", "✓ A lower case letter", "✗ A digit", "· Both passwords match")
 	h.typeText("defghijk12345")
-	h.waitFor("✓ At least 14 characters", "✓ A digit", "✗ Both passwords match")
+	h.waitFor("✓ At least 14 characters", "✓ A digit", "· Both passwords match")
+	h.press(tea.KeyTab)
+	h.typeText("x")
+	h.waitFor("✗ Both passwords match")
 	if strings.Contains(h.view(), "Abcdefghijk12345") {
 		t.Fatal("the password is shown")
 	}
@@ -253,10 +353,20 @@ func TestPasswordMismatch(t *testing.T) {
 	h.enter()
 	h.typeText(goodPassword + "y")
 	h.enter()
-	h.waitFor("The passwords don't match.", "✗ Both passwords match")
+	v := h.waitFor("The passwords don't match.")
+	under(t, v, "Confirm new password", "") // the field's value row
+	lines := strings.Split(v, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Confirm new password") && !strings.HasPrefix(strings.TrimSpace(lines[i+2]), "✗ Error: The passwords don't match.") {
+			t.Fatalf("the mismatch is not under the confirmation:\n%s", v)
+		}
+	}
 	if h.dir.password("alice") != "" {
 		t.Fatal("the password was set")
 	}
+	// The next edit clears it.
+	h.typeText("a")
+	h.waitView("the error cleared", func(v string) bool { return !strings.Contains(v, "don't match") })
 }
 
 func TestPasswordPolicyNamesRules(t *testing.T) {
@@ -282,6 +392,8 @@ func toPassword(t *testing.T, environ ...string) *harness {
 
 func TestASCIIMarksOnLinuxConsole(t *testing.T) {
 	h := toPassword(t, "TERM=linux")
+	h.waitFor("[to do]   At least 14 characters")
+	h.typeText("a")
 	h.waitFor("[not met] At least 14 characters")
 	h.typeText(goodPassword)
 	h.waitFor("[met]     At least 14 characters")
@@ -312,7 +424,7 @@ func TestHugePasteIsCut(t *testing.T) {
 	h.waitFor("Who are you?")
 	began := time.Now()
 	h.tm.Send(tea.PasteMsg{Content: strings.Repeat("b", 1<<20)})
-	h.waitFor("[bbbbbbbb")
+	h.waitValue("bbbbbbbb")
 	if d := time.Since(began); d > 2*time.Second {
 		t.Fatalf("a 1 MB paste took %s", d)
 	}
@@ -326,7 +438,7 @@ func TestPasteStripsControls(t *testing.T) {
 	h := start(t, testConfig(), Options{}, false)
 	h.waitFor("Who are you?")
 	h.tm.Send(tea.PasteMsg{Content: "al\x1b[31mi\x07ce\t\r\n\x1b]0;title\x07"})
-	h.waitFor("[alice ")
+	h.waitValue("alice")
 	w := h.stop()
 	if got := w.screen.(*identify).login.value(); got != "alice" {
 		t.Fatalf("login is %q", got)
@@ -365,15 +477,20 @@ func TestIdleTimeoutQuits(t *testing.T) {
 
 func TestCaptchaWrongKeepsLogin(t *testing.T) {
 	h := start(t, flow.Config{SecretKey: testKey}, Options{}, false)
-	h.waitFor("Who are you?", "Enter the characters in the picture")
+	h.waitFor("Who are you?", "Type the 5 digits")
 	before := h.waitView("the picture", func(v string) bool { return picture(v) != "" })
 	h.typeText("alice")
 	h.enter()
 	h.typeText("abc")
 	h.enter()
-	v := h.waitFor("The characters didn't match the picture. Try this new one.", "[alice ")
+	v := h.waitFor("The digits didn't match. Try this new picture.")
+	if !hasValue(v, "alice") {
+		t.Fatalf("the login is gone:\n%s", v)
+	}
+	// The error is under the answer's field, whose slots are empty again.
+	under(t, v, "┃ _ _ _ _ _", "✗ Error: The digits didn't match.")
 	h.waitView("a new picture", func(v string) bool { return picture(v) != picture(before) && picture(v) != "" })
-	if strings.Contains(v, "[abc") {
+	if hasValue(v, "abc") || hasValue(v, "a b c") {
 		t.Fatal("the wrong answer stayed")
 	}
 	h.press('r', tea.ModCtrl)
@@ -396,31 +513,31 @@ func TestCursorInFocusedField(t *testing.T) {
 	h := start(t, testConfig(), Options{}, false)
 	h.waitFor("Who are you?")
 	h.typeText("bob")
-	v := h.waitFor("[bob ")
+	v := h.waitValue("bob")
 	c := h.cursor()
 	if c == nil {
 		t.Fatal("no cursor")
 	}
 	lines := strings.Split(v, "\n")
 	line := []rune(lines[c.Y])
-	if string(line[c.X-4:c.X]) != "[bob" {
+	if string(line[c.X-5:c.X]) != "┃ bob" {
 		t.Fatalf("cursor at %d,%d in %q", c.X, c.Y, lines[c.Y])
 	}
 }
 
 func TestFinalErrorStartsOver(t *testing.T) {
 	h := start(t, flow.Config{SecretKey: testKey, CaptchaMaxFailures: 1}, Options{}, false)
-	h.waitFor("Enter the characters in the picture")
+	h.waitFor("Type the 5 digits")
 	first := h.view()
 	h.typeText("alice")
 	h.enter()
 	h.typeText("abc")
 	h.enter()
-	h.waitFor("The characters didn't match the picture.")
+	h.waitFor("The digits didn't match.")
 	h.typeText("abc")
 	h.enter()
-	v := h.waitFor("Too many wrong answers. Please start again. (support code "+ref(first)+")", "Who are you?")
-	if strings.Contains(v, "[alice") || ref(v) == ref(first) {
+	v := h.waitFor("Too many wrong answers. Please start again. (support code "+ref(first)+")", "Step 1 of 3 · Who are you")
+	if hasValue(v, "alice") || ref(v) == ref(first) {
 		t.Fatalf("not a fresh start:\n%s", v)
 	}
 }
@@ -433,7 +550,7 @@ func TestKioskIgnoresCtrlC(t *testing.T) {
 	}
 	h.press('c', tea.ModCtrl)
 	h.typeText("still here")
-	h.waitFor("[still here")
+	h.waitValue("still here")
 }
 
 func TestRemoteHangsUp(t *testing.T) {
@@ -451,7 +568,7 @@ func TestCtrlVDoesNotPaste(t *testing.T) {
 	h.typeText("ab")
 	h.press('v', tea.ModCtrl)
 	h.typeText("c")
-	h.waitFor("[abc ")
+	h.waitValue("abc")
 	if got := h.stop().screen.(*identify).login.value(); got != "abc" {
 		t.Fatalf("login is %q", got)
 	}
@@ -492,7 +609,7 @@ func TestQuietWhileIdle(t *testing.T) {
 	h := start(t, flow.Config{SecretKey: testKey}, Options{}, true)
 	h.waitView("the picture", func(v string) bool { return picture(v) != "" })
 	h.typeText("alice")
-	h.waitFor("[alice ")
+	h.waitValue("alice")
 	time.Sleep(100 * time.Millisecond) // let the start-up messages settle
 	before := h.messages()
 	time.Sleep(500 * time.Millisecond)

@@ -129,7 +129,7 @@ func (k *kioskTerm) atStart(what string) {
 	if strings.Contains(s, "KIOSK-EXITED") {
 		k.t.Fatalf("after %s the kiosk ended:\n%s", what, s)
 	}
-	if !strings.Contains(s, "> [ ") && !strings.Contains(s, "> [\u00a0") && !strings.Contains(s, "[                ") {
+	if !emptyField(s, "Email or Username") {
 		k.t.Fatalf("after %s the login field is not empty:\n%s", what, s)
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", k.pid()))
@@ -139,6 +139,18 @@ func (k *kioskTerm) atStart(what string) {
 	if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) == 0 || f[0] == "T" {
 		k.t.Fatalf("after %s the kiosk is stopped: %s", what, stat)
 	}
+}
+
+// emptyField reports whether the field titled title shows no value: the
+// line under its title holds only the focus bar, or nothing.
+func emptyField(screen, title string) bool {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, title) && i+1 < len(lines) {
+			return strings.Trim(lines[i+1], " \u00a0┃>") == ""
+		}
+	}
+	return false
 }
 
 func (k *kioskTerm) log() string {

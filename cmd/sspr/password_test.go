@@ -113,8 +113,8 @@ func TestUsersAddStrength(t *testing.T) {
 	}{
 		{"Vrilk-Tosquen-Mabbrey-1999\n", []string{"users", "add", "hana"}, "Not found in known data breaches"},
 		{"aaaaaaaaaaaaaaaa1A\n", []string{"users", "add", "hana"}, "Hard to guess (strength 3 of 4 or more): repeated characters"},
-		{"Password12345678!\n", []string{"users", "add", "hana"}, "Not a commonly used password"},
-		{"Yamada-Vrilk-2026\n", []string{"users", "add", "hana", "--name", "Hana Yamada"}, "Does not contain your name or username"},
+		{"Password12345678!\n", []string{"users", "add", "hana"}, "An uncommon password"},
+		{"Yamada-Vrilk-2026\n", []string{"users", "add", "hana", "--name", "Hana Yamada"}, "Free of your name and username"},
 	}
 	for _, c := range cases {
 		_, _, err := sspr(t, cfg, c.stdin, c.args...)

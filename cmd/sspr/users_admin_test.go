@@ -218,7 +218,7 @@ func TestUsersPasswd(t *testing.T) {
 	before, _ := os.ReadFile(filepath.Join(dataDir, "users.yaml"))
 	for pw, want := range map[string]string{
 		"short1A\n":            "At least 14 characters",
-		"frank-Password-123\n": "Does not contain your name or username",
+		"frank-Password-123\n": "Free of your name and username",
 		"":                     "no password",
 	} {
 		_, _, err := sspr(t, cfg, pw, "users", "passwd", "frank")

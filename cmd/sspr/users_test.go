@@ -79,7 +79,7 @@ func TestUsersAddRefusals(t *testing.T) {
 		want  string
 	}{
 		{"short1A\n", []string{"users", "add", "gina"}, "At least 14 characters"},
-		{"gina-Password-123\n", []string{"users", "add", "gina"}, "Does not contain your name or username"},
+		{"gina-Password-123\n", []string{"users", "add", "gina"}, "Free of your name and username"},
 		{"Long-Enough-Pass1\n", []string{"users", "add", "gina", "--mobile", "5550100"}, "--mobile"},
 		{"Long-Enough-Pass1\n", []string{"users", "add", "gina", "--email", "not-an-address"}, "--email"},
 		{"", []string{"users", "add", "gina"}, "no password"},

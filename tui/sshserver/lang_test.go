@@ -121,7 +121,7 @@ func TestGermanScreensOverSSH(t *testing.T) {
 	waitFor("Zurück zu Ihrem Konto", "Wer sind Sie?", "E-Mail-Adresse oder Benutzername", "Eingabe weiter", "Strg+C auflegen")
 	tm.typeKeys(t, "alice\r")
 	v := waitFor("Wählen Sie die Kontaktmethode, die wir für die Überprüfung verwenden sollen:",
-		"(*) SMS an mein Mobiltelefon senden", "Überprüfungsschritt 1 > Überprüfungsschritt 2 > neues Kennwort wählen")
+		"(*) SMS an mein Mobiltelefon senden", "Schritt 2 von 4 · Überprüfung wählen")
 	if strings.Contains(v, "Text my mobile phone") || strings.Contains(v, "Who are you") {
 		t.Fatalf("English on a German screen:\n%s", v)
 	}

@@ -269,7 +269,7 @@ func clientLocale(client []string) (lang, lcAll, lcMessages string) {
 // and COLORTERM and NO_COLOR as the request filter let them through.
 func programEnv(term string, client []string) []string {
 	env := []string{"TERM=" + term}
-	var colorterm, nocolor string
+	var colorterm, nocolor, lang, lcAll, lcCtype string
 	for _, kv := range client {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {
@@ -277,9 +277,17 @@ func programEnv(term string, client []string) []string {
 			colorterm = kv
 		case name == "NO_COLOR" && value != "":
 			nocolor = "NO_COLOR=1"
+		// The locale says whether the client's terminal is UTF-8; one
+		// that is not gets ASCII drawing.
+		case name == "LANG" && validTerm(value):
+			lang = kv
+		case name == "LC_ALL" && validTerm(value):
+			lcAll = kv
+		case name == "LC_CTYPE" && validTerm(value):
+			lcCtype = kv
 		}
 	}
-	for _, kv := range []string{colorterm, nocolor} {
+	for _, kv := range []string{colorterm, nocolor, lang, lcAll, lcCtype} {
 		if kv != "" {
 			env = append(env, kv)
 		}

@@ -169,14 +169,14 @@ func TestWizardResetOverSSH(t *testing.T) {
 	}
 
 	tm.typeKeys(t, "alice")
-	waitFor("[alice")
+	waitFor("┃ alice")
 	tm.typeKeys(t, "\r")
 	waitFor("Please choose the contact method we should use for verification:", "Text my mobile phone")
 	v := screen()
 	if !regexp.MustCompile(`\(\*\) Text my mobile phone`).MatchString(v) {
 		t.Fatalf("text is not the selected method:\n%s", v)
 	}
-	const crumbs = "verification step 1 > verification step 2 > choose a new password"
+	const crumbs = " of 4 · " // the breadcrumb: "Step 2 of 4 · Choose how to verify"
 	if !strings.Contains(v, crumbs) {
 		t.Fatalf("the breadcrumb is not %q:\n%s", crumbs, v)
 	}
