@@ -411,7 +411,7 @@ func (r *walkRig) walk(tc methodWalk) {
 	// The footer is the last line of a frame: the whole screen is drawn.
 	// (Enter closes, or, for a person with one method, chooses between
 	// adding another and not.)
-	done := r.waitFor("Your password has been reset", "To sign in with your new password, go to https://myapps.example.com", "Ctrl+C hang up")
+	done := r.waitFor("Your password has been reset", "To sign in with your new password, go to https://myapps.example.com", "? all keys")
 	r.checkPassword(true)
 
 	wire := r.wire()
