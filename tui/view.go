@@ -271,7 +271,7 @@ func (w *Wizard) footer() []string {
 		out = append(out, left+t.rule.Render(strings.Repeat(rc, fill))+right)
 	}
 	if w.confirm != "" {
-		q := w.e.t("tui.confirm." + w.confirm)
+		q := w.e.t(w.confirm)
 		if t.plain {
 			return append(out, q)
 		}
