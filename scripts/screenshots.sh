@@ -75,7 +75,7 @@ start() { # mode cols rows command...
 	if [[ $mode == light ]]; then fg=black bg=white; fi
 	local try
 	for try in 1 2 3; do
-		xterm -fa "DejaVu Sans Mono" -fs 11 -geometry "${cols}x${rows}+0+0" -fg "$fg" -bg "$bg" -b 8 \
+		xterm -tn xterm-256color -fa "DejaVu Sans Mono" -fs 11 -geometry "${cols}x${rows}+0+0" -fg "$fg" -bg "$bg" -b 8 \
 			-xrm "XTerm*cursorBlink: false" -e "$@" 2>>"$work/xterm.log" &
 		term_pid=$!
 		wid=$(timeout 10 xdotool search --sync --onlyvisible --pid "$term_pid" 2>/dev/null | head -1) || true

@@ -90,9 +90,9 @@ var palette = map[string][2]string{ // role: {light, dark}
 }
 
 // palette16 is the light palette of a terminal with the basic 16 colours
-// only: xterm's green and greys are below 4.5:1 on white, so success and
-// dim text keep the terminal's own colour ("" is no colour).
-var palette16 = map[string]string{"accent": "4", "error": "1", "ok": "", "grey": ""}
+// only: xterm's green and greys are below 4.5:1 on white, so success is
+// blue and dim text keeps the terminal's own colour ("" is no colour).
+var palette16 = map[string]string{"accent": "4", "error": "1", "ok": "4", "grey": ""}
 
 func buildTheme(dark, ascii, mono, bare, basic bool) *theme {
 	c := func(role string) color.Color {
