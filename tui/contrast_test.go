@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -54,15 +55,19 @@ func contrast(a, b uint32) float64 {
 	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }
 
-// rgbOn is the RGB a terminal shows for c: xterm with 256 colours, the
-// Linux console with the basic 16 (the colour converted as Lip Gloss
-// converts it for a 16-colour terminal).
-func rgbOn(term string, c color.Color) (uint32, error) {
-	if term == "linux" {
+// rgbOn is the RGB a terminal shows for c: "xterm" with 256 colours,
+// "xterm16" and "linux" with the basic 16 (the colour converted as Lip
+// Gloss converts it for a 16-colour terminal). Both draw bold text in one
+// of the 8 basic colours in its bright twin.
+func rgbOn(term string, c color.Color, bold bool) (uint32, error) {
+	if term != "xterm" {
 		c = colorprofile.ANSI.Convert(c)
 	}
 	switch v := c.(type) {
 	case ansi.BasicColor:
+		if bold && v < 8 {
+			v += 8
+		}
 		if term == "linux" {
 			return linux16[v], nil
 		}
@@ -85,15 +90,20 @@ func TestThemeContrast(t *testing.T) {
 	}{
 		{"xterm", false, 0xffffff},
 		{"xterm", true, 0x000000},
+		{"xterm16", false, 0xffffff},
+		{"xterm16", true, 0x000000},
 		{"linux", true, 0x000000},
 	}
 	for _, c := range cases {
-		th := newTheme(c.dark, c.term == "linux", false, false)
-		if len(th.fg) == 0 {
-			t.Fatal("the theme names no colours")
-		}
-		for role, col := range th.fg {
-			rgb, err := rgbOn(c.term, col)
+		th := newThemeFor(c.dark, c.term == "linux", false, false, false, c.term != "xterm")
+		styles := map[string]lipgloss.Style{"title": th.title, "crumb": th.crumb, "hint": th.hint, "error": th.errText,
+			"info": th.info, "met": th.met, "rule": th.rule, "focus": th.focus, "link": th.link, "dim": th.dim, "ok": th.ok}
+		for role, st := range styles {
+			col := st.GetForeground()
+			if _, none := col.(lipgloss.NoColor); none || col == nil {
+				continue
+			}
+			rgb, err := rgbOn(c.term, col, st.GetBold())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +124,7 @@ func TestThemeContrast(t *testing.T) {
 	}
 	// The grey stays a grey on the console: dim text must differ from
 	// bright white.
-	if rgb, _ := rgbOn("linux", newTheme(true, true, false, false).grey); rgb == 0xffffff {
+	if rgb, _ := rgbOn("linux", newTheme(true, true, false, false).grey, false); rgb == 0xffffff {
 		t.Fatal("the grey is white on the Linux console")
 	}
 }

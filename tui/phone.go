@@ -235,8 +235,9 @@ func (p *phone) lines(width, height int) ([]string, *tea.Position) {
 	return out, cursor
 }
 
-// phoneCode finds a code in a message: a run of 4 to 10 digits.
-var phoneCode = regexp.MustCompile(`\b\d{4,10}\b`)
+// phoneCode finds a code in a message: a run of 6 to 10 digits (a year
+// or a time is not one).
+var phoneCode = regexp.MustCompile(`\b\d{6,10}\b`)
 
 // boldCodes draws the codes of a message in bold, the part to type.
 func boldCodes(t *theme, s string) string {

@@ -39,20 +39,20 @@ type theme struct {
 	accent, grey, okColor color.Color
 }
 
-// themes holds one theme per combination of dark, ascii, mono, plain and
-// bare, built on first use. A theme is never changed once built, so every
-// session shares it.
-var themes [32]func() *theme
+// themes holds one theme per combination of dark, ascii, mono, plain,
+// bare and basic, built on first use. A theme is never changed once built,
+// so every session shares it.
+var themes [64]func() *theme
 
 func init() {
 	for i := range themes {
-		dark, ascii, mono, plain, bare := i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0, i&16 != 0
+		dark, ascii, mono, plain, bare, basic := i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0, i&16 != 0, i&32 != 0
 		themes[i] = sync.OnceValue(func() *theme {
 			var t *theme
 			if plain {
 				t = buildPlainTheme(dark, ascii || bare)
 			} else {
-				t = buildTheme(dark, ascii || bare, mono, bare)
+				t = buildTheme(dark, ascii || bare, mono, bare, basic)
 			}
 			t.bare = bare
 			return t
@@ -62,12 +62,14 @@ func init() {
 
 // newTheme returns the shared, read-only theme for these settings.
 func newTheme(dark, ascii, mono, plain bool) *theme {
-	return newThemeBare(dark, ascii, mono, plain, false)
+	return newThemeFor(dark, ascii, mono, plain, false, false)
 }
 
-func newThemeBare(dark, ascii, mono, plain, bare bool) *theme {
+// newThemeFor is newTheme for a terminal that may not be UTF-8 (bare) or
+// may have only the basic 16 colours (basic).
+func newThemeFor(dark, ascii, mono, plain, bare, basic bool) *theme {
 	i := 0
-	for bit, on := range []bool{dark, ascii, mono, plain, bare} {
+	for bit, on := range []bool{dark, ascii, mono, plain, bare, basic} {
 		if on {
 			i |= 1 << bit
 		}
@@ -75,20 +77,30 @@ func newThemeBare(dark, ascii, mono, plain, bare bool) *theme {
 	return themes[i]()
 }
 
-// The colours by role, for a dark and for a light background. The basic
-// 16 are used where they pass on both palettes; greys and the light green
-// are from the 256 (the Linux console gets their nearest basic colour).
+// The colours by role, for a dark and for a light background. On dark,
+// the bright basic colours; on light, colours of the 256, since xterm
+// draws bold text in a basic colour with its bright twin (bright red on
+// white is 4.0:1), and the greys are from the 256 too (the Linux console
+// gets their nearest basic colour).
 var palette = map[string][2]string{ // role: {light, dark}
-	"accent": {"4", "14"},
-	"error":  {"1", "9"},
+	"accent": {"19", "14"},
+	"error":  {"160", "9"},
 	"ok":     {"22", "10"},
 	"grey":   {"241", "248"},
 }
 
-func buildTheme(dark, ascii, mono, bare bool) *theme {
+// palette16 is the light palette of a terminal with the basic 16 colours
+// only: xterm's green and greys are below 4.5:1 on white, so success is
+// blue and dim text keeps the terminal's own colour ("" is no colour).
+var palette16 = map[string]string{"accent": "4", "error": "1", "ok": "4", "grey": ""}
+
+func buildTheme(dark, ascii, mono, bare, basic bool) *theme {
 	c := func(role string) color.Color {
-		if mono {
+		if mono || basic && !dark && palette16[role] == "" {
 			return lipgloss.NoColor{}
+		}
+		if basic && !dark {
+			return lipgloss.Color(palette16[role])
 		}
 		p := palette[role]
 		if dark {
@@ -97,6 +109,11 @@ func buildTheme(dark, ascii, mono, bare bool) *theme {
 		return lipgloss.Color(p[0])
 	}
 	accent, red, green, grey := c("accent"), c("error"), c("ok"), c("grey")
+	// Bold in a colour only on dark: xterm and the Linux console draw bold
+	// text in one of the 8 basic colours in its bright twin, which on
+	// white falls below 4.5:1 (a 16-colour terminal gets the basic colour
+	// nearest each of the 256).
+	bold := dark
 	s := lipgloss.NewStyle
 	border := lipgloss.RoundedBorder()
 	if ascii {
@@ -109,23 +126,23 @@ func buildTheme(dark, ascii, mono, bare bool) *theme {
 		dark: dark, ascii: ascii, mono: mono,
 		fg:     map[string]color.Color{"accent": accent, "error": red, "ok": green, "grey": grey},
 		accent: accent, grey: grey, okColor: green,
-		title:     s().Bold(true).Foreground(accent),
+		title:     s().Bold(bold).Foreground(accent),
 		crumb:     s().Foreground(grey),
 		crumbNow:  s().Bold(true),
 		heading:   s().Bold(true),
 		hint:      s().Foreground(grey),
-		errText:   s().Bold(true).Foreground(red),
+		errText:   s().Bold(bold).Foreground(red),
 		info:      s().Foreground(accent),
 		met:       s().Foreground(green),
 		unmet:     s(),
 		key:       s().Bold(true),
 		rule:      s().Foreground(grey),
-		focus:     s().Bold(true).Foreground(accent),
+		focus:     s().Bold(bold).Foreground(accent),
 		link:      s().Underline(true).Foreground(accent),
 		linkFocus: s().Reverse(true).Bold(true),
 		big:       s().Bold(true).Border(border).Padding(0, 2),
 		dim:       s().Foreground(grey),
-		ok:        s().Bold(true).Foreground(green),
+		ok:        s().Bold(bold).Foreground(green),
 		wait:      s().Bold(true),
 	}
 }

@@ -320,10 +320,7 @@ func (w *Wizard) footer() []string {
 		out = append(out, left+t.rule.Render(strings.Repeat(rc, fill))+right)
 	}
 	if w.confirm != "" {
-		q := w.e.t("tui.confirm.start_over")
-		if w.confirm == "back" {
-			q = w.e.t("tui.confirm.back")
-		}
+		q := w.e.t(w.confirm)
 		if t.plain {
 			return append(out, q)
 		}

@@ -53,7 +53,7 @@ type Wizard struct {
 	// every language. The tests read it.
 	cut string
 
-	// confirm is the question Esc asked ("start_over" or "back"), "" when
+	// confirm is the question Esc asked (its message id), "" when
 	// none: y answers it, any other key takes it back.
 	confirm string
 	// fullHelp shows every key in the footer (the help key toggles it).
@@ -273,7 +273,7 @@ func (w *Wizard) key(k tea.KeyPressMsg) tea.Cmd {
 		if !key.Matches(k, keys.Yes) {
 			return nil
 		}
-		if what == "back" {
+		if what == "tui.confirm.back" {
 			return back(w.e)
 		}
 		return w.startOver()
@@ -348,9 +348,9 @@ func (w *Wizard) esc() tea.Cmd {
 	case escBack:
 		return back(w.e)
 	case escAskBack:
-		w.confirm = "back"
+		w.confirm = "tui.confirm.back"
 	default:
-		w.confirm = "start_over"
+		w.confirm = "tui.confirm.start_over"
 	}
 	return nil
 }
@@ -610,7 +610,8 @@ func (w *Wizard) armIdle() tea.Cmd {
 func (w *Wizard) applyTheme() {
 	ascii := asciiTerm(w.term)
 	mono := w.noColor || (w.profile != colorprofile.Unknown && w.profile <= colorprofile.ASCII)
-	w.e.theme = newThemeBare(w.dark, ascii, mono, w.opts.Plain, !utf8Locale(w.locale))
+	basic := w.profile == colorprofile.ANSI
+	w.e.theme = newThemeFor(w.dark, ascii, mono, w.opts.Plain, !utf8Locale(w.locale), basic)
 	w.e.keys = newKeyMap(w.e)
 }
 

@@ -617,3 +617,24 @@ func TestQuietWhileIdle(t *testing.T) {
 		t.Fatalf("%d messages while idle", n)
 	}
 }
+
+// The help key lists every key; in a text field "?" is typed instead, and
+// F1 still lists them.
+func TestHelpKey(t *testing.T) {
+	h := start(t, testConfig(), Options{}, true) // the demo phone's key makes the footer too long
+	h.identify("alice")
+	v := h.waitFor("? all keys")
+	if strings.Contains(v, "Ctrl+C quit") {
+		t.Fatalf("the short footer has room for every key here; the test wants a cut one:\n%s", v)
+	}
+	h.press('?')
+	h.waitFor("Ctrl+C quit", "Esc start over", "Enter continue")
+	h.press('?')
+	h.waitView("the short footer again", func(v string) bool { return !strings.Contains(v, "Ctrl+C quit") })
+	h.choose("Text my mobile phone")
+	h.waitFor("Enter your phone number")
+	h.typeText("?")
+	h.waitValue("?")
+	h.press(tea.KeyF1)
+	h.waitFor("Ctrl+C quit")
+}

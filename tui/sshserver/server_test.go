@@ -288,8 +288,8 @@ func TestEnvLimited(t *testing.T) {
 	}
 	tm.waitScreen(t, "sspr-test")
 	rec := ts.probe.session(t, 0)
-	// The locale variables that look like locales come through (the
-	// program draws ASCII for a terminal that is not UTF-8).
+	// The locale names the character set: the wizard draws ASCII for one
+	// that is not UTF-8.
 	if got := strings.Join(rec.info.Env, " "); got != "TERM=xterm-256color COLORTERM=truecolor NO_COLOR=1 LANG=de_CH.UTF-8 LC_ALL=fr_FR.UTF-8 LC_CTYPE=C" {
 		t.Errorf("program env %q", got)
 	}
