@@ -59,6 +59,10 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 // Config returns the rules in force, defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
+// Now is the time on the engine's clock, which the times in a State
+// (State.ResendAt) are read on.
+func (e *Engine) Now() time.Time { return e.clock.Now() }
+
 // Begin opens a session for one person at the keyboard. It is refused, with
 // a *Error and no session, when its source (address or kiosk) has begun
 // too many sessions lately (ReasonRateLimited), when the Store does not

@@ -100,7 +100,7 @@ func (s *code) resendIn() int {
 	if at.IsZero() {
 		return 0
 	}
-	d := time.Until(at)
+	d := at.Sub(s.e.now())
 	if d <= 0 {
 		return 0
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -35,6 +36,8 @@ type env struct {
 	keys *keyMap
 	// maxPassword is the longest password the policy takes.
 	maxPassword int
+	// now is the engine's clock, the one the times of st are on.
+	now func() time.Time
 }
 
 // taskMsg asks the Wizard to begin a session of another task (a link on

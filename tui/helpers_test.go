@@ -251,13 +251,15 @@ func startEnv(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []
 // security info" (Options.Task, over an infoDir) when info is true.
 func startWith(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, methods, info bool, size ...int) *harness {
 	t.Helper()
-	return startFull(t, cfg, opts, demo, environ, colorprofile.Unknown, methods, info, size...)
+	return startFull(t, cfg, opts, demo, environ, colorprofile.Unknown, nil, methods, info, size...)
 }
 
 // startFull is startWith with the colour profile forced (Unknown: as
 // detected). The environment always names a UTF-8 locale unless environ
 // sets one, so the screens do not change with the machine's LANG.
-func startFull(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, profile colorprofile.Profile, methods, info bool, size ...int) *harness {
+//
+// clock is the engine's (nil: the system's).
+func startFull(t *testing.T, cfg flow.Config, opts Options, demo bool, environ []string, profile colorprofile.Profile, clock flow.Clock, methods, info bool, size ...int) *harness {
 	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = testKey
@@ -269,7 +271,7 @@ func startFull(t *testing.T, cfg flow.Config, opts Options, demo bool, environ [
 		d = infoDir{dir}
 	}
 	eng, err := flow.NewEngine(cfg, flow.Deps{
-		Directory: d, Store: memstore.New(), TOTP: totp.New(),
+		Directory: d, Store: memstore.New(), TOTP: totp.New(), Clock: clock,
 		SMS: out, Voice: out, Email: out, Push: out,
 	})
 	if err != nil {

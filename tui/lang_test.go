@@ -372,7 +372,17 @@ func walkLanguage(t *testing.T, lang string, plain bool, width, height int) {
 // is fixed (xterm with 256 colours, UTF-8, dark), whatever runs the test.
 func startGolden(t *testing.T, cfg flow.Config, opts Options, demo bool, width, height int) *harness {
 	t.Helper()
-	return startFull(t, cfg, opts, demo, []string{"TERM=xterm-256color", "LANG=C.UTF-8"}, colorprofile.ANSI256, false, false, width, height)
+	return startFull(t, cfg, opts, demo, []string{"TERM=xterm-256color", "LANG=C.UTF-8"}, colorprofile.ANSI256, goldenClock{time.Now()}, false, false, width, height)
+}
+
+// goldenClock runs from a fixed day, so the dates the notices write (and
+// the lines they wrap into) are the same whatever day the test runs. The
+// day is ahead of any real one: the store keeps expiries as durations
+// from its own clock, which must not see them past.
+type goldenClock struct{ start time.Time }
+
+func (c goldenClock) Now() time.Time {
+	return time.Date(2999, time.March, 14, 9, 26, 0, 0, time.UTC).Add(time.Since(c.start))
 }
 
 // langShownNumber reads the number of the waiting screen in any language.

@@ -113,7 +113,7 @@ func New(eng *flow.Engine, opts Options) *Wizard {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	w := &Wizard{eng: eng, opts: opts, task: opts.Task, width: 80, height: 24, dark: true, ctx: ctx, stop: stop, lastInput: time.Now()}
-	w.e = &env{ctx: ctx, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
+	w.e = &env{ctx: ctx, now: eng.Now, demo: opts.Demo, theme: newTheme(true, false, false, opts.Plain), captchaLen: eng.Config().CaptchaLength,
 		tr: i18n.For(opts.Origin.Lang), audioURL: opts.CaptchaAudioURL, maxPassword: eng.Config().Password.MaxLength}
 	w.e.keys = newKeyMap(w.e)
 	if opts.Demo != nil {
