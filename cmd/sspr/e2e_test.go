@@ -90,6 +90,32 @@ func (tm *tmuxTerm) waitFor(want string) time.Duration {
 	return 0
 }
 
+// waitGone waits until the screen no longer shows gone.
+func (tm *tmuxTerm) waitGone(gone string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(tm.screen(), gone) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatalf("screen still shows %q:\n%s", gone, tm.screen())
+}
+
+// wrongCode types a code, waits for its echo, submits it and waits until
+// the answer came back (the field is emptied for the next try) and says
+// refusal: a code typed while the last one is still being checked would
+// be emptied with it.
+func (tm *tmuxTerm) wrongCode(code, refusal string) {
+	tm.t.Helper()
+	tm.text(code)
+	tm.waitFor(code)
+	tm.keys("Enter")
+	tm.waitGone(code)
+	tm.waitFor(refusal)
+}
+
 var codeRE = regexp.MustCompile(`code is (\d{6,10})`)
 
 // lastCode reads the newest code sent to destination from the outbox.

@@ -127,15 +127,9 @@ store:
 	}
 	issueHelpdesk(t, bin, cfgs[1], "bob")
 	tm = sshHelpdesk(t, ports[0], "frank")
-	tm.text(code)
-	tm.keys("Enter")
-	tm.waitFor("That code isn't right.")
-	tm.text("BBBBB-BBBBB")
-	tm.keys("Enter")
-	tm.waitFor("That code isn't right.")
-	tm.text("CCCCC-CCCCC")
-	tm.keys("Enter")
-	tm.waitFor("Self-service reset is paused for this account")
+	tm.wrongCode(code, "That code isn't right.")
+	tm.wrongCode("BBBBB-BBBBB", "That code isn't right.")
+	tm.wrongCode("CCCCC-CCCCC", "Self-service reset is paused for this account")
 	out, err = exec.Command(bin, "--config", cfgs[1], "suspensions", "show", "frank").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "frank is suspended") {
 		t.Fatalf("suspensions show: %v\n%s", err, out)
