@@ -38,6 +38,24 @@ type adminEngine interface {
 	helpdeskKeeper
 }
 
+// openAdmin returns where suspensions and helpdesk codes live: Redis,
+// through an engine wired from cfg, or the admin socket of the running
+// server (the in-process store).
+func openAdmin(cfg *Config) (adminEngine, func(), error) {
+	if len(cfg.Store.Redis.Addrs) == 0 {
+		return newAdminClient(cfg.Admin.Socket), func() {}, nil
+	}
+	a, err := wire(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.storeAtStart != nil {
+		a.Close()
+		return nil, nil, a.storeAtStart
+	}
+	return a.engine, func() { a.Close() }, nil
+}
+
 // adminServer serves the admin socket.
 type adminServer struct {
 	path string

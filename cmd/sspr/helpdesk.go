@@ -81,25 +81,8 @@ in the audit trail with the agent (--agent and the Unix user).`,
 	return cmd
 }
 
-// openHelpdesk returns where helpdesk codes live: Redis, through an
-// engine wired from cfg, or the admin socket of the running server.
-func openHelpdesk(cfg *Config) (helpdeskKeeper, func(), error) {
-	if len(cfg.Store.Redis.Addrs) == 0 {
-		return newAdminClient(cfg.Admin.Socket), func() {}, nil
-	}
-	a, err := wire(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if a.storeAtStart != nil {
-		a.Close()
-		return nil, nil, a.storeAtStart
-	}
-	return a.engine, func() { a.Close() }, nil
-}
-
 func helpdeskCode(cfg *Config, login, agent string, ttl time.Duration, uses int, stdout io.Writer) error {
-	k, done, err := openHelpdesk(cfg)
+	k, done, err := openAdmin(cfg)
 	if err != nil {
 		return fmt.Errorf("helpdesk code: %w", err)
 	}
@@ -116,7 +99,7 @@ func helpdeskCode(cfg *Config, login, agent string, ttl time.Duration, uses int,
 }
 
 func helpdeskList(cfg *Config, agent string, stdout io.Writer) error {
-	k, done, err := openHelpdesk(cfg)
+	k, done, err := openAdmin(cfg)
 	if err != nil {
 		return fmt.Errorf("helpdesk list: %w", err)
 	}
@@ -140,7 +123,7 @@ func helpdeskList(cfg *Config, agent string, stdout io.Writer) error {
 }
 
 func helpdeskRevoke(cfg *Config, login, agent string, stdout io.Writer) error {
-	k, done, err := openHelpdesk(cfg)
+	k, done, err := openAdmin(cfg)
 	if err != nil {
 		return fmt.Errorf("helpdesk revoke: %w", err)
 	}

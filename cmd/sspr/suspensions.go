@@ -80,25 +80,8 @@ func agentName(flag string) string {
 	return unixUser()
 }
 
-// openSuspensions returns where suspensions live: Redis, through an engine
-// wired from cfg, or the admin socket of the running server.
-func openSuspensions(cfg *Config) (suspensionKeeper, func(), error) {
-	if len(cfg.Store.Redis.Addrs) == 0 {
-		return newAdminClient(cfg.Admin.Socket), func() {}, nil
-	}
-	a, err := wire(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if a.storeAtStart != nil {
-		a.Close()
-		return nil, nil, a.storeAtStart
-	}
-	return a.engine, func() { a.Close() }, nil
-}
-
 func suspensionsLift(cfg *Config, login, agent string, stdout io.Writer) error {
-	k, done, err := openSuspensions(cfg)
+	k, done, err := openAdmin(cfg)
 	if err != nil {
 		return fmt.Errorf("suspensions lift: %w", err)
 	}
@@ -118,7 +101,7 @@ func suspensionsLift(cfg *Config, login, agent string, stdout io.Writer) error {
 }
 
 func suspensionsShow(cfg *Config, login string, stdout io.Writer) error {
-	k, done, err := openSuspensions(cfg)
+	k, done, err := openAdmin(cfg)
 	if err != nil {
 		return fmt.Errorf("suspensions show: %w", err)
 	}
