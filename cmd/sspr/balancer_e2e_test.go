@@ -295,7 +295,7 @@ store:
 	tm.keys("Enter")
 	tm.waitFor("Please choose the contact method we should use for verification:")
 	tm.keys("Enter")
-	tm.waitFor("*****02")
+	tm.waitFor("Enter your phone number") // the number screen; the method list shows the hint too
 	tm.text("(212) 555-0102")
 	tm.keys("Enter")
 	tm.waitFor("Enter your verification code")

@@ -95,7 +95,7 @@ delivery:
 		t.Fatalf("bob's methods:\n%s", s)
 	}
 	tm.keys("Enter")
-	tm.waitFor("*****02")
+	tm.waitFor("Enter your phone number") // the number screen; the method list shows the hint too
 	tm.text("(212) 555-0102")
 	tm.keys("Enter")
 	tm.waitFor("Enter your verification code")
@@ -128,7 +128,7 @@ delivery:
 	tm2.waitFor("Call my mobile phone")
 	tm2.keys("Down")
 	tm2.keys("Enter")
-	tm2.waitFor("*****02")
+	tm2.waitFor("Enter your phone number") // the number screen; the method list shows the hint too
 	tm2.text("+1 212 555 0102")
 	tm2.keys("Enter")
 	tm2.waitFor("key in this number")
