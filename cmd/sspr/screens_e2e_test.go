@@ -58,7 +58,7 @@ func (tm *tmuxTerm) countsDown(re *regexp.Regexp) {
 var supportCode = regexp.MustCompile(`Support code: ([0-9a-f]{8})`)
 
 // TestScreensOverOpenSSH drives the screens with the real OpenSSH client in
-// a 160x48 tmux window: the card (and the demo phone beside it) is centred,
+// a 160x48 tmux window: the card is centred,
 // a cooldown counts down, and Esc on the code screen asks before the
 // session's code is given up.
 func TestScreensOverOpenSSH(t *testing.T) {
@@ -76,29 +76,29 @@ func TestScreensOverOpenSSH(t *testing.T) {
 	tm := newTmuxSized(t, width, height, fmt.Sprintf("LANG=C.UTF-8 ssh -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -t reset@127.0.0.1; sleep 60", port))
 	tm.waitFor("Email or Username")
 
-	// Centred: as much room left of the card as right of the phone, as
-	// much above the title as below the keys.
+	// Centred: as much room left of the card as right of it (the server
+	// draws in 100x30, the demo phone under the form), as much above the
+	// title as below the keys.
 	lines := strings.Split(strings.TrimRight(tm.screen(), "\n"), "\n")
 	for len(lines) < height {
 		lines = append(lines, "")
 	}
 	top, bottom, left, right := -1, -1, -1, -1
+	rule := strings.Repeat("─", 80)
 	for i, l := range lines {
-		r := []rune(l)
 		if strings.Contains(l, "Get back into your account") && top < 0 {
 			top = i
-			left = strings.Index(l, "Get back") // bytes: the line is ASCII up to here
-			if e := strings.LastIndexAny(string(r), "╮"); e >= 0 {
-				right = width - 1 - len([]rune(string(r)[:e]))
-			}
+		}
+		if at := strings.Index(l, rule); at >= 0 && left < 0 {
+			left = len([]rune(l[:at]))
+			right = width - left - 80
 		}
 		if strings.Contains(l, "Enter next") {
 			bottom = height - 1 - i
 		}
 	}
-	// The title is indented one cell inside the card.
-	if top < 0 || bottom < 0 || left < 0 || right < 0 || absInt(top-bottom) > 1 || absInt(left-1-right) > 1 {
-		t.Fatalf("the card is not centred (top %d, bottom %d, left %d, right %d):\n%s", top, bottom, left-1, right, tm.screen())
+	if top < 0 || bottom < 0 || left < 0 || right < 0 || absInt(top-bottom) > 1 || absInt(left-right) > 1 {
+		t.Fatalf("the card is not centred (top %d, bottom %d, left %d, right %d):\n%s", top, bottom, left, right, tm.screen())
 	}
 
 	tm.text("bob")

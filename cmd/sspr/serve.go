@@ -161,6 +161,9 @@ func serveOn(cfg *Config, eng *flow.Engine, phone tui.DemoPhone, l net.Listener,
 		Logger:   log,
 		// Clients are asked for a key only when the key can be a method.
 		KeyAuth: cfg.Policy.SSHKey.Enabled,
+		// Plain screens stay in the top left corner of a large window,
+		// where a screen reader or a magnifier starts.
+		TopLeft: cfg.UI.Plain,
 		NewModel: func(s sshserver.SessionInfo) tea.Model {
 			return tui.New(eng, tui.Options{
 				Origin:      flow.Origin{Channel: flow.SSH, Remote: s.Remote, Lang: s.Language, SSHKey: s.PublicKey},

@@ -220,13 +220,15 @@ type Config struct {
 	// or LANG naming one offered (see package i18n); empty: English.
 	Lang string `yaml:"-"`
 
-	// MaxWidth and MaxHeight clamp the window the program draws in
-	// (default 160x50). The renderer keeps about 230 bytes per cell, so
-	// every client may claim this much: 160x50 costs about 2.1 MiB a
-	// session, 240x80 about 4.5 MiB. A larger terminal shows the wizard
-	// in its top left 160x50.
-	MaxWidth  int `yaml:"-"`
-	MaxHeight int `yaml:"-"`
+	// MaxWidth and MaxHeight bound the window the program draws in
+	// (default 100x30, the wizard's card and its margins): a larger
+	// terminal shows it centred, or in its top left corner when TopLeft
+	// (plain mode, for screen readers and magnifiers). The renderer keeps
+	// about 230 bytes a cell of that window, twice, so a client's window
+	// does not set what its session costs.
+	MaxWidth  int  `yaml:"-"`
+	MaxHeight int  `yaml:"-"`
+	TopLeft   bool `yaml:"-"`
 	// ExitPause is the wait between the program's end and closing the
 	// session, so the bytes that restore the client's terminal arrive
 	// first (default 30ms).
@@ -289,8 +291,8 @@ func (i SessionInfo) MessagesLocale() string {
 
 // Defaults of the run-time fields.
 const (
-	defaultMaxWidth  = 160
-	defaultMaxHeight = 50
+	defaultMaxWidth  = 100
+	defaultMaxHeight = 30
 	defaultExitPause = 30 * time.Millisecond
 	defaultVersion   = "SSPR"
 	// fallbackTerm replaces a TERM that is empty or not a plain name.

@@ -55,10 +55,10 @@ func TestWindowChangeFloodIsRateLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := tm.sess.WindowChange(40, 120); err != nil {
+	if err := tm.sess.WindowChange(29, 97); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the last size", func() bool { return rec.lastSize() == "120x40" })
+	eventually(t, 5*time.Second, "the last size", func() bool { return rec.lastSize() == "97x29" })
 	took := time.Since(start)
 	rec.mu.Lock()
 	got := len(rec.sizes)
@@ -68,5 +68,5 @@ func TestWindowChangeFloodIsRateLimited(t *testing.T) {
 	if got > limit {
 		t.Errorf("%d of %d window changes reached the program in %s, want at most %d", got, n+1, took, limit)
 	}
-	tm.waitScreen(t, fmt.Sprintf("sspr-test %dx%d", 120, 40))
+	tm.waitScreen(t, fmt.Sprintf("sspr-test %dx%d", 97, 29))
 }

@@ -58,8 +58,9 @@ type methodWalk struct {
 	// mistake is made once before the right answer; after a wrong answer
 	// to a call or a push the walk ends on the method list.
 	mistake string
-	// wide walks in a terminal of 120x40, the demo phone beside the form;
-	// the others in 80x24, the phone under it.
+	// wide walks in a terminal of 120x40, larger than the 100x30 the
+	// server draws in: the wizard stands in the middle of it, the phone
+	// under the form as in 80x24, where the others walk.
 	wide bool
 }
 
@@ -121,10 +122,10 @@ func TestWizardResetEachMethodOverSSH(t *testing.T) {
 		{name: "authenticator code", login: "alice", list: aliceMethods, method: flow.TOTPApp, then: flow.EmailAltern},
 		{name: "email", login: "alice", list: aliceMethods, method: flow.EmailAltern},
 		{name: "email of a user without phone", login: "carol", list: carolMethods, method: flow.EmailAltern},
-		{name: "call mobile, phone beside the form", login: "alice", list: aliceMethods, method: flow.CallMobile, number: "+12125550101", wide: true},
-		{name: "push, phone beside the form", login: "alice", list: aliceMethods, method: flow.PushApp, wide: true,
+		{name: "call mobile, in a large window", login: "alice", list: aliceMethods, method: flow.CallMobile, number: "+12125550101", wide: true},
+		{name: "push, in a large window", login: "alice", list: aliceMethods, method: flow.PushApp, wide: true,
 			then: flow.CallOffice, thenNumber: "212-555-0111"},
-		{name: "authenticator code, phone beside the form", login: "alice", list: aliceMethods, method: flow.TOTPApp, wide: true},
+		{name: "authenticator code, in a large window", login: "alice", list: aliceMethods, method: flow.TOTPApp, wide: true},
 		{name: "push of a user without phone", login: "carol", list: carolMethods, method: flow.PushApp},
 		{name: "text of a user without app", login: "bob", list: bobMethods, method: flow.TextMobile, number: "212 555 0102"},
 		{name: "call mobile of a user without app", login: "bob", list: bobMethods, method: flow.CallMobile, number: "+1 212-555-0102", wide: true},
@@ -159,7 +160,7 @@ type walkRig struct {
 	vt    *vterm
 	read  int    // bytes of the output the screen reader has had
 	shown string // the screen as last read
-	// wide is a terminal of 120x40, where the phone stands beside the form.
+	// wide is a terminal of 120x40, whose middle 100x30 the server draws.
 	wide bool
 }
 
@@ -241,13 +242,9 @@ func (r *walkRig) keys(s string) { r.tm.typeKeys(r.t, s) }
 // wire is everything the client received so far.
 func (r *walkRig) wire() string { return r.tm.stdout.String() }
 
-// phoneColumn is where the demo phone's box starts when it stands beside
-// the form: after its 80 columns and a gap of two (see tui/view.go).
-const phoneColumn = 82
-
-// screen is what the client's terminal shows now. With the demo phone
-// beside the form, the form comes first and the phone's box after it, its
-// borders removed: read line by line, each is read as a person reads it.
+// screen is what the client's terminal shows now. In a large terminal,
+// nothing may be drawn outside the 100x30 in its middle, and the card (80
+// columns) stands in the middle of that.
 func (r *walkRig) screen() string {
 	data := r.tm.stdout.since(r.read)
 	if data == "" && r.shown != "" {
@@ -255,15 +252,23 @@ func (r *walkRig) screen() string {
 	}
 	r.read += len(data)
 	r.vt.write(data)
-	if !r.wide {
-		r.shown = r.vt.String()
-		return r.shown
+	r.shown = r.vt.String()
+	if r.wide {
+		const x, y, w, h = 10, 5, 100, 30
+		for row, l := range r.vt.lines() {
+			outside := strings.TrimSpace(l) != ""
+			if row >= y && row < y+h {
+				outside = strings.TrimSpace(strings.Join(r.vt.cells[row][:x], "")+strings.Join(r.vt.cells[row][x+w:], "")) != ""
+			}
+			if outside {
+				r.t.Fatalf("row %d holds %q outside the middle 100x30 of 120x40:\n%s", row, l, r.shown)
+			}
+		}
+		if strings.Contains(r.shown, "Get back into your account") &&
+			!strings.Contains(r.shown, "\n"+strings.Repeat(" ", 20)+strings.Repeat("─", 80)+"\n") {
+			r.t.Fatalf("no rule of 80 columns from column 20 (the card in the middle):\n%s", r.shown)
+		}
 	}
-	phone := r.vt.columns(phoneColumn, r.vt.w)
-	for i, l := range phone {
-		phone[i] = strings.Trim(l, " │╭╮╰╯─")
-	}
-	r.shown = strings.Join(r.vt.columns(0, phoneColumn), "\n") + "\n" + strings.Join(phone, "\n")
 	return r.shown
 }
 

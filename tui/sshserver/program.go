@@ -59,12 +59,15 @@ func (s *Server) runProgram(next ssh.Handler) ssh.Handler {
 func (s *Server) serveProgram(sess ssh.Session) {
 	cs := stateOf(sess.Context())
 	pty, winch, _ := sess.Pty()
-	w, h := clampWindow(uint32(max(pty.Window.Width, 0)), uint32(max(pty.Window.Height, 0)), s.cfg.MaxWidth, s.cfg.MaxHeight)
+	cols, rows := uint32(max(pty.Window.Width, 0)), uint32(max(pty.Window.Height, 0))
 	cs.mu.Lock()
 	if cs.hasWindow {
-		w, h = clampWindow(cs.window[0], cs.window[1], s.cfg.MaxWidth, s.cfg.MaxHeight)
+		cols, rows = cs.window[0], cs.window[1]
 	}
 	cs.mu.Unlock()
+	reg := s.region(cols, rows)
+	w, h := reg.w, reg.h
+	out := newOrigin(sess, reg)
 	term := pty.Term
 	if !validTerm(term) {
 		term = fallbackTerm
@@ -96,7 +99,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	d := &drain{in: in}
 	p := tea.NewProgram(g,
 		tea.WithInput(in),
-		tea.WithOutput(sess),
+		tea.WithOutput(out),
 		tea.WithEnvironment(env),
 		// The output is not a terminal here (the PTY is emulated), so the
 		// profile comes from the environment alone; detecting it would
@@ -128,7 +131,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	}
 	defer s.unregister(run)
 
-	go s.forwardWindows(ctx, cs, p, winch)
+	go s.forwardWindows(ctx, cs, p, out, winch)
 	limit := time.AfterFunc(s.cfg.MaxSessionTime, func() { run.stop(stopMaxTime) })
 	_, err := p.Run()
 	limit.Stop()
@@ -190,11 +193,18 @@ func (s *Server) inputFilter(sess ssh.Session, cs *connState, stop func(reason s
 	return f
 }
 
-// forwardWindows passes window changes, already clamped by the request
-// filter, to the program: at most WindowChanges a second, the last one of
-// those in between winning. It drains the channel until the ssh package
-// closes it, so a late change never blocks the connection's requests.
-func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Program, winch <-chan ssh.Window) {
+// region is where a session draws in a client's window of cols x rows.
+func (s *Server) region(cols, rows uint32) region {
+	return regionFor(cols, rows, s.cfg.MaxWidth, s.cfg.MaxHeight, s.cfg.TopLeft)
+}
+
+// forwardWindows passes window changes to the program as its region's
+// size, and the region to out: at most WindowChanges a second, the last
+// one of those in between winning. Every change is passed on, even one
+// that leaves the region as it was: the renderer redraws the whole
+// screen on a size, which a terminal may have scrolled. It drains the channel until the ssh package closes it, so a
+// late change never blocks the connection's requests.
+func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Program, out *origin, winch <-chan ssh.Window) {
 	defer func() {
 		if r := recover(); r != nil {
 			cs.log.Error("session_panic", "where", "window changes", "panic", fmt.Sprint(r))
@@ -203,7 +213,7 @@ func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Progr
 	every := time.Second / time.Duration(s.cfg.WindowChanges)
 	var (
 		first   = true
-		pending *tea.WindowSizeMsg
+		pending *region
 		sent    time.Time
 		timer   *time.Timer
 		due     <-chan time.Time
@@ -224,8 +234,8 @@ func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Progr
 				first = false
 				continue
 			}
-			w, h := clampWindow(uint32(max(win.Width, 0)), uint32(max(win.Height, 0)), s.cfg.MaxWidth, s.cfg.MaxHeight)
-			pending = &tea.WindowSizeMsg{Width: w, Height: h}
+			r := s.region(uint32(max(win.Width, 0)), uint32(max(win.Height, 0)))
+			pending = &r
 			if due != nil {
 				continue // the timer sends the latest
 			}
@@ -238,7 +248,10 @@ func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Progr
 			due, timer = nil, nil
 		}
 		if pending != nil && ctx.Err() == nil {
-			p.Send(*pending)
+			// The region first: the redraw the new size starts (the
+			// renderer erases the screen on every size) moves it.
+			out.set(*pending)
+			p.Send(tea.WindowSizeMsg{Width: pending.w, Height: pending.h})
 			sent = time.Now()
 		}
 		pending = nil

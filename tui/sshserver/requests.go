@@ -111,8 +111,9 @@ func (s *Server) filterRequest(cs *connState, req *gossh.Request) bool {
 			cs.log.Warn("bad_term", "term", flow.Sanitize(pr.Term, logValueLen), "replaced_by", fallbackTerm)
 			pr.Term = fallbackTerm
 		}
-		w, h := clampWindow(pr.Cols, pr.Rows, s.cfg.MaxWidth, s.cfg.MaxHeight)
-		pr.Cols, pr.Rows, pr.PxW, pr.PxH = uint32(w), uint32(h), 0, 0
+		// The client's window, bounded; the program draws in a region
+		// of it (regionFor).
+		pr.Cols, pr.Rows, pr.PxW, pr.PxH = min(pr.Cols, maxClientWindow), min(pr.Rows, maxClientWindow), 0, 0
 		req.Payload = pr.marshal()
 		return true
 
@@ -135,8 +136,7 @@ func (s *Server) filterRequest(cs *connState, req *gossh.Request) bool {
 			cs.window, cs.hasWindow = [2]uint32{cols, rows}, true
 			return false
 		}
-		w, h := clampWindow(cols, rows, s.cfg.MaxWidth, s.cfg.MaxHeight)
-		req.Payload = marshalWindowChange(w, h)
+		req.Payload = marshalWindowChange(int(min(cols, maxClientWindow)), int(min(rows, maxClientWindow)))
 		return true
 
 	case "env":

@@ -200,10 +200,10 @@ func TestWindowClamped(t *testing.T) {
 	tm := openTerm(t, dial(t, ts), "xterm", 1000, 1000)
 	tm.waitScreen(t, "sspr-test")
 	rec := ts.probe.session(t, 0)
-	if rec.info.Width != 160 || rec.info.Height != 50 {
-		t.Errorf("first size %dx%d, want 160x50", rec.info.Width, rec.info.Height)
+	if rec.info.Width != 100 || rec.info.Height != 30 {
+		t.Errorf("first size %dx%d, want 100x30", rec.info.Width, rec.info.Height)
 	}
-	eventually(t, 5*time.Second, "model size 160x50", func() bool { return rec.lastSize() == "160x50" })
+	eventually(t, 5*time.Second, "model size 100x30", func() bool { return rec.lastSize() == "100x30" })
 	if err := tm.sess.WindowChange(65535, 65535); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestWindowClamped(t *testing.T) {
 	sizes := strings.Join(rec.sizes, " ")
 	rec.mu.Unlock()
 	for _, s := range strings.Fields(sizes) {
-		if s != "160x50" && s != "80x24" {
+		if s != "100x30" && s != "80x24" {
 			t.Errorf("model saw size %s (all: %s)", s, sizes)
 		}
 	}
@@ -235,7 +235,7 @@ func TestWindowChangeBeforeShell(t *testing.T) {
 	if err := tm.sess.RequestPty("xterm", 24, 80, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []int{90, 100, 110} {
+	for _, w := range []int{85, 90, 95} {
 		if err := tm.sess.WindowChange(30, w); err != nil {
 			t.Fatal(err)
 		}
@@ -244,8 +244,8 @@ func TestWindowChangeBeforeShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.waitScreen(t, "sspr-test")
-	if rec := ts.probe.session(t, 0); rec.info.Width != 110 || rec.info.Height != 30 {
-		t.Errorf("started at %dx%d, want 110x30", rec.info.Width, rec.info.Height)
+	if rec := ts.probe.session(t, 0); rec.info.Width != 95 || rec.info.Height != 30 {
+		t.Errorf("started at %dx%d, want 95x30", rec.info.Width, rec.info.Height)
 	}
 }
 

@@ -60,6 +60,10 @@ func isLCName(s string) bool {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
+// maxClientWindow bounds the columns and rows a client's window is taken
+// to have; the program's own window is much smaller (Config.MaxWidth).
+const maxClientWindow = 10000
+
 // clampWindow turns a client's window into one the program may draw: zero
 // means unknown (80x24), and anything larger than the maximum is cut.
 func clampWindow(w, h uint32, maxW, maxH int) (int, int) {
