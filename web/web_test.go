@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,7 +237,10 @@ func TestAudioCaptchaGoesWithItsPicture(t *testing.T) {
 		}
 	}
 	resp, body := fetch(begin().CaptchaAudioToken())
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3600" || strings.HasPrefix(body, "RIFF") {
+	// The hour counts from the first fetch: a slow run may have spent a
+	// second or more of it.
+	after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if resp.StatusCode != 429 || after < 3500 || after > 3600 || strings.HasPrefix(body, "RIFF") {
 		t.Fatalf("fourth fetch: %d, Retry-After %q, %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }

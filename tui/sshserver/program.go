@@ -135,6 +135,7 @@ func (s *Server) serveProgram(sess ssh.Session) {
 	limit := time.AfterFunc(s.cfg.MaxSessionTime, func() { run.stop(stopMaxTime) })
 	_, err := p.Run()
 	limit.Stop()
+	drainLeftovers(p)
 	cs.mu.Lock()
 	cs.ended = true
 	cs.mu.Unlock()
