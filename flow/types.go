@@ -53,6 +53,12 @@ func (m MethodID) Answered() bool {
 	return m == CallMobile || m == CallOffice || m == PushApp
 }
 
+// SendsCode reports whether verifying by m sends the person a code (a
+// text or an email); an app's code or a helpdesk code is not sent.
+func (m MethodID) SendsCode() bool {
+	return m == TextMobile || m == EmailAltern
+}
+
 // Method is one entry of the radio list.
 type Method struct {
 	ID MethodID

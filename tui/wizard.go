@@ -314,12 +314,15 @@ const (
 )
 
 func (w *Wizard) escAction() escAction {
-	switch w.screen.(type) {
+	switch s := w.screen.(type) {
 	case *identify, *refused, *done:
 		return escRestart
 	case *number, *waiting:
 		return escBack
 	case *code:
+		if !s.m.ID.SendsCode() {
+			return escBack // nothing was sent that going back would lose
+		}
 		return escAskBack
 	}
 	return escAskRestart

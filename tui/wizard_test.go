@@ -273,6 +273,21 @@ func TestEscOnCodeAsks(t *testing.T) {
 	}
 }
 
+// Esc on the code screen of an authenticator app goes back at once: no
+// code was sent, so nothing is lost.
+func TestEscBackFromAppCode(t *testing.T) {
+	h := start(t, testConfig(), Options{}, false)
+	h.identify("carol")
+	first := ref(h.view())
+	h.choose("Enter a code from my authenticator app")
+	h.waitFor("Enter the code displayed in your authenticator app.", "Esc back")
+	h.press(tea.KeyEscape)
+	v := h.waitFor("Please choose the contact method")
+	if strings.Contains(v, "stops working") || ref(v) != first {
+		t.Fatalf("Esc asked, or lost the session:\n%s", v)
+	}
+}
+
 func TestWrongCode(t *testing.T) {
 	h := start(t, testConfig(), Options{}, false)
 	h.identify("alice")
