@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sspr-project/sspr/i18n"
 )
 
 // "Update my security info": the person signs in with login, current
@@ -454,6 +457,17 @@ func (s *Session) notifyChange(ctx context.Context, old, now User, c Registratio
 				sent["sms:"+n] = true
 				s.deliverNotice(ctx, s.e.deps.SMS, TextMobile, n, text, "user", tr)
 			}
+		}
+	}
+	// How a privileged account is recovered is the administrators' business
+	// too, as its resets are.
+	if s.privileged && s.e.deps.Email != nil && len(s.e.cfg.Notices.Admins) > 0 {
+		atr := i18n.For(s.e.cfg.Notices.Lang)
+		admin := atr.T("flow.notice.admin_info", "Login", fmt.Sprintf("%q", Sanitize(s.user.Login, 128)),
+			"What", atr.T(changeIDs[verb], "Kind", atr.T(contactIDs[c])),
+			"When", atr.T("flow.notice.when", "Date", fullDate(atr, at), "Time", at.Format("15:04")), "Where", s.whereFrom(atr))
+		for _, a := range s.e.cfg.Notices.Admins {
+			s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, a, admin, "admin", atr)
 		}
 	}
 }

@@ -593,7 +593,10 @@ func TestInfoOfferAfterChange(t *testing.T) {
 // has not two is sent to the helpdesk; the right password of one excluded
 // from self-service reads as a wrong one, as in a change.
 func TestInfoPrivileged(t *testing.T) {
-	r, _ := infoRig(t, func(c *flow.Config) { c.Privileged.Logins = []string{"alice", "bob"} })
+	r, _ := infoRig(t, func(c *flow.Config) {
+		c.Privileged.Logins = []string{"alice", "bob"}
+		c.Notices.Admins = []string{"security@example.com"}
+	})
 	s := r.beginInfo()
 	fe := mustReason(t, s.SignIn(bg, "bob", oldPass, flow.CaptchaAnswer(s)), flow.ReasonNotAllowed)
 	if !fe.Final {
@@ -608,6 +611,13 @@ func TestInfoPrivileged(t *testing.T) {
 	mustOK(t, s.Choose(bg, flow.EmailAltern))
 	mustOK(t, s.SubmitCode(bg, codeIn(t, r.email.Last(t))))
 	mustStep(t, s, flow.StepManage)
+	// The administrators are told of a change, as of a reset.
+	mustOK(t, s.RemoveContact(bg, flow.RegEmail))
+	admin := r.email.Last(t)
+	if admin.To != "security@example.com" || admin.Subject != "A privileged account's security info was changed" ||
+		!strings.Contains(admin.Text, `account "alice" was changed`) || !strings.Contains(admin.Text, "alternate email removed") {
+		t.Errorf("the administrators' notice: %+v", admin)
+	}
 
 	r, _ = infoRig(t, func(c *flow.Config) {
 		c.Privileged.Logins = []string{"alice"}

@@ -20,7 +20,7 @@ type Notices struct {
 	Helpdesk string `yaml:"helpdesk" doc:"how to reach the helpdesk, in the notice sent after every reset: \"If this wasn't you, call the helpdesk at ...\" (without it: \"call your IT helpdesk right away\")"`
 	// Admins are the email addresses told of every reset of a privileged
 	// account.
-	Admins []string `yaml:"admins" doc:"email addresses told of every reset of a privileged account"`
+	Admins []string `yaml:"admins" doc:"email addresses told of every reset, change or security-info change of a privileged account"`
 	// Lang is the language of the administrators' notices, a tag or a
 	// locale ("de", "fr_FR.UTF-8"); empty or not offered means English.
 	// The person's own notices are in the session's language.
@@ -130,6 +130,8 @@ func (s *Session) deliverNotice(ctx context.Context, snd Sender, m MethodID, to,
 	subject := "flow.subject.reset"
 	change := s.Task() == TaskChange
 	switch {
+	case who == "admin" && s.info:
+		subject = "flow.subject.admin_info"
 	case who == "admin" && s.unlocked:
 		subject = "flow.subject.admin_unlocked"
 	case who == "admin" && change:
