@@ -85,7 +85,7 @@ func (w *Wizard) View() tea.View {
 	// the last frame had at the same place has the width it had then.
 	drawn, widths := slices.Clone(lines), make([]int, len(lines))
 	for i, l := range drawn {
-		lw := 0
+		var lw int
 		if i < len(w.lastLines) && w.lastLines[i] == l {
 			lw = w.lastWidths[i]
 		} else {
