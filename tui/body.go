@@ -61,12 +61,12 @@ func (b *body) field(e *env, f *field, focused bool) {
 	}
 	value, col := f.line(t)
 	if focused {
-		bar := lipgloss.NewStyle().Foreground(t.accent).Render(t.bar()) + " "
-		b.lines = append(b.lines, bar+t.focus.Render(f.label))
+		bar := t.style(&t.accentText, t.bar()) + " "
+		b.lines = append(b.lines, bar+t.style(&t.focus, f.label))
 		b.cursor = &tea.Position{X: 2 + col, Y: len(b.lines)}
 		b.lines = append(b.lines, bar+value)
 	} else {
-		b.lines = append(b.lines, indent+t.dim.Render(f.label))
+		b.lines = append(b.lines, indent+t.style(&t.dim, f.label))
 		if f.value() == "" {
 			value = ""
 			if f.slots > 0 || f.placeholder != "" {
@@ -99,14 +99,14 @@ func (b *body) links(e *env, fm *form) {
 		case fm.off[i] && fm.link() == i:
 			text = t.dim.Reverse(true).Render(text)
 		case fm.off[i]:
-			text = t.dim.Render(text)
+			text = t.style(&t.dim, text)
 		case fm.link() == i && t.plain:
 			// Reverse video is the only sign of the focus otherwise.
 			text = e.t("tui.plain.selected", "Text", text)
 		case fm.link() == i:
-			text = t.linkFocus.Render(text)
+			text = t.style(&t.linkFocus, text)
 		default:
-			text = t.link.Render(text)
+			text = t.style(&t.link, text)
 		}
 		parts = append(parts, text)
 		xs = append(xs, x)

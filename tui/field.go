@@ -161,7 +161,7 @@ func (f *field) line(t *theme) (string, int) {
 			if i < len(r) {
 				parts[i] = string(r[i])
 			} else {
-				parts[i] = t.dim.Render("_")
+				parts[i] = t.style(&t.dim, "_")
 			}
 		}
 		out := strings.Join(parts, " ")
@@ -172,7 +172,7 @@ func (f *field) line(t *theme) (string, int) {
 	}
 	text, col := f.visible()
 	if text == "" && f.placeholder != "" {
-		return t.dim.Render(f.placeholder), 0
+		return t.style(&t.dim, f.placeholder), 0
 	}
 	return text, col
 }

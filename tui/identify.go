@@ -206,7 +206,7 @@ func (s *identify) layout(width int, intro, gap, heading, cue bool) *body {
 	t := s.e.theme
 	b := newBody(width)
 	if heading {
-		b.add(t.heading.Render(s.e.t("tui.identify.title")))
+		b.add(t.style(&t.heading, s.e.t("tui.identify.title")))
 	}
 	if intro {
 		id := "tui.identify.intro"

@@ -103,15 +103,17 @@ func helpView(e *env, bindings []key.Binding, width int, full bool) string {
 			rest = append(rest, b)
 		}
 	}
-	sep := t.dim.Render(h.ShortSeparator)
-	item := func(b key.Binding) string { return t.key.Render(b.Help().Key) + " " + t.dim.Render(b.Help().Desc) }
+	sep := t.style(&t.dim, h.ShortSeparator)
+	item := func(b key.Binding) string {
+		return t.style(&t.key, b.Help().Key) + " " + t.style(&t.dim, b.Help().Desc)
+	}
 	tail := ""
 	for _, b := range last {
 		tail += sep + item(b)
 	}
 	// As many keys as fit, in order, then "…" when some had to go (help's
 	// ShortHelpView lets a key overflow when even "…" does not fit).
-	ell := " " + t.dim.Render(h.Ellipsis)
+	ell := " " + t.style(&t.dim, h.Ellipsis)
 	var out strings.Builder
 	used := lipgloss.Width(tail)
 	for i, b := range rest {

@@ -4,6 +4,7 @@ import (
 	"image/color"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"charm.land/lipgloss/v2"
 )
@@ -37,6 +38,43 @@ type theme struct {
 	dim, ok, wait lipgloss.Style
 	// accent is the colour of the focus: the field border, the lit phone.
 	accent, grey, okColor color.Color
+	// accentText is text in the accent colour: the bar of the focused field.
+	accentText lipgloss.Style
+
+	// styled remembers what styled returned, for every session of the
+	// theme; stored counts what was put in it.
+	styled sync.Map // styledKey: string
+	stored atomic.Int64
+}
+
+// styledKey is a text in one of the theme's styles.
+type styledKey struct {
+	style *lipgloss.Style
+	text  string
+}
+
+// maxStyled bounds what a theme remembers of styled: the catalogues'
+// words in three languages are a few thousand.
+const maxStyled = 4096
+
+// style draws text in style st, one of t's own styles (&t.dim), and
+// remembers the result for every session of the theme. A frame is drawn
+// after every key press, and most of its words (titles, labels, links,
+// the keys in the footer) are the same every time: lipgloss renders each
+// anew in several microseconds, which made the larger part of a key
+// press's View. Only text from the catalogues and the theme may come here,
+// never what a person typed or a message built around it: the cache is
+// shared, and bounded by maxStyled, past which it draws without keeping.
+func (t *theme) style(st *lipgloss.Style, text string) string {
+	k := styledKey{st, text}
+	if v, ok := t.styled.Load(k); ok {
+		return v.(string)
+	}
+	out := st.Render(text)
+	if t.stored.Add(1) <= maxStyled {
+		t.styled.Store(k, out)
+	}
+	return out
 }
 
 // themes holds one theme per combination of dark, ascii, mono, plain,
@@ -125,7 +163,7 @@ func buildTheme(dark, ascii, mono, bare, basic bool) *theme {
 	return &theme{
 		dark: dark, ascii: ascii, mono: mono,
 		fg:     map[string]color.Color{"accent": accent, "error": red, "ok": green, "grey": grey},
-		accent: accent, grey: grey, okColor: green,
+		accent: accent, grey: grey, okColor: green, accentText: s().Foreground(accent),
 		title:     s().Bold(bold).Foreground(accent),
 		crumb:     s().Foreground(grey),
 		crumbNow:  s().Bold(true),
@@ -216,24 +254,24 @@ func (t *theme) mark(typed, met bool, metWord, unmetWord, todoWord string) strin
 	pad := func(s string) string { return s + strings.Repeat(" ", w-lipgloss.Width(s)) }
 	switch {
 	case (t.ascii || t.plain) && !typed:
-		return t.dim.Render(pad(todoWord))
+		return t.style(&t.dim, pad(todoWord))
 	case (t.ascii || t.plain) && met:
-		return t.met.Render(pad(metWord))
+		return t.style(&t.met, pad(metWord))
 	case t.ascii || t.plain:
-		return t.unmet.Render(pad(unmetWord))
+		return t.style(&t.unmet, pad(unmetWord))
 	case !typed:
-		return t.dim.Render("·")
+		return t.style(&t.dim, "·")
 	case met:
-		return t.met.Render("✓")
+		return t.style(&t.met, "✓")
 	default:
-		return t.unmet.Render("✗") // not yet: not an error, so not red
+		return t.style(&t.unmet, "✗") // not yet: not an error, so not red
 	}
 }
 
 // radio is the sign in front of a method in the list.
 func (t *theme) radio(on bool) string {
 	if on {
-		return t.focus.Render("(*)")
+		return t.style(&t.focus, "(*)")
 	}
 	return "( )"
 }

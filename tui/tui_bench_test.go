@@ -3,10 +3,12 @@ package tui
 import (
 	"image"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/dchest/captcha"
 
@@ -47,6 +49,12 @@ type driver struct {
 
 func newDriver(tb testing.TB, cfg flow.Config) *driver {
 	tb.Helper()
+	return newDriverWith(tb, cfg, Options{SignInURL: "https://myapps.example.com"}, false)
+}
+
+// newDriverWith is newDriver with opts, and the demo phone when demo is set.
+func newDriverWith(tb testing.TB, cfg flow.Config, opts Options, demo bool) *driver {
+	tb.Helper()
 	dir := newFakeDir()
 	out := &outbox{dir: dir}
 	eng, err := flow.NewEngine(cfg, flow.Deps{
@@ -57,7 +65,10 @@ func newDriver(tb testing.TB, cfg flow.Config) *driver {
 		tb.Fatal(err)
 	}
 	out.eng = eng
-	d := &driver{tb: tb, w: New(eng, Options{SignInURL: "https://myapps.example.com"}), out: out,
+	if demo {
+		opts.Demo = out
+	}
+	d := &driver{tb: tb, w: New(eng, opts), out: out,
 		msgs: make(chan tea.Msg, 256), done: make(chan struct{})}
 	tb.Cleanup(func() { d.w.Close(); close(d.done) })
 	d.exec(d.w.Init())
@@ -234,4 +245,50 @@ func BenchmarkView(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkKey is what one key press costs the program's goroutine: its
+// Update and the View of the frame it changes, on the first screen as the
+// demo serves it (the demo phone below, 80x24, a 256-colour terminal),
+// with the CAPTCHA (the demo without a config file) and without (the
+// benchmark's server, bench/run.sh). A letter is typed and erased, so the
+// field never fills; each counts as one key.
+func BenchmarkKey(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  flow.Config
+		want []string
+	}{
+		{"captcha", flow.Config{SecretKey: testKey, EmailEnabled: true, Limits: quickLimits}, []string{"Who are you?", "█"}},
+		{"login", testConfig(), []string{"Who are you?"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d := newDriverWith(b, c.cfg, Options{Remote: true}, true)
+			d.send(tea.ColorProfileMsg{Profile: colorprofile.ANSI256})
+			d.waitFor(c.want...)
+			keys := []tea.KeyPressMsg{{Code: 'z', Text: "z"}, {Code: tea.KeyBackspace}}
+			b.ReportAllocs()
+			n := 0
+			cpu := processCPU(b)
+			for b.Loop() {
+				d.send(keys[n%2])
+				n++
+				if v := d.w.View(); v.Content == "" {
+					b.Fatal("empty frame")
+				}
+			}
+			// The CPU time of the process, which a busy machine does not
+			// inflate as it does the wall time of ns/op.
+			b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(n), "cpu-µs/key")
+		})
+	}
+}
+
+// processCPU is the CPU time (user and system) the process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

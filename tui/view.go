@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,12 +81,25 @@ func (w *Wizard) View() tea.View {
 		pc = &tea.Position{X: pc.X, Y: pc.Y + len(lines)}
 	}
 	lines = append(append(lines, pl...), footer...)
-	for i, l := range lines {
-		if ansi.StringWidth(l) > columnWidth && w.cut == "" {
-			w.cut = fmt.Sprintf("line %d is %d columns: %q", i, ansi.StringWidth(l), ansi.Strip(l))
+	// Measuring walks a line's graphemes (the CAPTCHA's 76 a row): a line
+	// the last frame had at the same place has the width it had then.
+	drawn, widths := slices.Clone(lines), make([]int, len(lines))
+	for i, l := range drawn {
+		var lw int
+		if i < len(w.lastLines) && w.lastLines[i] == l {
+			lw = w.lastWidths[i]
+		} else {
+			lw = ansi.StringWidth(l)
 		}
-		lines[i] = ansi.Truncate(l, columnWidth, "")
+		widths[i] = lw
+		if lw > columnWidth {
+			if w.cut == "" {
+				w.cut = fmt.Sprintf("line %d is %d columns: %q", i, lw, ansi.Strip(l))
+			}
+			lines[i] = ansi.Truncate(l, columnWidth, "")
+		}
 	}
+	w.lastLines, w.lastWidths = drawn, widths
 	total := columnWidth
 	var box []string
 	if side {
@@ -153,16 +167,16 @@ func (w *Wizard) smallView() string {
 func (w *Wizard) header() []string {
 	t := w.e.theme
 	title, banner := w.e.title(), w.e.t("tui.demo_banner")
-	top := t.title.Render(title)
+	top := t.style(&t.title, title)
 	if w.phone != nil {
 		gap := max(columnWidth-2-lipgloss.Width(title)-lipgloss.Width(banner), 1)
-		top += strings.Repeat(" ", gap) + t.info.Render(banner)
+		top += strings.Repeat(" ", gap) + t.style(&t.info, banner)
 	}
 	out := append([]string{" " + top}, w.crumbLine()...)
 	if t.plain {
 		return append(out, "")
 	}
-	return append(out, t.rule.Render(strings.Repeat(t.ruleChar(), columnWidth)))
+	return append(out, t.style(&t.rule, strings.Repeat(t.ruleChar(), columnWidth)))
 }
 
 // crumbLine is the breadcrumb's line of the header. A first screen's
@@ -230,16 +244,16 @@ func (w *Wizard) breadcrumb() string {
 	case flow.StepManage:
 		n, name = total, e.t("tui.crumb.manage")
 	case flow.StepDone:
-		return t.ok.Render(t.glyph(t.checkGlyph(), "+") + " " + e.t("tui.crumb.done"))
+		return t.style(&t.ok, t.glyph(t.checkGlyph(), "+")+" "+e.t("tui.crumb.done"))
 	}
 	if _, ok := w.screen.(*refused); ok {
 		return ""
 	}
 	text := e.t("tui.crumb.step", "N", n, "Total", total, "Name", name)
 	if i := strings.LastIndex(text, name); i >= 0 && !t.plain {
-		return t.crumb.Render(text[:i]) + t.crumbNow.Render(name) + t.crumb.Render(text[i+len(name):])
+		return t.style(&t.crumb, text[:i]) + t.style(&t.crumbNow, name) + t.style(&t.crumb, text[i+len(name):])
 	}
-	return t.crumb.Render(text)
+	return t.style(&t.crumb, text)
 }
 
 // crumbMethod names the verification under way.
@@ -311,20 +325,20 @@ func (w *Wizard) footer() []string {
 		out = append(out, ref)
 	} else {
 		rc := t.ruleChar()
-		left := t.rule.Render(rc + rc)
+		left := t.style(&t.rule, rc+rc)
 		if busy != "" {
-			left += " " + t.info.Render(busy) + " "
+			left += " " + t.style(&t.info, busy) + " "
 		}
-		right := " " + ref + " " + t.rule.Render(rc+rc)
+		right := " " + ref + " " + t.style(&t.rule, rc+rc)
 		fill := max(columnWidth-lipgloss.Width(left)-lipgloss.Width(right), 0)
-		out = append(out, left+t.rule.Render(strings.Repeat(rc, fill))+right)
+		out = append(out, left+t.style(&t.rule, strings.Repeat(rc, fill))+right)
 	}
 	if w.confirm != "" {
 		q := w.e.t(w.confirm)
 		if t.plain {
 			return append(out, q)
 		}
-		return append(out, " "+t.wait.Render(q))
+		return append(out, " "+t.style(&t.wait, q))
 	}
 	keys := helpView(w.e, w.bindings(), columnWidth-2, w.fullHelp)
 	for _, l := range strings.Split(keys, "\n") {

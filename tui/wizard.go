@@ -48,6 +48,12 @@ type Wizard struct {
 	// focus (headerLinks).
 	headCursor *tea.Position
 
+	// lastLines are the card's lines in the last frame, before they were
+	// cut to fit, and lastWidths their widths (View measures only the
+	// lines that changed).
+	lastLines  []string
+	lastWidths []int
+
 	// cut says what the last frame had to cut to fit (a line too wide,
 	// lines past the bottom), "" when nothing: every text should wrap, in
 	// every language. The tests read it.

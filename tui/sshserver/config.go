@@ -66,10 +66,11 @@ type Settings struct {
 	// ShutdownGrace is how long the caller lets a shutdown take (see
 	// BeginShutdown and Shutdown); the server itself does not read it.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" range:"1s..10m" doc:"on SIGTERM, how long a password write under way may take to finish"`
-	// FPS caps the frames per second of each session. A frame is drawn as
-	// soon as the view changes, unless the last one is less than 1/FPS
-	// old; an idle session draws nothing and is not woken (see frames).
-	FPS int `yaml:"fps" range:"10..120" doc:"most frames per second of each session: a key press is drawn at once unless the last frame is less than 1/fps old, and an idle session is never woken; see docs/BENCHMARKS.md"`
+	// FPS caps the frames per second of each session, on average. A frame
+	// is drawn as soon as the view changes, unless two were drawn in the
+	// last 1/FPS; an idle session draws nothing and is not woken (see
+	// frames and guard).
+	FPS int `yaml:"fps" range:"10..120" doc:"most frames per second of each session, on average: a key press is drawn at once unless two frames were drawn in the last 1/fps, and an idle session is never woken; see docs/BENCHMARKS.md"`
 
 	// InputRate and InputBurst bound what one session may send: a token
 	// bucket of InputBurst bytes refilled at InputRate bytes a second. A

@@ -26,9 +26,10 @@ import (
 // View cannot send the tick itself: it asks for a frameMsg, which the
 // program handles after the view is with the renderer; the message filter
 // (drain.filter) turns it into the tick. The guard asks from the first
-// window size on, so the first frame is laid out for the window. The guard still builds views at
-// most once per 1/fps second, so a flood of input draws no more frames
-// than before.
+// window size on, so the first frame is laid out for the window. The guard
+// still builds views at most once per 1/fps second on average (two may come
+// at once, so that a key's view never waits behind a countdown's), so a
+// flood of input draws no more frames than before.
 //
 // When the program has no such ticker (a Bubble Tea other than the one
 // this was written for), takeFrames returns nil and the program ticks as

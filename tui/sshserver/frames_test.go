@@ -118,3 +118,70 @@ func TestFirstFrameWaitsForTheSize(t *testing.T) {
 		t.Fatal("the request is not a frameMsg")
 	}
 }
+
+// viewClock is a guard's clock that moves only when told.
+type viewClock struct{ t time.Time }
+
+func (c *viewClock) now() time.Time      { return c.t }
+func (c *viewClock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newViewGuard(c *viewClock) (*guard, *recorder) {
+	rec := &recorder{}
+	f := &frames{tick: make(chan time.Time, 1), send: func(tea.Msg) {}}
+	g := &guard{model: &testModel{rec: rec}, frames: f, frame: time.Second / 60, now: c.now, send: func(tea.Msg) {}}
+	g.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	g.View()
+	return g, rec
+}
+
+// tickMsg stands for a message that is not input: a countdown's second,
+// a call's answer.
+type tickMsg struct{}
+
+// A key pressed just after a view built for something else (a countdown
+// redrawn each second) is drawn at once: its view is not held back for
+// the rest of the frame.
+func TestKeyViewNotHeldBehindAnother(t *testing.T) {
+	c := &viewClock{t: time.Unix(1e9, 0)}
+	g, rec := newViewGuard(c)
+	for i, k := range "abcdef" {
+		c.add(time.Second) // idle
+		g.Update(tickMsg{})
+		g.View()
+		c.add(time.Millisecond)
+		g.Update(tea.KeyPressMsg{Code: k, Text: string(k)})
+		if v := g.View().Content; !strings.Contains(v, "["+"abcdef"[:i+1]+"]") {
+			t.Fatalf("the view after %q, typed 1 ms after a tick's view, is %q: held back", k, v)
+		}
+	}
+	if rec.views != 1+2*6 {
+		t.Errorf("%d views built, want %d (one for each message)", rec.views, 1+2*6)
+	}
+}
+
+// However fast messages come, views are built at most once a frame on
+// average: the burst of two is the most above that.
+func TestViewsCappedAtTheFrameRate(t *testing.T) {
+	c := &viewClock{t: time.Unix(1e9, 0)}
+	g, rec := newViewGuard(c)
+	c.add(time.Second)
+	views0 := rec.views
+	const keys = 1000 // one a millisecond, a second of them
+	for range keys {
+		c.add(time.Millisecond)
+		g.Update(tea.KeyPressMsg{Code: 'z', Text: "z"})
+		g.View()
+		if g.redraw {
+			g.Update(redrawMsg{}) // the held back view, asked for again
+			g.View()
+		}
+	}
+	built := rec.views - views0
+	frames := int(time.Duration(keys)*time.Millisecond/g.frame) + 1
+	if built > frames+viewBurst-1 || built < frames*9/10 {
+		t.Errorf("%d views built in %d frames, want %d to %d", built, frames, frames*9/10, frames+viewBurst-1)
+	}
+	c.add(g.frame) // the last one held back, once due
+	if v := g.View().Content; strings.Count(v, "z") != keys {
+		t.Errorf("the last view shows %d of %d keys", strings.Count(v, "z"), keys)
+	}
+}

@@ -393,19 +393,30 @@ type guard struct {
 	notice string // shown over the screen once the server shuts down
 
 	// Bubble Tea calls View after every message: views are built at most
-	// once a frame (a typing flood rebuilt the whole screen per key), the
-	// one held back is built when a redrawMsg comes. Each view built asks
-	// frames to draw it at once, from the first window size on: the
-	// views before it are laid out for no size, and the program sends
-	// the size at once (tea.WithWindowSize).
+	// once a frame on average (a typing flood rebuilt the whole screen per
+	// key), the one held back is built when a redrawMsg comes. Two may
+	// come at once (viewBurst): a key's view is never held back behind
+	// the one view built just before it for something else, a countdown's
+	// second or a call's answer. Each view built asks frames to draw it at
+	// once, from the first window size on: the views before it are laid
+	// out for no size, and the program sends the size at once
+	// (tea.WithWindowSize).
 	frames *frames
 	sized  bool
 	frame  time.Duration
 	send   func(tea.Msg)
 	view   tea.View
-	built  time.Time // of view; zero before the first
-	redraw bool      // a redrawMsg is on its way
+	// next is when the next view is due at one a frame; zero before the
+	// first and after a new size. A view may be built up to
+	// (viewBurst-1) frames before it.
+	next   time.Time
+	redraw bool             // a redrawMsg is on its way
+	now    func() time.Time // time.Now; the tests' clock
 }
+
+// viewBurst is how many views may be built at once before the frame rate
+// holds the next back.
+const viewBurst = 2
 
 // redrawMsg asks for the view guard.View held back.
 type redrawMsg struct{}
@@ -439,7 +450,7 @@ func (g *guard) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 		g.width, g.sized = msg.Width, true
 		// A new size is drawn at once (window changes are rate-limited
 		// already): the first frame must not show the size before it.
-		g.built = time.Time{}
+		g.next = time.Time{}
 	}
 	if g.notice != "" && quietAfterNotice(msg) {
 		return m, nil
@@ -455,11 +466,16 @@ func (g *guard) View() (v tea.View) {
 		g.frames.request()
 		return tea.NewView("")
 	}
-	if since := time.Since(g.built); !g.built.IsZero() && since < g.frame {
+	now := time.Now
+	if g.now != nil {
+		now = g.now
+	}
+	t := now()
+	if wait := g.next.Add(-(viewBurst - 1) * g.frame).Sub(t); !g.next.IsZero() && wait > 0 {
 		if !g.redraw {
 			g.redraw = true
 			send := g.send
-			time.AfterFunc(g.frame-since, func() { send(redrawMsg{}) })
+			time.AfterFunc(wait, func() { send(redrawMsg{}) })
 		}
 		return g.view
 	}
@@ -475,7 +491,11 @@ func (g *guard) View() (v tea.View) {
 	if g.notice != "" {
 		v.Content = withNotice(v.Content, g.notice, g.width)
 	}
-	g.view, g.built = v, time.Now()
+	g.view = v
+	if g.next.Before(t) {
+		g.next = t
+	}
+	g.next = g.next.Add(g.frame)
 	if g.sized {
 		g.frames.request()
 	}

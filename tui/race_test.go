@@ -1,0 +1,6 @@
+//go:build race
+
+package tui
+
+// raceEnabled: the race detector changes what a call allocates.
+const raceEnabled = true
