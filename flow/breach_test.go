@@ -287,7 +287,7 @@ func TestBreachedPasswordInSession(t *testing.T) {
 	if rule := ruleByID(t, s.Check(breachedPass, ""), flow.RuleBreached); rule.Met || rule.Text != "Not found in known data breaches" {
 		t.Fatalf("after the lookup: %+v", rule)
 	}
-	if rule := ruleByID(t, s.CheckFull(goodPass, ""), flow.RuleBreached); !rule.Met {
+	if rule := ruleByID(t, s.CheckFull(bg, goodPass, ""), flow.RuleBreached); !rule.Met {
 		t.Fatalf("good password: %+v", rule)
 	}
 	if got := unmetIDs(s.Check(goodPass, goodPass)); got != nil {
@@ -309,7 +309,7 @@ func TestCheckFullMatchesSetPassword(t *testing.T) {
 	for _, c := range [][2]string{{goodPass, goodPass}, {breachedPass, breachedPass}, {"Vrilk-Tosquen-2000", "Vrilk-Tosquen-2000"},
 		{"Vrilk-Tosquen-2001", "Vrilk-Tosquen-2001"}, {goodPass, "x"}, {"", ""}, {"Password12345678!", "Password12345678!"}} {
 		s := breachRig(t, b).verified()
-		full := s.CheckFull(c[0], c[1])
+		full := s.CheckFull(bg, c[0], c[1])
 		if live := s.Check(c[0], c[1]); !slices.Equal(full, live) {
 			t.Errorf("%q: CheckFull %v, then Check %v", c[0], full, live)
 		}
@@ -327,7 +327,7 @@ func TestBreachLookupFailsClosed(t *testing.T) {
 	r := breachRig(t, b)
 	s := r.verified()
 	b.Close()
-	rule := ruleByID(t, s.CheckFull(goodPass, goodPass), flow.RuleBreached)
+	rule := ruleByID(t, s.CheckFull(bg, goodPass, goodPass), flow.RuleBreached)
 	if rule.Met || rule.Text != "Not found in known data breaches (could not check: try again)" {
 		t.Fatalf("rule %+v", rule)
 	}

@@ -134,21 +134,21 @@ func TestCurrentPasswordAskedSparingly(t *testing.T) {
 	// Before the person has proved who they are, nothing is asked: the
 	// answer would tell a stranger alice's password.
 	s0 := r.identified("alice")
-	s0.CheckFull(oldPass, "")
+	s0.CheckFull(bg, oldPass, "")
 	if cd.Asked() != 0 {
 		t.Fatal("asked before the verification")
 	}
 	s := r.verified()
 	s.Check(oldPass, "")
-	s.CheckFull("short", "")
+	s.CheckFull(bg, "short", "")
 	if cd.Asked() != 0 {
 		t.Fatalf("asked %d times for a key press or a password the rules refuse anyway", cd.Asked())
 	}
 	// Leaving the first field asks; the hints then show it.
-	if got := unmetIDs(s.CheckFull(oldPass, "")); len(got) != 2 || got[0] != flow.RuleNotCurrent {
+	if got := unmetIDs(s.CheckFull(bg, oldPass, "")); len(got) != 2 || got[0] != flow.RuleNotCurrent {
 		t.Fatalf("after leaving the field: %v", got)
 	}
-	s.CheckFull(oldPass, "")
+	s.CheckFull(bg, oldPass, "")
 	s.Check(oldPass, oldPass)
 	mustReason(t, s.SetPassword(bg, oldPass, oldPass), flow.ReasonPolicy)
 	if cd.Asked() != 1 {
@@ -171,5 +171,24 @@ func TestCurrentPasswordCheckFailureLetsTheWriteDecide(t *testing.T) {
 	}
 	if audit := r.audit.String(); !strings.Contains(audit, "current-password check failed") || strings.Contains(audit, goodPass) {
 		t.Fatalf("audit %s", audit)
+	}
+}
+
+// CheckFull asks the directory only as long as its context lasts (a slow
+// hash may wait its turn): once the context has ended it gets no answer,
+// logs no failure, and the next check asks again.
+func TestCheckFullHonoursContext(t *testing.T) {
+	r, _ := embeddedRig(t)
+	s := r.verified()
+	ended, cancel := context.WithCancel(bg)
+	cancel()
+	if got := unmetIDs(s.CheckFull(ended, oldPass, "")); len(got) != 1 || got[0] != flow.RuleConfirm {
+		t.Fatalf("with an ended context: %v; want only the confirmation unmet", got)
+	}
+	if strings.Contains(r.audit.String(), "current-password check failed") {
+		t.Fatalf("a check left with its session was logged as a failure:\n%s", r.audit)
+	}
+	if got := unmetIDs(s.CheckFull(bg, oldPass, "")); len(got) != 2 || got[0] != flow.RuleNotCurrent {
+		t.Fatalf("asked again: %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"unicode"
 	"unicode/utf8"
 
@@ -168,16 +169,18 @@ func unmet(rules []Rule) []Rule {
 }
 
 // CheckFull is Check with the checks too slow for every key press as well:
-// the lookup in the breached-password list. The wizard calls it when the
-// person leaves the new-password field; SetPassword always makes it.
-func (s *Session) CheckFull(password, confirm string) []Rule {
-	return s.passwordRules(password, confirm, true)
+// the lookup in the breached-password list, and the directory's answer
+// whether this is the current password, which may wait as long as ctx
+// lasts for a slow hash. The wizard calls it when the person leaves the
+// new-password field; SetPassword always makes it.
+func (s *Session) CheckFull(ctx context.Context, password, confirm string) []Rule {
+	return s.passwordRules(ctx, password, confirm, true)
 }
 
 // passwordRules evaluates the policy for the session's person without
 // holding the session's lock while scoring, reading the list or asking
 // the directory.
-func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
+func (s *Session) passwordRules(ctx context.Context, pw, confirm string, lookup bool) []Rule {
 	p := s.e.cfg.Password
 	s.mu.Lock()
 	who, u, ask := s.person(), s.user, lookup && s.mayAskCurrent()
@@ -188,7 +191,7 @@ func (s *Session) passwordRules(pw, confirm string, lookup bool) []Rule {
 	rules := p.evaluate(s.tr, who, pw, confirm, f)
 	var cerr error
 	if ask {
-		if f, cerr = s.e.askCurrent(context.Background(), u, pw, f, rules); f.current {
+		if f, cerr = s.e.askCurrent(ctx, u, pw, f, rules); f.current {
 			rules = p.evaluate(s.tr, who, pw, confirm, f)
 		}
 	}
@@ -255,8 +258,10 @@ func (e *Engine) askCurrent(ctx context.Context, u User, pw string, f findings, 
 	return f, nil
 }
 
+// currentFailed logs a current-password check that failed; one left
+// because its session ended is no failure of the directory.
 func (s *Session) currentFailed(err error) {
-	if err != nil {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		s.e.audit.Error("current-password check failed", "sid", s.id, "ref", s.Ref(), "error", err.Error())
 	}
 }

@@ -902,7 +902,7 @@ func (s *Session) verifiedNow(ctx context.Context) error {
 // every key press: a breached-password rule shows the verdict of the last
 // lookup of this password (CheckFull and SetPassword look it up).
 func (s *Session) Check(password, confirm string) []Rule {
-	return s.passwordRules(password, confirm, false)
+	return s.passwordRules(context.Background(), password, confirm, false)
 }
 
 func (s *Session) checkLogin() string {

@@ -41,7 +41,12 @@ func newPassword(e *env) (*password, tea.Cmd) {
 // before the person types the password a second time.
 func (s *password) check() tea.Cmd { return s.ask((*flow.Session).Check) }
 
-func (s *password) checkFull() tea.Cmd { return s.ask((*flow.Session).CheckFull) }
+// checkFull may wait for the directory (a slow hash in its turn): as long
+// as the wizard lasts.
+func (s *password) checkFull() tea.Cmd {
+	ctx := s.e.ctx
+	return s.ask(func(sess *flow.Session, pw, confirm string) []flow.Rule { return sess.CheckFull(ctx, pw, confirm) })
+}
 
 func (s *password) ask(check func(*flow.Session, string, string) []flow.Rule) tea.Cmd {
 	s.seq++

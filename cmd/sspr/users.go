@@ -308,13 +308,15 @@ func readTOTPKey(field, path string) (*totp.Key, string, error) {
 }
 
 // embeddedOptions are the options every opening of the embedded directory
-// takes: the TOTP key, when one is configured.
+// takes: the bound on argon2id at once, and the TOTP key when one is
+// configured.
 func embeddedOptions(cfg *Config) ([]embedded.Option, error) {
+	opts := []embedded.Option{embedded.WithHashesAtOnce(cfg.Directory.Embedded.HashesAtOnce)}
 	k, _, err := totpKey(cfg)
 	if err != nil || k == nil {
-		return nil, err
+		return opts, err
 	}
-	return []embedded.Option{embedded.WithTOTPKey(k)}, nil
+	return append(opts, embedded.WithTOTPKey(k)), nil
 }
 
 // openEmbedded opens directory.embedded.path with the TOTP key.

@@ -67,7 +67,7 @@ func (d *Dir) AddUser(u UserRecord, password string) error {
 	if password == "" {
 		return errors.New("add user: the password is empty")
 	}
-	hash, err := Hash(password, d.params)
+	hash, err := d.hash(context.Background(), password)
 	if err != nil {
 		return fmt.Errorf("add user: %w", err)
 	}
@@ -91,6 +91,12 @@ func (d *Dir) AddUser(u UserRecord, password string) error {
 // VerifyPassword reports whether password is the one set for login. An
 // account without a password matches none.
 func (d *Dir) VerifyPassword(login, password string) (bool, error) {
+	return d.verifyPassword(context.Background(), login, password)
+}
+
+// verifyPassword is VerifyPassword waiting for its turn (argon) as long
+// as ctx lasts.
+func (d *Dir) verifyPassword(ctx context.Context, login, password string) (bool, error) {
 	users, err := d.load()
 	if err != nil {
 		return false, err
@@ -102,7 +108,7 @@ func (d *Dir) VerifyPassword(login, password string) (bool, error) {
 	if users[i].Password == "" {
 		return false, nil
 	}
-	ok, err := Verify(users[i].Password, password)
+	ok, err := d.verify(ctx, users[i].Password, password)
 	if err != nil {
 		return false, fmt.Errorf("verify password of %q: %w", login, err)
 	}
@@ -111,12 +117,13 @@ func (d *Dir) VerifyPassword(login, password string) (bool, error) {
 
 // IsCurrentPassword implements flow.CurrentPasswordChecker: it verifies
 // password against the stored argon2id hash of entry u.ID, so that flow
-// can refuse a reset to the password the account already has.
+// can refuse a reset to the password the account already has. It waits
+// its turn (argon) as long as ctx lasts.
 func (d *Dir) IsCurrentPassword(ctx context.Context, u flow.User, password string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return d.VerifyPassword(u.ID, password)
+	return d.verifyPassword(ctx, u.ID, password)
 }
 
 // List returns every account in file order.
@@ -294,7 +301,7 @@ func (d *Dir) ResetPassword(ctx context.Context, login, password string) error {
 	if password == "" {
 		return fmt.Errorf("reset password of %q: the password is empty", flow.Sanitize(login, 64))
 	}
-	hash, err := Hash(password, d.params)
+	hash, err := d.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("reset password of %q: %w", flow.Sanitize(login, 64), err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sspr-project/sspr/flow"
 )
@@ -69,26 +68,5 @@ func TestChangePassword(t *testing.T) {
 	}
 	if ok, _ := d.VerifyPassword("alice", winner); !ok {
 		t.Fatal("the change that succeeded did not land")
-	}
-}
-
-// While every check slot is taken, a check waits, and gives up when its
-// context ends.
-func TestCheckPasswordBounded(t *testing.T) {
-	d := openDir(t, writeUsers(t, []record{{Login: "alice", Password: mustHash(t, "old-Password-1")}}))
-	if cap(d.checking) < 1 {
-		t.Fatal("no check slots")
-	}
-	for range cap(d.checking) {
-		d.checking <- struct{}{}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := d.CheckPassword(ctx, flow.User{ID: "alice"}, "old-Password-1"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("CheckPassword with every slot taken: %v", err)
-	}
-	<-d.checking
-	if err := d.CheckPassword(context.Background(), flow.User{ID: "alice"}, "old-Password-1"); err != nil {
-		t.Fatalf("CheckPassword with a slot free: %v", err)
 	}
 }

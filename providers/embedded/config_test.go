@@ -13,10 +13,10 @@ type configRoot struct {
 
 func TestConfigLoad(t *testing.T) {
 	r := configRoot{Embedded: Default()}
-	if err := config.Load([]byte("embedded:\n  path: /var/lib/sspr/people.yaml\n  totp_key_file: /etc/sspr/totp.key\n"), &r); err != nil {
+	if err := config.Load([]byte("embedded:\n  path: /var/lib/sspr/people.yaml\n  totp_key_file: /etc/sspr/totp.key\n  hashes_at_once: 4\n"), &r); err != nil {
 		t.Fatal(err)
 	}
-	if want := (Config{Path: "/var/lib/sspr/people.yaml", TOTPKeyFile: "/etc/sspr/totp.key"}); r.Embedded != want {
+	if want := (Config{Path: "/var/lib/sspr/people.yaml", TOTPKeyFile: "/etc/sspr/totp.key", HashesAtOnce: 4}); r.Embedded != want {
 		t.Fatalf("got %+v, want %+v", r.Embedded, want)
 	}
 	r = configRoot{Embedded: Default()}
@@ -27,10 +27,11 @@ func TestConfigLoad(t *testing.T) {
 
 func TestConfigLoadReportsEveryWrongKey(t *testing.T) {
 	r := configRoot{Embedded: Default()}
-	err := config.Load([]byte("embedded:\n  pth: users.yaml\n  totp_key_file: [a, b]\n"), &r)
+	err := config.Load([]byte("embedded:\n  pth: users.yaml\n  totp_key_file: [a, b]\n  hashes_at_once: -1\n"), &r)
 	want := []string{
 		"line 2: embedded.pth: unknown key (did you mean path?)",
 		"line 3: embedded.totp_key_file: must be a single value",
+		"line 4: embedded.hashes_at_once: -1 is not allowed (0, or 1 to 1024)",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Fatalf("got\n%v\nwant\n%s", err, strings.Join(want, "\n"))
@@ -43,6 +44,7 @@ func TestConfigReference(t *testing.T) {
 	for _, want := range []string{
 		"| `embedded.path` | `<data_dir>/users.yaml` | the embedded directory",
 		"| `embedded.totp_key_file` | none |",
+		"| `embedded.hashes_at_once` | 0: one per processor | argon2id computations",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("reference lacks %q:\n%s", want, md)

@@ -37,6 +37,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/sspr-project/sspr/flow"
 	"github.com/sspr-project/sspr/providers/totp"
 )
@@ -66,10 +68,17 @@ type Dir struct {
 	// keep the file's owner; nil means slog.Default().
 	log atomic.Pointer[slog.Logger]
 
-	// checking bounds the password checks of sign-ins running at once:
-	// each argon2id check takes its memory cost (64 MiB by default), and
-	// anyone may ask for one.
-	checking chan struct{}
+	// hashing bounds the argon2id computations running at once, new hashes
+	// and checks alike (argon.go): each takes its memory cost (64 MiB by
+	// default) for all of its run, and a stranger can ask for one.
+	hashing *semaphore.Weighted
+	// hashesAtOnce is hashing's size; 0 until Open sets it.
+	hashesAtOnce int
+	// queued counts the computations waiting for their turn.
+	queued atomic.Int64
+	// onArgon, when set, runs as each computation starts and again as it
+	// ends (delta +1, then -1), within its turn; tests count them.
+	onArgon func(delta int)
 }
 
 var _ flow.Directory = (*Dir)(nil)
@@ -81,6 +90,11 @@ type Option func(*Dir)
 // WithParams sets the argon2id cost of the hashes the Dir writes; tests
 // use a low one. Existing hashes are verified with their own parameters.
 func WithParams(p Params) Option { return func(d *Dir) { d.params = p } }
+
+// WithHashesAtOnce bounds the argon2id computations (new hashes and
+// password checks) that run at once; more wait their turn. n <= 0 means
+// as many as Go may run threads at once (runtime.GOMAXPROCS).
+func WithHashesAtOnce(n int) Option { return func(d *Dir) { d.hashesAtOnce = n } }
 
 // WithTOTPKey encrypts the authenticator secrets the Dir writes with k, and
 // decrypts those it reads. Without it, an encrypted secret fails to load.
@@ -95,11 +109,14 @@ func Open(path string, opts ...Option) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open users file: %w", err)
 	}
-	d := &Dir{path: real, params: DefaultParams, writing: make(chan struct{}, 1),
-		checking: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	d := &Dir{path: real, params: DefaultParams, writing: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(d)
 	}
+	if d.hashesAtOnce <= 0 {
+		d.hashesAtOnce = runtime.GOMAXPROCS(0)
+	}
+	d.hashing = semaphore.NewWeighted(int64(d.hashesAtOnce))
 	if err := d.params.validate(); err != nil {
 		return nil, fmt.Errorf("argon2id parameters: %w", err)
 	}
@@ -179,8 +196,8 @@ func (d *Dir) SetPassword(ctx context.Context, u flow.User, password string) err
 	if password == "" {
 		return fmt.Errorf("set password of %q: the password is empty", u.ID)
 	}
-	// Hashing is the slow part; it needs no lock.
-	hash, err := Hash(password, d.params)
+	// Hashing is the slow part; it needs no lock, only its turn.
+	hash, err := d.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", u.ID, err)
 	}
@@ -283,6 +300,11 @@ func (d *Dir) update(ctx context.Context, change func([]record) ([]record, error
 		return err
 	}
 	defer unlock()
+	// The lock may be taken as ctx ends: a caller that has gone writes
+	// nothing.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	data, err := os.ReadFile(d.path)
 	if err != nil {
 		return fmt.Errorf("read users file: %w", err)
