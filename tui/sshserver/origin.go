@@ -32,8 +32,13 @@ func (r region) whole() bool { return r.x == 0 && r.y == 0 && r.w >= r.cols && r
 // edge says the region's right side is the window's.
 func (r region) edge() bool { return r.x+r.w >= r.cols }
 
-// maxPending bounds the start of a sequence kept for the next write.
-const maxPending = 4096
+// maxPending bounds the start of a sequence kept for the next write;
+// keepBuf the buffer kept between writes (an echo's frame needs a few
+// dozen bytes, a full redraw several KiB).
+const (
+	maxPending = 4096
+	keepBuf    = 2048
+)
 
 // origin moves what a program writes into its region of the client's
 // window, so that a program told its window is w x h draws in the middle
@@ -152,8 +157,10 @@ func (o *origin) Write(p []byte) (int, error) {
 	if _, err := o.out.Write(o.buf); err != nil {
 		return 0, err
 	}
-	if cap(o.buf) > 64<<10 {
-		o.buf = nil // a full redraw of a large frame is not kept
+	if cap(o.buf) > keepBuf {
+		// A full redraw's buffer is not kept: an idle session in a large
+		// window holds no more than one of the region's size.
+		o.buf = nil
 	}
 	return len(p), nil
 }

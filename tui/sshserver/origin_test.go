@@ -123,6 +123,10 @@ func TestOriginJoinsCutSequences(t *testing.T) {
 	if out.String() != long || len(o.pending) != 0 {
 		t.Errorf("an unterminated string of %d bytes: %d written, %d kept", len(long), out.Len(), len(o.pending))
 	}
+	// Nor is the buffer of a large write.
+	if cap(o.buf) > keepBuf {
+		t.Errorf("%d bytes of buffer kept after a write of %d", cap(o.buf), len(long))
+	}
 }
 
 // A new region applies from the next full redraw: the home position and
