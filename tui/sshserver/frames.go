@@ -47,8 +47,8 @@ type frameMsg struct{}
 // takeFrames puts a frames in the place of p's frame ticker. It must be
 // called before p.Run.
 func takeFrames(p *tea.Program) *frames {
-	field := reflect.ValueOf(p).Elem().FieldByName("ticker")
-	if !field.IsValid() || field.Type() != reflect.TypeFor[*time.Ticker]() {
+	ticker, ok := programField[*time.Ticker](p, "ticker")
+	if !ok {
 		return nil
 	}
 	f := &frames{tick: make(chan time.Time, 1), send: p.Send}
@@ -59,8 +59,19 @@ func takeFrames(p *tea.Program) *frames {
 	t := time.NewTicker(time.Hour)
 	t.Stop()
 	t.C = f.tick
-	reflect.NewAt(field.Type(), unsafe.Pointer(field.UnsafeAddr())).Elem().Set(reflect.ValueOf(t))
+	*ticker = t
 	return f
+}
+
+// programField points at p's unexported field name, when it has one of
+// type T: the fields frames and drainLeftovers reach, which Bubble Tea
+// does not export.
+func programField[T any](p *tea.Program, name string) (*T, bool) {
+	f := reflect.ValueOf(p).Elem().FieldByName(name)
+	if !f.IsValid() || f.Type() != reflect.TypeFor[T]() {
+		return nil, false
+	}
+	return (*T)(unsafe.Pointer(f.UnsafeAddr())), true
 }
 
 // request asks for a frame; called from View, on the program's goroutine.

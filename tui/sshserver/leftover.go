@@ -1,9 +1,7 @@
 package sshserver
 
 import (
-	"reflect"
 	"time"
-	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -27,11 +25,12 @@ const leftoverMax = 30 * time.Second
 // written for), drainLeftovers reports false and does nothing, and
 // TestLeftoverInputReleased fails.
 func drainLeftovers(p *tea.Program) bool {
-	msgs, ok1 := programField[chan tea.Msg](p, "msgs")
-	done, ok2 := programField[chan struct{}](p, "readLoopDone")
-	if !ok1 || !ok2 || done == nil {
+	pm, ok1 := programField[chan tea.Msg](p, "msgs")
+	pd, ok2 := programField[chan struct{}](p, "readLoopDone")
+	if !ok1 || !ok2 || *pd == nil {
 		return ok1 && ok2
 	}
+	msgs, done := *pm, *pd
 	select {
 	case <-done:
 		return true
@@ -51,14 +50,4 @@ func drainLeftovers(p *tea.Program) bool {
 		}
 	}()
 	return true
-}
-
-// programField reads p's unexported field name of type T.
-func programField[T any](p *tea.Program, name string) (T, bool) {
-	var zero T
-	f := reflect.ValueOf(p).Elem().FieldByName(name)
-	if !f.IsValid() || f.Type() != reflect.TypeFor[T]() {
-		return zero, false
-	}
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(T), true
 }

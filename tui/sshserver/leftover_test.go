@@ -45,8 +45,8 @@ func TestLeftoverInputReleased(t *testing.T) {
 	p.Quit()
 	<-ran
 
-	done, ok := programField[chan struct{}](p, "readLoopDone")
-	if !ok || done == nil {
+	pd, ok := programField[chan struct{}](p, "readLoopDone")
+	if !ok || *pd == nil {
 		t.Fatal("Bubble Tea has no readLoopDone channel any more: see drainLeftovers")
 	}
 	if !drainLeftovers(p) {
@@ -54,7 +54,7 @@ func TestLeftoverInputReleased(t *testing.T) {
 	}
 	_ = pw.Close() // the session's channel ends
 	select {
-	case <-done:
+	case <-*pd:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the input reader is still blocked 10s after its input ended")
 	}

@@ -203,8 +203,9 @@ func (s *Server) region(cols, rows uint32) region {
 // size, and the region to out: at most WindowChanges a second, the last
 // one of those in between winning. Every change is passed on, even one
 // that leaves the region as it was: the renderer redraws the whole
-// screen on a size, which a terminal may have scrolled. It drains the channel until the ssh package closes it, so a
-// late change never blocks the connection's requests.
+// screen on a size, which a terminal may have scrolled. It drains the
+// channel until the ssh package closes it, so a late change never blocks
+// the connection's requests.
 func (s *Server) forwardWindows(ctx context.Context, cs *connState, p *tea.Program, out *origin, winch <-chan ssh.Window) {
 	defer func() {
 		if r := recover(); r != nil {
