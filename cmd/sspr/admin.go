@@ -56,6 +56,22 @@ func openAdmin(cfg *Config) (adminEngine, func(), error) {
 	return a.engine, func() { a.Close() }, nil
 }
 
+// withAdmin opens the admin engine (openAdmin) and runs fn on it within
+// 30 seconds; an error is prefixed with what, the command's name.
+func withAdmin(cfg *Config, what string, fn func(context.Context, adminEngine) error) error {
+	k, done, err := openAdmin(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := fn(ctx, k); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // adminServer serves the admin socket.
 type adminServer struct {
 	path string
