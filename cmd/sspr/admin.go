@@ -86,6 +86,14 @@ type peerUIDKey struct{}
 // the user the server runs as.
 func peerAllowed(uid uint32) bool { return uid == 0 || int(uid) == os.Getuid() }
 
+// peerAgent is who acts through the socket, for the audit trail: the name
+// the client gives, cut so that the uid, which is the kernel's word, always
+// fits within the engine's bound on an agent (128 characters).
+func peerAgent(r *http.Request) string {
+	uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
+	return fmt.Sprintf("%s [peer uid %d]", flow.Sanitize(r.PostFormValue("agent"), 100), uid)
+}
+
 // peerUID is the uid of the process at the other end of c.
 func peerUID(c net.Conn) (uint32, error) {
 	uc, ok := c.(*net.UnixConn)
@@ -184,10 +192,7 @@ func startAdmin(path string, eng adminEngine, log *slog.Logger) (*adminServer, e
 		adminReply(w, http.StatusOK, adminAnswer{Left: left.Round(time.Second).String(), LeftSeconds: int64(left.Round(time.Second) / time.Second)})
 	})
 	mux.HandleFunc("POST /suspension/lift", func(w http.ResponseWriter, r *http.Request) {
-		uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
-		// The uid is the kernel's word; the name is the client's.
-		agent := fmt.Sprintf("%s [peer uid %d]", r.PostFormValue("agent"), uid)
-		lifted, err := eng.LiftSuspension(r.Context(), r.PostFormValue("login"), agent)
+		lifted, err := eng.LiftSuspension(r.Context(), r.PostFormValue("login"), peerAgent(r))
 		if err != nil {
 			adminReply(w, http.StatusServiceUnavailable, adminAnswer{Error: err.Error()})
 			return

@@ -146,10 +146,6 @@ type adminCodeInfo struct {
 // route is a POST: each is audited, with the agent the client names and
 // the uid the kernel gives.
 func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
-	agentOf := func(r *http.Request) string {
-		uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
-		return fmt.Sprintf("%s [peer uid %d]", r.PostFormValue("agent"), uid)
-	}
 	fail := func(w http.ResponseWriter, err error) {
 		adminReply(w, http.StatusServiceUnavailable, adminAnswer{Error: err.Error()})
 	}
@@ -160,7 +156,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 			adminReply(w, http.StatusBadRequest, adminAnswer{Error: "ttl and uses are required"})
 			return
 		}
-		code, expires, err := eng.IssueHelpdeskCode(r.Context(), r.PostFormValue("login"), agentOf(r), ttl, uses)
+		code, expires, err := eng.IssueHelpdeskCode(r.Context(), r.PostFormValue("login"), peerAgent(r), ttl, uses)
 		if err != nil {
 			fail(w, err)
 			return
@@ -168,7 +164,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 		adminReply(w, http.StatusOK, adminAnswer{adminHelpdesk: adminHelpdesk{Code: code, Expires: expires}})
 	})
 	mux.HandleFunc("POST /helpdesk/list", func(w http.ResponseWriter, r *http.Request) {
-		cs, err := eng.HelpdeskCodes(r.Context(), agentOf(r))
+		cs, err := eng.HelpdeskCodes(r.Context(), peerAgent(r))
 		if err != nil {
 			fail(w, err)
 			return
@@ -180,7 +176,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 		adminReply(w, http.StatusOK, adminAnswer{adminHelpdesk: adminHelpdesk{Codes: out}})
 	})
 	mux.HandleFunc("POST /helpdesk/revoke", func(w http.ResponseWriter, r *http.Request) {
-		revoked, err := eng.RevokeHelpdeskCode(r.Context(), r.PostFormValue("login"), agentOf(r))
+		revoked, err := eng.RevokeHelpdeskCode(r.Context(), r.PostFormValue("login"), peerAgent(r))
 		if err != nil {
 			fail(w, err)
 			return
