@@ -212,10 +212,8 @@ func (s *Session) managing(c Registration) error {
 	if s.step != StepManage || !s.info || !s.known {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
-		s.step = StepClosed
-		s.event("manage", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.info.expired"), Ref: s.Ref(), Final: true}
+	if err := s.windowClosed("manage", "flow.info.expired"); err != nil {
+		return err
 	}
 	if !s.editable(c) {
 		return s.refuse(ReasonNotAllowed, "", s.t("flow.info.not_editable"))
@@ -495,7 +493,7 @@ func (s *Session) offersMore() bool {
 		// first method of an account, and only when the policy says so.
 		return false
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
+	if s.windowOver() {
 		return false
 	}
 	for _, c := range registrations {
