@@ -333,14 +333,8 @@ func (e *Engine) helpdeskNotice(ctx context.Context, u User, expires time.Time) 
 	defer cancel()
 	tr := i18n.For(e.cfg.Notices.Lang)
 	at, until := e.clock.Now().UTC(), expires.UTC()
-	helpdesk := tr.T("flow.notice.helpdesk_unknown")
-	if h := e.cfg.Notices.Helpdesk; h != "" {
-		helpdesk = tr.T("flow.notice.helpdesk", "Helpdesk", h)
-	}
-	text := tr.T("flow.notice.helpdesk_code",
-		"Login", fmt.Sprintf("%q", Sanitize(u.Login, 128)),
-		"When", tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04")),
-		"Until", tr.T("flow.notice.when", "Date", fullDate(tr, until), "Time", until.Format("15:04"))) + " " + helpdesk
+	text := tr.T("flow.notice.helpdesk_code", "Login", fmt.Sprintf("%q", Sanitize(u.Login, 128)),
+		"When", noticeWhen(tr, at), "Until", noticeWhen(tr, until)) + " " + e.helpdeskLine(tr)
 	send := func(snd Sender, m MethodID, to string) {
 		d := Delivery{Kind: KindNotice, Method: m, To: to, Text: text, Subject: tr.T("flow.subject.helpdesk_code"), Lang: tr.Lang()}
 		result := "ok"

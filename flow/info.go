@@ -212,10 +212,8 @@ func (s *Session) managing(c Registration) error {
 	if s.step != StepManage || !s.info || !s.known {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
-		s.step = StepClosed
-		s.event("manage", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.info.expired"), Ref: s.Ref(), Final: true}
+	if err := s.windowClosed("manage", "flow.info.expired"); err != nil {
+		return err
 	}
 	if !s.editable(c) {
 		return s.refuse(ReasonNotAllowed, "", s.t("flow.info.not_editable"))
@@ -436,13 +434,8 @@ func (s *Session) notifyChange(ctx context.Context, old, now User, c Registratio
 	tr := s.tr
 	at := s.e.clock.Now().UTC()
 	what := tr.T(changeIDs[verb], "Kind", tr.T(contactIDs[c]))
-	text := tr.T("flow.notice.info", "What", what, "When", tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04")),
-		"Where", s.whereFrom(tr))
-	helpdesk := tr.T("flow.notice.helpdesk_unknown")
-	if h := s.e.cfg.Notices.Helpdesk; h != "" {
-		helpdesk = tr.T("flow.notice.helpdesk", "Helpdesk", h)
-	}
-	text += " " + helpdesk
+	text := tr.T("flow.notice.info", "What", what, "When", noticeWhen(tr, at), "Where", s.whereFrom(tr)) +
+		" " + s.e.helpdeskLine(tr)
 	sent := map[string]bool{}
 	for _, u := range []User{old, now} {
 		if a := u.Email; a != "" && s.e.deps.Email != nil && !sent["email:"+CanonicalLogin(a)] {
@@ -465,7 +458,7 @@ func (s *Session) notifyChange(ctx context.Context, old, now User, c Registratio
 		atr := i18n.For(s.e.cfg.Notices.Lang)
 		admin := atr.T("flow.notice.admin_info", "Login", fmt.Sprintf("%q", Sanitize(s.user.Login, 128)),
 			"What", atr.T(changeIDs[verb], "Kind", atr.T(contactIDs[c])),
-			"When", atr.T("flow.notice.when", "Date", fullDate(atr, at), "Time", at.Format("15:04")), "Where", s.whereFrom(atr))
+			"When", noticeWhen(atr, at), "Where", s.whereFrom(atr))
 		for _, a := range s.e.cfg.Notices.Admins {
 			s.deliverNotice(ctx, s.e.deps.Email, EmailAltern, a, admin, "admin", atr)
 		}
@@ -500,7 +493,7 @@ func (s *Session) offersMore() bool {
 		// first method of an account, and only when the policy says so.
 		return false
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
+	if s.windowOver() {
 		return false
 	}
 	for _, c := range registrations {

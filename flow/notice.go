@@ -90,8 +90,7 @@ func (s *Session) noticeText(tr *i18n.Printer, at time.Time, admin bool) string 
 			how = tr.T("flow.notice.both", "First", how, "Second", tr.T(ids[m]))
 		}
 	}
-	when := tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04"))
-	kv := []any{"When", when, "Where", s.whereFrom(tr), "How", how}
+	kv := []any{"When", noticeWhen(tr, at), "Where", s.whereFrom(tr), "How", how}
 	change := s.Task() == TaskChange
 	if admin {
 		id := "flow.notice.admin_reset"
@@ -108,11 +107,21 @@ func (s *Session) noticeText(tr *i18n.Printer, at time.Time, admin bool) string 
 	} else if change {
 		id = "flow.notice.changed"
 	}
-	helpdesk := tr.T("flow.notice.helpdesk_unknown")
-	if h := s.e.cfg.Notices.Helpdesk; h != "" {
-		helpdesk = tr.T("flow.notice.helpdesk", "Helpdesk", h)
+	return tr.T(id, kv...) + " " + s.e.helpdeskLine(tr)
+}
+
+// noticeWhen words time at for a notice, in tr's language.
+func noticeWhen(tr *i18n.Printer, at time.Time) string {
+	return tr.T("flow.notice.when", "Date", fullDate(tr, at), "Time", at.Format("15:04"))
+}
+
+// helpdeskLine is the last sentence of a notice to the person: whom to
+// call if it was not them (notices.helpdesk).
+func (e *Engine) helpdeskLine(tr *i18n.Printer) string {
+	if h := e.cfg.Notices.Helpdesk; h != "" {
+		return tr.T("flow.notice.helpdesk", "Helpdesk", h)
 	}
-	return tr.T(id, kv...) + " " + helpdesk
+	return tr.T("flow.notice.helpdesk_unknown")
 }
 
 // whereFrom says where the reset came from, for a notice.

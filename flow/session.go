@@ -912,6 +912,23 @@ func (s *Session) checkLogin() string {
 	return s.login
 }
 
+// windowOver reports whether Config.ResetWindow has passed since the
+// verification (or the sign-in), after which nothing it allowed is done.
+func (s *Session) windowOver() bool {
+	return s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow
+}
+
+// windowClosed ends the session on step, in the words of msg, once the
+// window is over; nil while it lasts.
+func (s *Session) windowClosed(step, msg string) error {
+	if !s.windowOver() {
+		return nil
+	}
+	s.step = StepClosed
+	s.event(step, "refused", ReasonSessionExpired)
+	return &Error{Reason: ReasonSessionExpired, Message: s.t(msg), Ref: s.Ref(), Final: true}
+}
+
 // SetPassword writes the new password once every rule holds. A refusal
 // leaves the session on this step; nothing is changed.
 func (s *Session) SetPassword(ctx context.Context, password, confirm string) error {
@@ -920,10 +937,8 @@ func (s *Session) SetPassword(ctx context.Context, password, confirm string) err
 	if s.step != StepSetPassword || !s.known || s.info {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
-		s.step = StepClosed
-		s.event("set_password", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
+	if err := s.windowClosed("set_password", "flow.reset.expired"); err != nil {
+		return err
 	}
 	if bad := unmet(s.passwordRulesLocked(ctx, password, confirm)); len(bad) > 0 {
 		reason := ReasonPolicy

@@ -32,10 +32,8 @@ func (s *Session) Unlock(ctx context.Context) error {
 	if !s.unlockableLocked() {
 		return s.refuse(ReasonOutOfOrder, "", s.t("flow.step_over"))
 	}
-	if s.e.clock.Now().Sub(s.verifiedAt) > s.e.cfg.ResetWindow {
-		s.step = StepClosed
-		s.event("unlock", "refused", ReasonSessionExpired)
-		return &Error{Reason: ReasonSessionExpired, Message: s.t("flow.reset.expired"), Ref: s.Ref(), Final: true}
+	if err := s.windowClosed("unlock", "flow.reset.expired"); err != nil {
+		return err
 	}
 	if err := s.auditAhead(ctx, "unlock"); err != nil {
 		return s.auditDown()

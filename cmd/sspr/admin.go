@@ -56,6 +56,22 @@ func openAdmin(cfg *Config) (adminEngine, func(), error) {
 	return a.engine, func() { a.Close() }, nil
 }
 
+// withAdmin opens the admin engine (openAdmin) and runs fn on it within
+// 30 seconds; an error is prefixed with what, the command's name.
+func withAdmin(cfg *Config, what string, fn func(context.Context, adminEngine) error) error {
+	k, done, err := openAdmin(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := fn(ctx, k); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // adminServer serves the admin socket.
 type adminServer struct {
 	path string
@@ -69,6 +85,14 @@ type peerUIDKey struct{}
 // peerAllowed says whether a peer with uid may use the socket: root, or
 // the user the server runs as.
 func peerAllowed(uid uint32) bool { return uid == 0 || int(uid) == os.Getuid() }
+
+// peerAgent is who acts through the socket, for the audit trail: the name
+// the client gives, cut so that the uid, which is the kernel's word, always
+// fits within the engine's bound on an agent (128 characters).
+func peerAgent(r *http.Request) string {
+	uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
+	return fmt.Sprintf("%s [peer uid %d]", flow.Sanitize(r.PostFormValue("agent"), 100), uid)
+}
 
 // peerUID is the uid of the process at the other end of c.
 func peerUID(c net.Conn) (uint32, error) {
@@ -168,10 +192,7 @@ func startAdmin(path string, eng adminEngine, log *slog.Logger) (*adminServer, e
 		adminReply(w, http.StatusOK, adminAnswer{Left: left.Round(time.Second).String(), LeftSeconds: int64(left.Round(time.Second) / time.Second)})
 	})
 	mux.HandleFunc("POST /suspension/lift", func(w http.ResponseWriter, r *http.Request) {
-		uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
-		// The uid is the kernel's word; the name is the client's.
-		agent := fmt.Sprintf("%s [peer uid %d]", r.PostFormValue("agent"), uid)
-		lifted, err := eng.LiftSuspension(r.Context(), r.PostFormValue("login"), agent)
+		lifted, err := eng.LiftSuspension(r.Context(), r.PostFormValue("login"), peerAgent(r))
 		if err != nil {
 			adminReply(w, http.StatusServiceUnavailable, adminAnswer{Error: err.Error()})
 			return

@@ -82,64 +82,49 @@ in the audit trail with the agent (--agent and the Unix user).`,
 }
 
 func helpdeskCode(cfg *Config, login, agent string, ttl time.Duration, uses int, stdout io.Writer) error {
-	k, done, err := openAdmin(cfg)
-	if err != nil {
-		return fmt.Errorf("helpdesk code: %w", err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	code, expires, err := k.IssueHelpdeskCode(ctx, login, agent, ttl, uses)
-	if err != nil {
-		return fmt.Errorf("helpdesk code: %w", err)
-	}
-	fmt.Fprintf(stdout, "issued a code for %s, valid until %s for %d %s; it is shown only now:\n%s\n",
-		flow.Sanitize(login, 64), expires.UTC().Format("2006-01-02 15:04 MST"), uses, plural(uses, "reset", "resets"), code)
-	return nil
+	return withAdmin(cfg, "helpdesk code", func(ctx context.Context, k adminEngine) error {
+		code, expires, err := k.IssueHelpdeskCode(ctx, login, agent, ttl, uses)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "issued a code for %s, valid until %s for %d %s; it is shown only now:\n%s\n",
+			flow.Sanitize(login, 64), expires.UTC().Format("2006-01-02 15:04 MST"), uses, plural(uses, "reset", "resets"), code)
+		return nil
+	})
 }
 
 func helpdeskList(cfg *Config, agent string, stdout io.Writer) error {
-	k, done, err := openAdmin(cfg)
-	if err != nil {
-		return fmt.Errorf("helpdesk list: %w", err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cs, err := k.HelpdeskCodes(ctx, agent)
-	if err != nil {
-		return fmt.Errorf("helpdesk list: %w", err)
-	}
-	if len(cs) == 0 {
-		fmt.Fprintln(stdout, "no live helpdesk codes")
-		return nil
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "LOGIN\tEXPIRES\tUSES LEFT\tAGENT")
-	for _, c := range cs {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", flow.Sanitize(c.Login, 64), c.Expires.UTC().Format("2006-01-02 15:04 MST"), c.Uses, flow.Sanitize(c.Agent, 128))
-	}
-	return w.Flush()
+	return withAdmin(cfg, "helpdesk list", func(ctx context.Context, k adminEngine) error {
+		cs, err := k.HelpdeskCodes(ctx, agent)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			fmt.Fprintln(stdout, "no live helpdesk codes")
+			return nil
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "LOGIN\tEXPIRES\tUSES LEFT\tAGENT")
+		for _, c := range cs {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", flow.Sanitize(c.Login, 64), c.Expires.UTC().Format("2006-01-02 15:04 MST"), c.Uses, flow.Sanitize(c.Agent, 128))
+		}
+		return w.Flush()
+	})
 }
 
 func helpdeskRevoke(cfg *Config, login, agent string, stdout io.Writer) error {
-	k, done, err := openAdmin(cfg)
-	if err != nil {
-		return fmt.Errorf("helpdesk revoke: %w", err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	revoked, err := k.RevokeHelpdeskCode(ctx, login, agent)
-	if err != nil {
-		return fmt.Errorf("helpdesk revoke: %w", err)
-	}
-	if revoked {
-		fmt.Fprintf(stdout, "revoked the helpdesk code of %s\n", flow.Sanitize(login, 64))
-	} else {
-		fmt.Fprintf(stdout, "%s had no helpdesk code\n", flow.Sanitize(login, 64))
-	}
-	return nil
+	return withAdmin(cfg, "helpdesk revoke", func(ctx context.Context, k adminEngine) error {
+		revoked, err := k.RevokeHelpdeskCode(ctx, login, agent)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			fmt.Fprintf(stdout, "revoked the helpdesk code of %s\n", flow.Sanitize(login, 64))
+		} else {
+			fmt.Fprintf(stdout, "%s had no helpdesk code\n", flow.Sanitize(login, 64))
+		}
+		return nil
+	})
 }
 
 // adminHelpdesk are the helpdesk fields of an admin socket reply.
@@ -161,10 +146,6 @@ type adminCodeInfo struct {
 // route is a POST: each is audited, with the agent the client names and
 // the uid the kernel gives.
 func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
-	agentOf := func(r *http.Request) string {
-		uid, _ := r.Context().Value(peerUIDKey{}).(uint32)
-		return fmt.Sprintf("%s [peer uid %d]", r.PostFormValue("agent"), uid)
-	}
 	fail := func(w http.ResponseWriter, err error) {
 		adminReply(w, http.StatusServiceUnavailable, adminAnswer{Error: err.Error()})
 	}
@@ -175,7 +156,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 			adminReply(w, http.StatusBadRequest, adminAnswer{Error: "ttl and uses are required"})
 			return
 		}
-		code, expires, err := eng.IssueHelpdeskCode(r.Context(), r.PostFormValue("login"), agentOf(r), ttl, uses)
+		code, expires, err := eng.IssueHelpdeskCode(r.Context(), r.PostFormValue("login"), peerAgent(r), ttl, uses)
 		if err != nil {
 			fail(w, err)
 			return
@@ -183,7 +164,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 		adminReply(w, http.StatusOK, adminAnswer{adminHelpdesk: adminHelpdesk{Code: code, Expires: expires}})
 	})
 	mux.HandleFunc("POST /helpdesk/list", func(w http.ResponseWriter, r *http.Request) {
-		cs, err := eng.HelpdeskCodes(r.Context(), agentOf(r))
+		cs, err := eng.HelpdeskCodes(r.Context(), peerAgent(r))
 		if err != nil {
 			fail(w, err)
 			return
@@ -195,7 +176,7 @@ func helpdeskRoutes(mux *http.ServeMux, eng helpdeskKeeper) {
 		adminReply(w, http.StatusOK, adminAnswer{adminHelpdesk: adminHelpdesk{Codes: out}})
 	})
 	mux.HandleFunc("POST /helpdesk/revoke", func(w http.ResponseWriter, r *http.Request) {
-		revoked, err := eng.RevokeHelpdeskCode(r.Context(), r.PostFormValue("login"), agentOf(r))
+		revoked, err := eng.RevokeHelpdeskCode(r.Context(), r.PostFormValue("login"), peerAgent(r))
 		if err != nil {
 			fail(w, err)
 			return

@@ -81,42 +81,32 @@ func agentName(flag string) string {
 }
 
 func suspensionsLift(cfg *Config, login, agent string, stdout io.Writer) error {
-	k, done, err := openAdmin(cfg)
-	if err != nil {
-		return fmt.Errorf("suspensions lift: %w", err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	lifted, err := k.LiftSuspension(ctx, login, agent)
-	if err != nil {
-		return fmt.Errorf("suspensions lift: %w", err)
-	}
-	if lifted {
-		fmt.Fprintf(stdout, "lifted the suspension of %s; its failure counts are forgotten\n", flow.Sanitize(login, 64))
-	} else {
-		fmt.Fprintf(stdout, "%s was not suspended; its failure counts are forgotten\n", flow.Sanitize(login, 64))
-	}
-	return nil
+	return withAdmin(cfg, "suspensions lift", func(ctx context.Context, k adminEngine) error {
+		lifted, err := k.LiftSuspension(ctx, login, agent)
+		if err != nil {
+			return err
+		}
+		if lifted {
+			fmt.Fprintf(stdout, "lifted the suspension of %s; its failure counts are forgotten\n", flow.Sanitize(login, 64))
+		} else {
+			fmt.Fprintf(stdout, "%s was not suspended; its failure counts are forgotten\n", flow.Sanitize(login, 64))
+		}
+		return nil
+	})
 }
 
 func suspensionsShow(cfg *Config, login string, stdout io.Writer) error {
-	k, done, err := openAdmin(cfg)
-	if err != nil {
-		return fmt.Errorf("suspensions show: %w", err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	left, err := k.Suspended(ctx, login)
-	if err != nil {
-		return fmt.Errorf("suspensions show: %w", err)
-	}
-	if left <= 0 {
-		fmt.Fprintf(stdout, "%s is not suspended\n", flow.Sanitize(login, 64))
+	return withAdmin(cfg, "suspensions show", func(ctx context.Context, k adminEngine) error {
+		left, err := k.Suspended(ctx, login)
+		if err != nil {
+			return err
+		}
+		if left <= 0 {
+			fmt.Fprintf(stdout, "%s is not suspended\n", flow.Sanitize(login, 64))
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s is suspended for %s more (until %s)\n", flow.Sanitize(login, 64),
+			left.Round(time.Second), time.Now().Add(left).UTC().Format("2006-01-02 15:04 MST"))
 		return nil
-	}
-	fmt.Fprintf(stdout, "%s is suspended for %s more (until %s)\n", flow.Sanitize(login, 64),
-		left.Round(time.Second), time.Now().Add(left).UTC().Format("2006-01-02 15:04 MST"))
-	return nil
+	})
 }

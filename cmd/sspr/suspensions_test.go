@@ -230,3 +230,52 @@ func TestAdminSocketEndToEnd(t *testing.T) {
 		t.Fatalf("the refusal does not name the uid:\n%s", srv.Log())
 	}
 }
+
+// A client of the admin socket that names a long agent cannot push the
+// peer's uid, the kernel's word, out of the audit trail.
+func TestAdminSocketKeepsPeerUIDOfLongAgent(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, fmt.Sprintf("data_dir: %s\n%s", dir, suspensionLimits))
+	if _, _, err := sspr(t, cfgPath, "Copper-Violin-3907\n", "users", "add", "bob", "--mobile", "+1 212 555 0102"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wire(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	adm, err := startAdmin(cfg.Admin.Socket, a.engine, logger(os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.stop()
+	c := newAdminClient(cfg.Admin.Socket)
+	long := strings.Repeat("x", 200)
+	ctx := context.Background()
+	if _, err := c.LiftSuspension(ctx, "bob", long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.HelpdeskCodes(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "audit.log"))
+	peer := fmt.Sprintf(`[peer uid %d]"`, os.Getuid())
+	for _, step := range []string{"lift_suspension", "helpdesk_list"} {
+		found := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"step":"`+step+`"`) {
+				found = true
+				if !strings.Contains(line, peer) {
+					t.Errorf("%s without the peer's uid:\n%s", step, line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s in the audit trail:\n%s", step, b)
+		}
+	}
+}

@@ -150,10 +150,7 @@ func info(r record) UserInfo {
 // login, replacing any secret it had: secret is the base32 secret, stored
 // encrypted when the Dir has a TOTP key. Nothing else changes.
 func (d *Dir) SetTOTPSecret(ctx context.Context, login, secret string) error {
-	if totp.IsSealed(secret) {
-		return fmt.Errorf("set authenticator of %q: give the base32 secret, not an encrypted one", login)
-	}
-	if err := totp.CheckSecret(secret); err != nil {
+	if err := checkPlainSecret(secret); err != nil {
 		return fmt.Errorf("set authenticator of %q: %w", login, err)
 	}
 	err := d.update(ctx, func(users []record) ([]record, error) {
@@ -259,11 +256,9 @@ func (d *Dir) UpdateUser(ctx context.Context, login string, c UserChange) (UserI
 		if err := r.validate(); err != nil {
 			return nil, err
 		}
-		if c.Email != nil && r.Email != "" {
-			for j, o := range users {
-				if j != i && (same(o.Login, r.Email) || same(o.Email, r.Email)) {
-					return nil, fmt.Errorf("%q: %w by %q", r.Email, ErrExists, o.Login)
-				}
+		if c.Email != nil {
+			if other, taken := emailTaken(users, i, r.Email); taken {
+				return nil, fmt.Errorf("%q: %w by %q", r.Email, ErrExists, other)
 			}
 		}
 		users[i] = r
@@ -359,10 +354,7 @@ func addSSHKeys(have, add []string) []string {
 // email must not be any other entry's login or email (ErrExists).
 func (d *Dir) SetMethods(ctx context.Context, u flow.User, c flow.MethodChanges) error {
 	if s := c.TOTPSecret; s != nil && *s != "" {
-		if totp.IsSealed(*s) {
-			return fmt.Errorf("set methods of %q: give the base32 secret, not an encrypted one", u.ID)
-		}
-		if err := totp.CheckSecret(*s); err != nil {
+		if err := checkPlainSecret(*s); err != nil {
 			return fmt.Errorf("set methods of %q: %w", u.ID, err)
 		}
 	}
@@ -391,11 +383,9 @@ func (d *Dir) SetMethods(ctx context.Context, u flow.User, c flow.MethodChanges)
 		if err := r.validate(); err != nil {
 			return nil, err
 		}
-		if c.Email != nil && r.Email != "" {
-			for j, o := range users {
-				if j != i && (same(o.Login, r.Email) || same(o.Email, r.Email)) {
-					return nil, fmt.Errorf("the email: %w", ErrExists)
-				}
+		if c.Email != nil {
+			if _, taken := emailTaken(users, i, r.Email); taken {
+				return nil, fmt.Errorf("the email: %w", ErrExists)
 			}
 		}
 		users[i] = r
@@ -405,4 +395,27 @@ func (d *Dir) SetMethods(ctx context.Context, u flow.User, c flow.MethodChanges)
 		return fmt.Errorf("set methods of %q: %w", u.ID, err)
 	}
 	return nil
+}
+
+// checkPlainSecret checks an authenticator secret given to be stored: a
+// base32 secret, not one sealed already.
+func checkPlainSecret(secret string) error {
+	if totp.IsSealed(secret) {
+		return errors.New("give the base32 secret, not an encrypted one")
+	}
+	return totp.CheckSecret(secret)
+}
+
+// emailTaken reports whether email, when not empty, is the login or the
+// email of an entry other than users[i], and that entry's login.
+func emailTaken(users []record, i int, email string) (login string, taken bool) {
+	if email == "" {
+		return "", false
+	}
+	for j, o := range users {
+		if j != i && (same(o.Login, email) || same(o.Email, email)) {
+			return o.Login, true
+		}
+	}
+	return "", false
 }

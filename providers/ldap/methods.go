@@ -8,7 +8,6 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/sspr-project/sspr/flow"
-	"github.com/sspr-project/sspr/providers/totp"
 )
 
 var _ flow.MethodWriter = (*Directory)(nil)
@@ -49,18 +48,9 @@ func (d *Directory) SetMethods(ctx context.Context, u flow.User, c flow.MethodCh
 		case *s == "":
 			req.Replace(a.TOTPSecret, []string{})
 		default:
-			if totp.IsSealed(*s) {
-				return fmt.Errorf("ldap: setting methods of %s: give the base32 secret, not a sealed one", u.ID)
-			}
-			if err := totp.CheckSecret(*s); err != nil {
-				return fmt.Errorf("ldap: setting methods of %s: the secret is %w", u.ID, err)
-			}
-			stored := *s
-			if d.cfg.TOTPKey != nil {
-				var err error
-				if stored, err = d.cfg.TOTPKey.Seal(u.ID, *s); err != nil {
-					return fmt.Errorf("ldap: setting methods of %s: %w", u.ID, err)
-				}
+			stored, err := d.storedTOTP(u.ID, *s)
+			if err != nil {
+				return fmt.Errorf("ldap: setting methods of %s: %w", u.ID, err)
 			}
 			req.Replace(a.TOTPSecret, []string{stored})
 		}

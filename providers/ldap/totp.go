@@ -81,18 +81,9 @@ func (d *Directory) SetTOTPSecret(ctx context.Context, u flow.User, secret strin
 	if u.ID == "" {
 		return errors.New("ldap: setting the authenticator: the entry has no DN")
 	}
-	if totp.IsSealed(secret) {
-		return fmt.Errorf("ldap: setting the authenticator of %s: give the base32 secret, not a sealed one", u.ID)
-	}
-	if err := totp.CheckSecret(secret); err != nil {
-		return fmt.Errorf("ldap: setting the authenticator of %s: the secret is %w", u.ID, err)
-	}
-	stored := secret
-	if d.cfg.TOTPKey != nil {
-		var err error
-		if stored, err = d.cfg.TOTPKey.Seal(u.ID, secret); err != nil {
-			return fmt.Errorf("ldap: setting the authenticator of %s: %w", u.ID, err)
-		}
+	stored, err := d.storedTOTP(u.ID, secret)
+	if err != nil {
+		return fmt.Errorf("ldap: setting the authenticator of %s: %w", u.ID, err)
 	}
 	req := goldap.NewModifyRequest(u.ID, nil)
 	req.Replace(attr, []string{stored})
@@ -100,4 +91,20 @@ func (d *Directory) SetTOTPSecret(ctx context.Context, u flow.User, secret strin
 		return fmt.Errorf("ldap: setting the authenticator of %s (%s): %w", u.ID, attr, unwrapNetwork(err))
 	}
 	return nil
+}
+
+// storedTOTP is the value of the authenticator attribute of entry dn for
+// secret, a base32 secret: sealed for the entry when a key is set. Its
+// errors never hold the secret.
+func (d *Directory) storedTOTP(dn, secret string) (string, error) {
+	if totp.IsSealed(secret) {
+		return "", errors.New("give the base32 secret, not a sealed one")
+	}
+	if err := totp.CheckSecret(secret); err != nil {
+		return "", fmt.Errorf("the secret is %w", err)
+	}
+	if d.cfg.TOTPKey == nil {
+		return secret, nil
+	}
+	return d.cfg.TOTPKey.Seal(dn, secret)
 }
