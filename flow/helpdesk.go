@@ -204,9 +204,10 @@ func (s *Session) checkHelpdesk(ctx context.Context, typed string) error {
 
 // real reports whether the current method can verify: a known account's,
 // and on an account that sees a decoy's list (helpdesk only), the
-// helpdesk code alone.
+// helpdesk code alone, or, once that proved the account, the proof of a
+// new destination it adds.
 func (s *Session) real() bool {
-	return s.known && (!s.helpdeskOnly || s.method == Helpdesk)
+	return s.known && (!s.helpdeskOnly || s.method == Helpdesk || s.adding != nil)
 }
 
 // ErrHelpdeskOff means helpdesk codes cannot be used: policy.helpdesk is

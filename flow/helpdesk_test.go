@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sspr-project/sspr/flow"
+	"github.com/sspr-project/sspr/providers/totp"
 )
 
 // hdStore is the test store with helpdesk codes, kept by the memstore on
@@ -320,4 +321,34 @@ func FuzzHelpdeskCode(f *testing.F) {
 			t.Fatalf("SubmitCode(%q) with code %s = %v", typed, code, err)
 		}
 	})
+}
+
+// After a reset proved by a helpdesk code, the person (who had no method)
+// may add one, and the code to the new number is really sent.
+func TestHelpdeskResetThenAddMethod(t *testing.T) {
+	r, d := infoRig(t)
+	eng, err := flow.NewEngine(r.eng.Config(), flow.Deps{
+		Directory: d, Store: hdStore{r.store},
+		SMS: r.sms, Voice: r.voice, Email: r.email, Push: r.push,
+		TOTP: totp.New(), Audit: flow.NewAuditLogger(r.audit), Clock: r.clock,
+	})
+	mustOK(t, err)
+	r.eng = eng
+	code := r.issue("frank", time.Hour, 1)
+	s := r.atHelpdesk("frank")
+	mustOK(t, s.SubmitCode(bg, code))
+	mustOK(t, s.SetPassword(bg, goodPass, goodPass))
+	if !s.OffersMoreMethods() {
+		t.Fatal("frank, with no method, is not offered one")
+	}
+	mustOK(t, s.AddMoreMethods())
+	mustOK(t, s.AddContact(bg, flow.RegMobile, "+1 555 010 0077", flow.TextMobile))
+	n := r.sms.Last(t)
+	if n.To != "+15550100077" {
+		t.Fatalf("the code went to %q", n.To)
+	}
+	mustOK(t, s.SubmitCode(bg, codeIn(t, n)))
+	if lookup(t, d, "frank").Mobile == "" {
+		t.Fatal("the new mobile was not saved")
+	}
 }
