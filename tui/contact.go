@@ -32,7 +32,7 @@ func newContact(e *env, back *manage, c flow.Registered) *contact {
 		s.value = newField(e.t("tui.info.new_number"), limitPhone, 24, false)
 		s.hows, links = []flow.MethodID{flow.CallOffice}, []string{e.t("tui.info.call")}
 	default:
-		s.value = newField(e.t("tui.info.new_email"), 254, 48, false)
+		s.value = newField(e.t("tui.info.new_email"), limitEmail, 48, false)
 		s.hows, links = []flow.MethodID{flow.EmailAltern}, []string{e.t("tui.info.send_email")}
 	}
 	s.form = newForm([]*field{s.value}, append(links, e.t("tui.info.back"))...)
