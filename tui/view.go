@@ -126,7 +126,11 @@ func (w *Wizard) View() tea.View {
 	pad := strings.Repeat(" ", left)
 	for i, l := range lines {
 		if box != nil {
-			l += strings.Repeat(" ", columnWidth+2-ansi.StringWidth(l))
+			lw := widths[i]
+			if lw > columnWidth { // cut above: measure what is left
+				lw = ansi.StringWidth(l)
+			}
+			l += strings.Repeat(" ", columnWidth+2-lw)
 			if i < len(box) {
 				l += box[i]
 			}
