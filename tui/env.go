@@ -14,12 +14,11 @@ import (
 // env is what the screens share with the Wizard: the session, the context
 // its calls run under, the theme and the latest snapshot of the session.
 type env struct {
-	sess   *flow.Session
-	ctx    context.Context
-	demo   DemoPhone
-	theme  *theme
-	st     flow.State
-	crumbs []string
+	sess  *flow.Session
+	ctx   context.Context
+	demo  DemoPhone
+	theme *theme
+	st    flow.State
 	// busy is true while a flow call runs: a second submit would only be
 	// refused as out of order.
 	busy bool
@@ -99,7 +98,6 @@ type result struct {
 	err     error
 	state   flow.State
 	methods []flow.Method
-	crumbs  []string
 	inbox   []flow.Delivery
 	// unlockable is Session.Unlockable on the password step.
 	unlockable bool
@@ -128,7 +126,7 @@ func (e *env) call(op string, fn func(context.Context, *flow.Session) error) tea
 }
 
 func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
-	r := result{sess: s, op: op, err: err, state: s.State(), crumbs: s.Breadcrumb()}
+	r := result{sess: s, op: op, err: err, state: s.State()}
 	switch r.state.Step {
 	case flow.StepChooseMethod:
 		r.methods = s.Methods()
