@@ -67,12 +67,6 @@ func (b *body) field(e *env, f *field, focused bool) {
 		b.lines = append(b.lines, bar+value)
 	} else {
 		b.lines = append(b.lines, indent+t.style(&t.dim, f.label))
-		if f.value() == "" {
-			value = ""
-			if f.slots > 0 || f.placeholder != "" {
-				value, _ = f.line(t)
-			}
-		}
 		b.lines = append(b.lines, indent+value)
 	}
 	if f.err == "" {
