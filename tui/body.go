@@ -55,7 +55,7 @@ func (b *body) field(e *env, f *field, focused bool) {
 		}
 		// A screen reader reads on: no row is kept for an error to come.
 		if f.err != "" {
-			b.add(e.t("tui.plain.error", "Text", f.err))
+			b.add(e.errorText(f.err))
 		}
 		return
 	}
@@ -73,7 +73,7 @@ func (b *body) field(e *env, f *field, focused bool) {
 		b.blank()
 		return
 	}
-	b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + e.t("tui.plain.error", "Text", f.err)))
+	b.add(e.errorText(f.err))
 }
 
 // links appends the links of a form on one line, or one a line when they

@@ -84,6 +84,17 @@ func (e *env) title() string {
 // t words message id in the session's language.
 func (e *env) t(id string, kv ...any) string { return e.tr.T(id, kv...) }
 
+// errorText is a refusal as shown under a field or the screen: the cross
+// and the message in the error colour, or the message worded as an error
+// in plain mode.
+func (e *env) errorText(msg string) string {
+	text := e.t("tui.plain.error", "Text", msg)
+	if e.theme.plain {
+		return text
+	}
+	return e.theme.errText.Render(e.theme.errGlyph() + " " + text)
+}
+
 // mark is the sign in front of a password rule, in the theme's glyphs or
 // words: neutral until something is typed.
 func (e *env) mark(typed, met bool) string {

@@ -282,10 +282,8 @@ func (s *identify) pair(b *body) {
 		b.lines = append(b.lines, strings.TrimRight(l+cols[1][r], " "))
 	}
 	switch {
-	case msg != "" && t.plain:
-		b.add(s.e.t("tui.plain.error", "Text", msg))
 	case msg != "":
-		b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + s.e.t("tui.plain.error", "Text", msg)))
+		b.add(s.e.errorText(msg))
 	case !t.plain:
 		b.blank()
 	}

@@ -248,7 +248,7 @@ func (w *Wizard) breadcrumb() string {
 	case flow.StepManage:
 		n, name = total, e.t("tui.crumb.manage")
 	case flow.StepDone:
-		return t.style(&t.ok, t.glyph(t.checkGlyph(), "+")+" "+e.t("tui.crumb.done"))
+		return t.style(&t.ok, t.checkGlyph()+" "+e.t("tui.crumb.done"))
 	}
 	if _, ok := w.screen.(*refused); ok {
 		return ""
@@ -298,7 +298,7 @@ func (w *Wizard) noticeLines() []string {
 	case t.plain:
 		text = announce(w.e, text, false)
 	case n.err:
-		text = t.errText.Render(t.errGlyph() + " " + w.e.t("tui.plain.error", "Text", text))
+		text = w.e.errorText(text)
 	case !n.until.IsZero():
 		text = t.wait.Render(text)
 	default:
