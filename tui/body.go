@@ -43,6 +43,19 @@ func (b *body) blank() { b.lines = append(b.lines, "") }
 // focused field has a coloured bar on its left and the cursor; the others
 // are dim. Plain mode keeps the bracketed field with a marker.
 func (b *body) field(e *env, f *field, focused bool) {
+	b.fieldRows(e, f, focused)
+	switch {
+	case f.err != "":
+		b.add(e.errorText(f.err))
+	case !e.theme.plain:
+		// A screen reader reads on: plain mode keeps no row for an
+		// error to come.
+		b.blank()
+	}
+}
+
+// fieldRows appends a field's title and value, without the error row.
+func (b *body) fieldRows(e *env, f *field, focused bool) {
 	t := e.theme
 	if t.plain {
 		b.add(f.label)
@@ -52,10 +65,6 @@ func (b *body) field(e *env, f *field, focused bool) {
 			b.lines = append(b.lines, "> "+box)
 		} else {
 			b.lines = append(b.lines, indent+box)
-		}
-		// A screen reader reads on: no row is kept for an error to come.
-		if f.err != "" {
-			b.add(e.errorText(f.err))
 		}
 		return
 	}
@@ -69,11 +78,6 @@ func (b *body) field(e *env, f *field, focused bool) {
 		b.lines = append(b.lines, indent+t.style(&t.dim, f.label))
 		b.lines = append(b.lines, indent+value)
 	}
-	if f.err == "" {
-		b.blank()
-		return
-	}
-	b.add(e.errorText(f.err))
 }
 
 // links appends the links of a form on one line, or one a line when they

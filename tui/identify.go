@@ -264,12 +264,9 @@ func (s *identify) pair(b *body) {
 	var msg string
 	for i, f := range []*field{s.login, s.current} {
 		fb := newBody(pairColumn)
-		err := f.err
-		f.err = "" // drawn below, across both columns
-		fb.field(s.e, f, s.form.at == i)
-		f.err = err
-		if err != "" {
-			msg = err
+		fb.fieldRows(s.e, f, s.form.at == i) // the error goes below, across both
+		if f.err != "" {
+			msg = f.err
 		}
 		cols[i] = fb.lines[:2] // the title and the value
 		if fb.cursor != nil {
