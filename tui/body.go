@@ -83,29 +83,11 @@ func (b *body) fieldRows(e *env, f *field, focused bool) {
 // links appends the links of a form on one line, or one a line when they
 // do not fit on one (the longer words of some languages).
 func (b *body) links(e *env, fm *form) {
-	t := e.theme
 	var parts []string
 	var xs []int
 	x := len(indent)
 	for i, l := range fm.links {
-		text := "[" + l + "]"
-		switch {
-		case fm.off[i] && fm.link() == i && t.plain:
-			text = e.t("tui.plain.selected", "Text", e.t("tui.plain.unavailable", "Text", text))
-		case fm.off[i] && t.plain:
-			text = e.t("tui.plain.unavailable", "Text", text)
-		case fm.off[i] && fm.link() == i:
-			text = t.dim.Reverse(true).Render(text)
-		case fm.off[i]:
-			text = t.style(&t.dim, text)
-		case fm.link() == i && t.plain:
-			// Reverse video is the only sign of the focus otherwise.
-			text = e.t("tui.plain.selected", "Text", text)
-		case fm.link() == i:
-			text = t.style(&t.linkFocus, text)
-		default:
-			text = t.style(&t.link, text)
-		}
+		text := linkText(e, l, fm.link() == i, fm.off[i])
 		parts = append(parts, text)
 		xs = append(xs, x)
 		x += lipgloss.Width(text) + 3
@@ -124,6 +106,29 @@ func (b *body) links(e *env, fm *form) {
 	for _, p := range parts {
 		b.lines = append(b.lines, indent+p)
 	}
+}
+
+// linkText draws a link in brackets: reversed when it has the focus, dim
+// when it cannot be used yet; in plain mode, words say both.
+func linkText(e *env, label string, focused, off bool) string {
+	t := e.theme
+	text := "[" + label + "]"
+	switch {
+	case off && focused && t.plain:
+		return e.t("tui.plain.selected", "Text", e.t("tui.plain.unavailable", "Text", text))
+	case off && t.plain:
+		return e.t("tui.plain.unavailable", "Text", text)
+	case off && focused:
+		return t.dim.Reverse(true).Render(text)
+	case off:
+		return t.style(&t.dim, text)
+	case focused && t.plain:
+		// Reverse video is the only sign of the focus otherwise.
+		return e.t("tui.plain.selected", "Text", text)
+	case focused:
+		return t.style(&t.linkFocus, text)
+	}
+	return t.style(&t.link, text)
 }
 
 func (b *body) height() int { return len(b.lines) }

@@ -121,15 +121,7 @@ func (s *manage) View(width, _ int) *body {
 			if a.row != i {
 				continue
 			}
-			text := "[" + a.label + "]"
-			switch {
-			case j == s.at && t.plain:
-				text = s.e.t("tui.plain.selected", "Text", text)
-			case j == s.at:
-				text = t.linkFocus.Render(text)
-			default:
-				text = t.link.Render(text)
-			}
+			text := linkText(s.e, a.label, j == s.at, false)
 			if j == s.at {
 				focus = len(parts)
 			}
