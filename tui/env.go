@@ -126,13 +126,22 @@ type result struct {
 
 // call runs fn against the session in a command and reports a result.
 func (e *env) call(op string, fn func(context.Context, *flow.Session) error) tea.Cmd {
+	return e.callSecret(op, func(ctx context.Context, s *flow.Session) (string, error) { return "", fn(ctx, s) })
+}
+
+// callSecret is call for a step that gives a secret to show
+// (Session.AddApp): the result carries it to the screen that shows it.
+func (e *env) callSecret(op string, fn func(context.Context, *flow.Session) (string, error)) tea.Cmd {
 	if e.busy {
 		return nil
 	}
 	e.busy = true
 	s, ctx, demo := e.sess, e.ctx, e.demo
 	return func() tea.Msg {
-		return snapshot(s, demo, op, fn(ctx, s))
+		secret, err := fn(ctx, s)
+		r := snapshot(s, demo, op, err)
+		r.secret = secret
+		return r
 	}
 }
 

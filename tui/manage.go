@@ -83,17 +83,9 @@ func (s *manage) act(a manageAct) (screen, tea.Cmd) {
 			return sess.RemoveContact(ctx, kind)
 		})
 	case c.Kind == flow.RegApp:
-		if s.e.busy {
-			return s, nil
-		}
-		s.e.busy = true
-		sess, ctx, demo := s.e.sess, s.e.ctx, s.e.demo
-		return s, func() tea.Msg {
-			secret, err := sess.AddApp(ctx)
-			r := snapshot(sess, demo, "add_app", err)
-			r.secret = secret
-			return r
-		}
+		return s, s.e.callSecret("add_app", func(ctx context.Context, sess *flow.Session) (string, error) {
+			return sess.AddApp(ctx)
+		})
 	}
 	return newContact(s.e, s, c), nil
 }
