@@ -183,7 +183,7 @@ func (s *Session) editable(c Registration) bool {
 	if !s.e.cfg.Registration.allows(c) {
 		return false
 	}
-	for _, m := range provers(c) {
+	for _, m := range Provers(c) {
 		if s.e.available(m) {
 			return true
 		}
@@ -191,8 +191,9 @@ func (s *Session) editable(c Registration) bool {
 	return false
 }
 
-// provers are the methods that may prove a new destination of c.
-func provers(c Registration) []MethodID {
+// Provers are the methods that may prove a new destination of c, in the
+// order a screen offers them.
+func Provers(c Registration) []MethodID {
 	switch c {
 	case RegMobile:
 		return []MethodID{TextMobile, CallMobile}
@@ -255,7 +256,7 @@ func (s *Session) AddContact(ctx context.Context, c Registration, value string, 
 		return err
 	}
 	ok := false
-	for _, m := range provers(c) {
+	for _, m := range Provers(c) {
 		ok = ok || (m == how && m != TOTPApp && s.e.available(m))
 	}
 	if !ok {

@@ -120,7 +120,7 @@ type MethodWriter interface {
 // with a dot, no spaces or list separators.
 func validEmail(a string) bool {
 	at := strings.LastIndexByte(a, '@')
-	return at > 0 && at < len(a)-1 && len(a) <= 254 && a == Sanitize(a, 254) &&
+	return at > 0 && at < len(a)-1 && len(a) <= MaxEmailLen && a == Sanitize(a, MaxEmailLen) &&
 		strings.Count(a, "@") == 1 && strings.Contains(a[at+1:], ".") &&
 		!strings.ContainsAny(a, " \t,;<>\"()[]\\:") && !strings.HasSuffix(a, ".")
 }

@@ -12,6 +12,8 @@ const (
 	MaxPhoneLen   = 32
 	MaxCodeLen    = 16
 	MaxCaptchaLen = 16
+	// MaxEmailLen is the longest address a mailbox may have (RFC 5321).
+	MaxEmailLen = 254
 	// MaxPasswordLen bounds a current password, in bytes: 256 runes of
 	// up to four bytes each.
 	MaxPasswordLen = 1024

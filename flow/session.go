@@ -579,7 +579,7 @@ func (s *Session) issueCode(ctx context.Context) error {
 func (s *Session) Resend(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.step != StepEnterCode || (s.method != TextMobile && s.method != EmailAltern) {
+	if s.step != StepEnterCode || !s.method.SendsCode() {
 		return s.refuse(ReasonOutOfOrder, s.method, s.t("flow.resend.nothing"))
 	}
 	if wait := s.sendWait(s.method); wait > 0 {

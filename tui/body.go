@@ -43,6 +43,19 @@ func (b *body) blank() { b.lines = append(b.lines, "") }
 // focused field has a coloured bar on its left and the cursor; the others
 // are dim. Plain mode keeps the bracketed field with a marker.
 func (b *body) field(e *env, f *field, focused bool) {
+	b.fieldRows(e, f, focused)
+	switch {
+	case f.err != "":
+		b.add(e.errorText(f.err))
+	case !e.theme.plain:
+		// A screen reader reads on: plain mode keeps no row for an
+		// error to come.
+		b.blank()
+	}
+}
+
+// fieldRows appends a field's title and value, without the error row.
+func (b *body) fieldRows(e *env, f *field, focused bool) {
 	t := e.theme
 	if t.plain {
 		b.add(f.label)
@@ -52,10 +65,6 @@ func (b *body) field(e *env, f *field, focused bool) {
 			b.lines = append(b.lines, "> "+box)
 		} else {
 			b.lines = append(b.lines, indent+box)
-		}
-		// A screen reader reads on: no row is kept for an error to come.
-		if f.err != "" {
-			b.add(e.t("tui.plain.error", "Text", f.err))
 		}
 		return
 	}
@@ -67,47 +76,18 @@ func (b *body) field(e *env, f *field, focused bool) {
 		b.lines = append(b.lines, bar+value)
 	} else {
 		b.lines = append(b.lines, indent+t.style(&t.dim, f.label))
-		if f.value() == "" {
-			value = ""
-			if f.slots > 0 || f.placeholder != "" {
-				value, _ = f.line(t)
-			}
-		}
 		b.lines = append(b.lines, indent+value)
 	}
-	if f.err == "" {
-		b.blank()
-		return
-	}
-	b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + e.t("tui.plain.error", "Text", f.err)))
 }
 
 // links appends the links of a form on one line, or one a line when they
 // do not fit on one (the longer words of some languages).
 func (b *body) links(e *env, fm *form) {
-	t := e.theme
 	var parts []string
 	var xs []int
 	x := len(indent)
 	for i, l := range fm.links {
-		text := "[" + l + "]"
-		switch {
-		case fm.off[i] && fm.link() == i && t.plain:
-			text = e.t("tui.plain.selected", "Text", e.t("tui.plain.unavailable", "Text", text))
-		case fm.off[i] && t.plain:
-			text = e.t("tui.plain.unavailable", "Text", text)
-		case fm.off[i] && fm.link() == i:
-			text = t.dim.Reverse(true).Render(text)
-		case fm.off[i]:
-			text = t.style(&t.dim, text)
-		case fm.link() == i && t.plain:
-			// Reverse video is the only sign of the focus otherwise.
-			text = e.t("tui.plain.selected", "Text", text)
-		case fm.link() == i:
-			text = t.style(&t.linkFocus, text)
-		default:
-			text = t.style(&t.link, text)
-		}
+		text := linkText(e, l, fm.link() == i, fm.off[i])
 		parts = append(parts, text)
 		xs = append(xs, x)
 		x += lipgloss.Width(text) + 3
@@ -126,6 +106,29 @@ func (b *body) links(e *env, fm *form) {
 	for _, p := range parts {
 		b.lines = append(b.lines, indent+p)
 	}
+}
+
+// linkText draws a link in brackets: reversed when it has the focus, dim
+// when it cannot be used yet; in plain mode, words say both.
+func linkText(e *env, label string, focused, off bool) string {
+	t := e.theme
+	text := "[" + label + "]"
+	switch {
+	case off && focused && t.plain:
+		return e.t("tui.plain.selected", "Text", e.t("tui.plain.unavailable", "Text", text))
+	case off && t.plain:
+		return e.t("tui.plain.unavailable", "Text", text)
+	case off && focused:
+		return t.dim.Reverse(true).Render(text)
+	case off:
+		return t.style(&t.dim, text)
+	case focused && t.plain:
+		// Reverse video is the only sign of the focus otherwise.
+		return e.t("tui.plain.selected", "Text", text)
+	case focused:
+		return t.style(&t.linkFocus, text)
+	}
+	return t.style(&t.link, text)
 }
 
 func (b *body) height() int { return len(b.lines) }

@@ -32,7 +32,8 @@ func newCode(e *env, m flow.Method) *code {
 	return s
 }
 
-func (s *code) canResend() bool { return s.m.ID == flow.TextMobile || s.m.ID == flow.EmailAltern }
+// canResend: only a code that was sent may be sent again (flow.Resend).
+func (s *code) canResend() bool { return s.m.ID.SendsCode() }
 
 func (s *code) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {

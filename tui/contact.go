@@ -18,25 +18,30 @@ type contact struct {
 	c     flow.Registered
 	value *field
 	form  *form
-	hows  []flow.MethodID // what each link before Back sends
+	hows  []flow.MethodID // what each link before Back sends: flow.Provers
 }
 
 func newContact(e *env, back *manage, c flow.Registered) *contact {
-	s := &contact{e: e, back: back, c: c}
-	var links []string
-	switch c.Kind {
-	case flow.RegMobile:
+	s := &contact{e: e, back: back, c: c, hows: flow.Provers(c.Kind)}
+	if c.Kind == flow.RegEmail {
+		s.value = newField(e.t("tui.info.new_email"), limitEmail, 48, false)
+	} else {
 		s.value = newField(e.t("tui.info.new_number"), limitPhone, 24, false)
-		s.hows, links = []flow.MethodID{flow.TextMobile, flow.CallMobile}, []string{e.t("tui.info.send_text"), e.t("tui.info.call")}
-	case flow.RegOffice:
-		s.value = newField(e.t("tui.info.new_number"), limitPhone, 24, false)
-		s.hows, links = []flow.MethodID{flow.CallOffice}, []string{e.t("tui.info.call")}
-	default:
-		s.value = newField(e.t("tui.info.new_email"), 254, 48, false)
-		s.hows, links = []flow.MethodID{flow.EmailAltern}, []string{e.t("tui.info.send_email")}
+	}
+	links := make([]string, 0, len(s.hows)+1)
+	for _, m := range s.hows {
+		links = append(links, e.t(proveIDs[m]))
 	}
 	s.form = newForm([]*field{s.value}, append(links, e.t("tui.info.back"))...)
 	return s
+}
+
+// proveIDs word the link that proves a new destination by each method.
+var proveIDs = map[flow.MethodID]string{
+	flow.TextMobile:  "tui.info.send_text",
+	flow.CallMobile:  "tui.info.call",
+	flow.CallOffice:  "tui.info.call",
+	flow.EmailAltern: "tui.info.send_email",
 }
 
 func (s *contact) Update(msg tea.Msg) (screen, tea.Cmd) {

@@ -79,7 +79,7 @@ func (s *done) View(width, _ int) *body {
 	}
 	// A success card: a tick and the title in green, where to sign in.
 	inner := width - 2*len(indent) - 4
-	text := t.ok.Render(t.glyph(t.checkGlyph(), "+")+" "+s.e.t(title)) + "\n\n" + lipgloss.NewStyle().Width(inner).Render(where)
+	text := t.ok.Render(t.checkGlyph()+" "+s.e.t(title)) + "\n\n" + lipgloss.NewStyle().Width(inner).Render(where)
 	// Rules above and below, in green; no side borders, so the sentence
 	// reads (and is copied) as one.
 	card := lipgloss.NewStyle().Border(t.border(), true, false).BorderForeground(t.okColor).Padding(1, 2).Width(inner + 4).Render(text)

@@ -115,7 +115,12 @@ func (s *enroll) View(width, _ int) *body {
 
 func (s *enroll) Keys() []key.Binding { return []key.Binding{s.e.keys.Verify, s.e.keys.Links} }
 
-func (s *enroll) clear() { s.form.clear() }
+// clear empties the code and forgets the secret and its QR code: neither
+// outlives the screen.
+func (s *enroll) clear() {
+	s.form.clear()
+	s.secret, s.qr = "", ""
+}
 
 // inline puts a refusal of the app's code under its field.
 func (s *enroll) inline(op string, _ *flow.Error, text string) bool {

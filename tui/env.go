@@ -14,12 +14,11 @@ import (
 // env is what the screens share with the Wizard: the session, the context
 // its calls run under, the theme and the latest snapshot of the session.
 type env struct {
-	sess   *flow.Session
-	ctx    context.Context
-	demo   DemoPhone
-	theme  *theme
-	st     flow.State
-	crumbs []string
+	sess  *flow.Session
+	ctx   context.Context
+	demo  DemoPhone
+	theme *theme
+	st    flow.State
 	// busy is true while a flow call runs: a second submit would only be
 	// refused as out of order.
 	busy bool
@@ -85,6 +84,17 @@ func (e *env) title() string {
 // t words message id in the session's language.
 func (e *env) t(id string, kv ...any) string { return e.tr.T(id, kv...) }
 
+// errorText is a refusal as shown under a field or the screen: the cross
+// and the message in the error colour, or the message worded as an error
+// in plain mode.
+func (e *env) errorText(msg string) string {
+	text := e.t("tui.plain.error", "Text", msg)
+	if e.theme.plain {
+		return text
+	}
+	return e.theme.errText.Render(e.theme.errGlyph() + " " + text)
+}
+
 // mark is the sign in front of a password rule, in the theme's glyphs or
 // words: neutral until something is typed.
 func (e *env) mark(typed, met bool) string {
@@ -99,7 +109,6 @@ type result struct {
 	err     error
 	state   flow.State
 	methods []flow.Method
-	crumbs  []string
 	inbox   []flow.Delivery
 	// unlockable is Session.Unlockable on the password step.
 	unlockable bool
@@ -117,18 +126,27 @@ type result struct {
 
 // call runs fn against the session in a command and reports a result.
 func (e *env) call(op string, fn func(context.Context, *flow.Session) error) tea.Cmd {
+	return e.callSecret(op, func(ctx context.Context, s *flow.Session) (string, error) { return "", fn(ctx, s) })
+}
+
+// callSecret is call for a step that gives a secret to show
+// (Session.AddApp): the result carries it to the screen that shows it.
+func (e *env) callSecret(op string, fn func(context.Context, *flow.Session) (string, error)) tea.Cmd {
 	if e.busy {
 		return nil
 	}
 	e.busy = true
 	s, ctx, demo := e.sess, e.ctx, e.demo
 	return func() tea.Msg {
-		return snapshot(s, demo, op, fn(ctx, s))
+		secret, err := fn(ctx, s)
+		r := snapshot(s, demo, op, err)
+		r.secret = secret
+		return r
 	}
 }
 
 func snapshot(s *flow.Session, demo DemoPhone, op string, err error) result {
-	r := result{sess: s, op: op, err: err, state: s.State(), crumbs: s.Breadcrumb()}
+	r := result{sess: s, op: op, err: err, state: s.State()}
 	switch r.state.Step {
 	case flow.StepChooseMethod:
 		r.methods = s.Methods()

@@ -16,6 +16,7 @@ const (
 	limitPhone    = flow.MaxPhoneLen
 	limitCode     = flow.MaxCodeLen
 	limitCaptcha  = flow.MaxCaptchaLen
+	limitEmail    = flow.MaxEmailLen
 	limitPassword = 256
 )
 

@@ -264,12 +264,9 @@ func (s *identify) pair(b *body) {
 	var msg string
 	for i, f := range []*field{s.login, s.current} {
 		fb := newBody(pairColumn)
-		err := f.err
-		f.err = "" // drawn below, across both columns
-		fb.field(s.e, f, s.form.at == i)
-		f.err = err
-		if err != "" {
-			msg = err
+		fb.fieldRows(s.e, f, s.form.at == i) // the error goes below, across both
+		if f.err != "" {
+			msg = f.err
 		}
 		cols[i] = fb.lines[:2] // the title and the value
 		if fb.cursor != nil {
@@ -282,10 +279,8 @@ func (s *identify) pair(b *body) {
 		b.lines = append(b.lines, strings.TrimRight(l+cols[1][r], " "))
 	}
 	switch {
-	case msg != "" && t.plain:
-		b.add(s.e.t("tui.plain.error", "Text", msg))
 	case msg != "":
-		b.add(t.errText.Render(t.glyph(t.errGlyph(), "x") + " " + s.e.t("tui.plain.error", "Text", msg)))
+		b.add(s.e.errorText(msg))
 	case !t.plain:
 		b.blank()
 	}

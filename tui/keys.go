@@ -26,7 +26,7 @@ func newKeyMap(e *env) *keyMap {
 	}
 	enter, tab, esc := e.t("tui.key.enter"), e.t("tui.key.tab"), e.t("tui.key.esc")
 	arrows := "↑/↓"
-	if e.theme.ascii || e.theme.plain || e.theme.bare {
+	if e.theme.ascii || e.theme.plain {
 		arrows = e.t("tui.key.up_down") // words for a screen reader, glyphs the console has
 	}
 	return &keyMap{

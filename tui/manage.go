@@ -83,17 +83,9 @@ func (s *manage) act(a manageAct) (screen, tea.Cmd) {
 			return sess.RemoveContact(ctx, kind)
 		})
 	case c.Kind == flow.RegApp:
-		if s.e.busy {
-			return s, nil
-		}
-		s.e.busy = true
-		sess, ctx, demo := s.e.sess, s.e.ctx, s.e.demo
-		return s, func() tea.Msg {
-			secret, err := sess.AddApp(ctx)
-			r := snapshot(sess, demo, "add_app", err)
-			r.secret = secret
-			return r
-		}
+		return s, s.e.callSecret("add_app", func(ctx context.Context, sess *flow.Session) (string, error) {
+			return sess.AddApp(ctx)
+		})
 	}
 	return newContact(s.e, s, c), nil
 }
@@ -121,15 +113,7 @@ func (s *manage) View(width, _ int) *body {
 			if a.row != i {
 				continue
 			}
-			text := "[" + a.label + "]"
-			switch {
-			case j == s.at && t.plain:
-				text = s.e.t("tui.plain.selected", "Text", text)
-			case j == s.at:
-				text = t.linkFocus.Render(text)
-			default:
-				text = t.link.Render(text)
-			}
+			text := linkText(s.e, a.label, j == s.at, false)
 			if j == s.at {
 				focus = len(parts)
 			}

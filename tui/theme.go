@@ -17,6 +17,7 @@ type theme struct {
 	dark bool
 	// ascii is for the Linux console: no check marks and other symbols
 	// its fonts lack (the CAPTCHA's half blocks and box drawing it has).
+	// A bare theme is always ascii too.
 	ascii bool
 	// bare is for a terminal that is not UTF-8: every glyph, border and
 	// the CAPTCHA are drawn in 7-bit ASCII.
@@ -229,7 +230,7 @@ func (t *theme) ruleChar() string { return t.glyph("─", "-") }
 
 // bar is the left border of the focused field.
 func (t *theme) bar() string {
-	if t.ascii || t.bare {
+	if t.ascii {
 		return ">"
 	}
 	return "┃"

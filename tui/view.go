@@ -126,7 +126,11 @@ func (w *Wizard) View() tea.View {
 	pad := strings.Repeat(" ", left)
 	for i, l := range lines {
 		if box != nil {
-			l += strings.Repeat(" ", columnWidth+2-ansi.StringWidth(l))
+			lw := widths[i]
+			if lw > columnWidth { // cut above: measure what is left
+				lw = ansi.StringWidth(l)
+			}
+			l += strings.Repeat(" ", columnWidth+2-lw)
 			if i < len(box) {
 				l += box[i]
 			}
@@ -244,7 +248,7 @@ func (w *Wizard) breadcrumb() string {
 	case flow.StepManage:
 		n, name = total, e.t("tui.crumb.manage")
 	case flow.StepDone:
-		return t.style(&t.ok, t.glyph(t.checkGlyph(), "+")+" "+e.t("tui.crumb.done"))
+		return t.style(&t.ok, t.checkGlyph()+" "+e.t("tui.crumb.done"))
 	}
 	if _, ok := w.screen.(*refused); ok {
 		return ""
@@ -294,7 +298,7 @@ func (w *Wizard) noticeLines() []string {
 	case t.plain:
 		text = announce(w.e, text, false)
 	case n.err:
-		text = t.errText.Render(t.errGlyph() + " " + w.e.t("tui.plain.error", "Text", text))
+		text = w.e.errorText(text)
 	case !n.until.IsZero():
 		text = t.wait.Render(text)
 	default:

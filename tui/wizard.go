@@ -389,7 +389,7 @@ func (w *Wizard) route(msg tea.Msg) tea.Cmd {
 // could be begun.
 func (w *Wizard) begin() tea.Cmd {
 	sess, err := w.eng.BeginTask(w.ctx, w.opts.Origin, w.task)
-	w.e.sess, w.e.crumbs, w.e.busy, w.e.task = sess, nil, false, w.task
+	w.e.sess, w.e.busy, w.e.task = sess, false, w.task
 	w.confirm, w.fullHelp = "", false
 	w.step = flow.StepIdentify
 	if w.phone != nil {
@@ -446,7 +446,7 @@ func (w *Wizard) handle(r result) tea.Cmd {
 	// verification step without leaving the list: it is drawn anew.
 	nextStep := w.step == flow.StepChooseMethod && r.state.Verification != w.e.st.Verification
 	r.saved = r.state.Saved > w.e.st.Saved
-	w.e.st, w.e.crumbs = r.state, r.crumbs
+	w.e.st = r.state
 	var cmds []tea.Cmd
 	if w.phone != nil {
 		cmds = append(cmds, w.phone.sync(r.inbox))
